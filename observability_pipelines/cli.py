@@ -12,6 +12,11 @@ app = typer.Typer(
 )
 
 
+@app.callback()
+def main() -> None:
+    """AI data observability on Dagster."""
+
+
 def _register_subcommands() -> None:
     # Imported lazily so `obs --help` stays fast and each concern owns its commands.
     from observability_pipelines import cli_demo

@@ -1,0 +1,1 @@
+"""Alembic migrations of the lineage store, applied programmatically by `LineageStore.open`."""

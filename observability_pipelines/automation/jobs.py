@@ -1,0 +1,43 @@
+"""Jobs and schedules: daily feature refresh, weekly retrain; the rest follows by declarative automation."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from observability_pipelines.assets.partitions import daily_partitions
+
+FEATURE_GROUPS = ("ingest", "clean", "features")
+
+daily_pipeline_job = dg.define_asset_job(
+    "daily_pipeline",
+    selection=dg.AssetSelection.groups(*FEATURE_GROUPS) | dg.AssetSelection.assets("training_set"),
+    partitions_def=daily_partitions,
+    description="Ingest, clean and featurize one day; build its training rows.",
+)
+retrain_job = dg.define_asset_job(
+    "retrain",
+    selection=dg.AssetSelection.assets("trained_model", "model_evaluation"),
+    description="Retrain the model on every training partition and evaluate it.",
+)
+predictions_job = dg.define_asset_job(
+    "batch_predictions_job",
+    selection=dg.AssetSelection.assets("batch_predictions"),
+    partitions_def=daily_partitions,
+    description="Score one day's applications with the current model.",
+)
+
+daily_feature_refresh_schedule = dg.build_schedule_from_partitioned_job(
+    daily_pipeline_job, hour_of_day=2, minute_of_hour=0, name="daily_feature_refresh",
+    default_status=dg.DefaultScheduleStatus.STOPPED,
+)
+weekly_retrain_schedule = dg.ScheduleDefinition(
+    name="weekly_retrain",
+    job=retrain_job,
+    cron_schedule="0 4 * * 1",
+    execution_timezone="UTC",
+    default_status=dg.DefaultScheduleStatus.STOPPED,
+    description="Every Monday 04:00 UTC, retrain on all labelled partitions.",
+)
+
+jobs = [daily_pipeline_job, retrain_job, predictions_job]
+schedules = [daily_feature_refresh_schedule, weekly_retrain_schedule]

@@ -1,0 +1,108 @@
+"""Column contracts of the reference pipelines: names, logical types, and what each asset is keyed by.
+
+Cleaning conforms data to these contracts, the fault plan validates column names against them, and the
+Great Expectations suites are written for them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+NUMERIC = "numeric"
+INTEGER = "integer"
+CATEGORICAL = "categorical"
+STRING = "string"
+TIMESTAMP = "timestamp"
+
+
+@dataclass(frozen=True)
+class AssetContract:
+    columns: dict[str, str]
+    key: tuple[str, ...] = ()
+    label: str | None = None
+    source: bool = False
+    sensitive: tuple[str, ...] = field(default=())
+
+    def of_kind(self, *kinds: str) -> list[str]:
+        return [c for c, k in self.columns.items() if k in kinds]
+
+
+CUSTOMERS = {
+    "customer_id": STRING,
+    "application_ts": TIMESTAMP,
+    "age": INTEGER,
+    "gender": CATEGORICAL,
+    "region": CATEGORICAL,
+    "home_ownership": CATEGORICAL,
+    "employment_years": NUMERIC,
+    "income": NUMERIC,
+    "loan_purpose": CATEGORICAL,
+    "loan_amount": NUMERIC,
+    "term_months": INTEGER,
+}
+TRANSACTIONS = {
+    "transaction_id": STRING,
+    "customer_id": STRING,
+    "transaction_ts": TIMESTAMP,
+    "amount": NUMERIC,
+    "merchant_category": CATEGORICAL,
+    "channel": CATEGORICAL,
+}
+LABELS = {"customer_id": STRING, "defaulted": INTEGER, "label_observed_ts": TIMESTAMP}
+
+FEATURES = {
+    "customer_id": STRING,
+    "application_ts": TIMESTAMP,
+    "gender": CATEGORICAL,
+    "age": INTEGER,
+    "income": NUMERIC,
+    "employment_years": NUMERIC,
+    "loan_amount": NUMERIC,
+    "term_months": INTEGER,
+    "loan_to_income": NUMERIC,
+    "monthly_payment_ratio": NUMERIC,
+    "txn_count_30d": INTEGER,
+    "txn_amount_sum_30d": NUMERIC,
+    "txn_amount_mean_30d": NUMERIC,
+    "online_share_30d": NUMERIC,
+    "gambling_share_30d": NUMERIC,
+    "region_code": INTEGER,
+    "home_ownership_code": INTEGER,
+    "purpose_code": INTEGER,
+}
+# What the model sees: the sensitive attribute and identifiers stay out.
+MODEL_FEATURES = [
+    c for c in FEATURES if c not in ("customer_id", "application_ts", "gender")
+]
+TRAINING_SET = {**FEATURES, "defaulted": INTEGER, "label_observed_ts": TIMESTAMP, "split": CATEGORICAL}
+PREDICTIONS = {
+    "customer_id": STRING,
+    "application_ts": TIMESTAMP,
+    "gender": CATEGORICAL,
+    "score": NUMERIC,
+    "predicted_default": INTEGER,
+    "model_version": STRING,
+}
+EVALUATION = {"metric": CATEGORICAL, "value": NUMERIC, "model_version": STRING, "test_rows": INTEGER}
+
+CONTRACTS: dict[str, AssetContract] = {
+    "raw_customers": AssetContract(CUSTOMERS, key=("customer_id",), source=True, sensitive=("gender",)),
+    "raw_transactions": AssetContract(TRANSACTIONS, key=("transaction_id",), source=True),
+    "raw_labels": AssetContract(LABELS, key=("customer_id",), label="defaulted", source=True),
+    "clean_customers": AssetContract(CUSTOMERS, key=("customer_id",), sensitive=("gender",)),
+    "clean_transactions": AssetContract(TRANSACTIONS, key=("transaction_id",)),
+    "clean_labels": AssetContract(LABELS, key=("customer_id",), label="defaulted"),
+    "customer_features": AssetContract(FEATURES, key=("customer_id",), sensitive=("gender",)),
+    "training_set": AssetContract(TRAINING_SET, key=("customer_id",), label="defaulted", sensitive=("gender",)),
+    "model_evaluation": AssetContract(EVALUATION, key=("metric",)),
+    "batch_predictions": AssetContract(PREDICTIONS, key=("customer_id",), label="predicted_default", sensitive=("gender",)),
+}
+# Assets that are not tables (the model artifact) take no faults and have no column contract.
+ARTIFACT_ASSETS = ("trained_model",)
+
+# Fixed vocabularies for the ordinal encodings; anything else encodes as -1 (unknown).
+VOCABULARIES = {
+    "region": ("north", "south", "east", "west", "central"),
+    "home_ownership": ("rent", "own", "mortgage"),
+    "loan_purpose": ("car", "home_improvement", "education", "business", "debt_consolidation"),
+}

@@ -1,0 +1,42 @@
+"""The Dagster code location: assets, checks, jobs, schedules, sensors and resources."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from observability_pipelines.assets.clean import clean_assets
+from observability_pipelines.assets.features import customer_features
+from observability_pipelines.assets.ingest import raw_assets
+from observability_pipelines.assets.training import batch_predictions, model_evaluation, trained_model, training_set
+from observability_pipelines.automation.jobs import jobs, schedules
+from observability_pipelines.resources.faults import FaultInjector
+from observability_pipelines.resources.io_managers import ModelArtifactIOManager, ParquetIOManager
+from observability_pipelines.resources.source import RawDataSource
+
+all_assets = [
+    *raw_assets,
+    *clean_assets,
+    customer_features,
+    training_set,
+    trained_model,
+    model_evaluation,
+    batch_predictions,
+]
+
+
+def default_resources() -> dict:
+    """Every setting comes from the environment at run time (OBS_DATA_DIR, OBS_FAULT_PLAN, ...)."""
+    return {
+        "io_manager": ParquetIOManager(),
+        "model_io_manager": ModelArtifactIOManager(),
+        "raw_data": RawDataSource(),
+        "faults": FaultInjector(),
+    }
+
+
+defs = dg.Definitions(
+    assets=all_assets,
+    jobs=jobs,
+    schedules=schedules,
+    resources=default_resources(),
+)

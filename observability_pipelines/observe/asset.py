@@ -1,0 +1,133 @@
+"""``observed_asset``: a drop-in ``@dg.asset`` that checks, measures and reports every materialization.
+
+The wrapped function returns its value (a DataFrame or a model artifact); the wrapper applies any planned
+fault, publishes schema / row count / column lineage metadata, runs the observers' checks, and yields the
+output and the check results. The reference pipelines use exactly this piece, as a user would.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import dagster as dg
+import pandas as pd
+
+from observability_pipelines.observe.metadata import ColumnLineageSpec, table_metadata
+
+
+@dataclass
+class Observation:
+    """What observers see of one materialization."""
+
+    context: dg.AssetExecutionContext
+    asset: str
+    partition: str | None
+    inputs: Mapping[str, Any]
+    value: Any = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    check_results: list[dg.AssetCheckResult] = field(default_factory=list)
+    # Facts observers share with each other (e.g. check outcomes for the lineage event).
+    facts: dict[str, Any] = field(default_factory=dict)
+
+
+class Observer:
+    """One concern attached to an observed asset: checks, drift, lineage emission..."""
+
+    required_resource_keys: frozenset[str] = frozenset()
+
+    def check_specs(self, asset_key: dg.AssetKey) -> list[dg.AssetCheckSpec]:
+        return []
+
+    def on_start(self, obs: Observation) -> None:
+        """Before the asset's function runs."""
+
+    def on_output(self, obs: Observation) -> None:
+        """After the value is final; may add metadata and check results to ``obs``."""
+
+    def on_success(self, obs: Observation) -> None:
+        """After metadata and checks are complete, before the output is yielded."""
+
+    def on_failure(self, obs: Observation, error: BaseException) -> None:
+        """When the asset's function (or an observer) raised."""
+
+
+def observed_asset(
+    *,
+    name: str,
+    ins: Mapping[str, dg.AssetIn] | None = None,
+    partitions_def: dg.PartitionsDefinition | None = None,
+    column_lineage: ColumnLineageSpec | None = None,
+    previous: Callable[[dg.AssetExecutionContext], pd.DataFrame] | None = None,
+    observers: Sequence[Observer] = (),
+    required_resource_keys: Sequence[str] = (),
+    io_manager_key: str = "io_manager",
+    group_name: str | None = None,
+    description: str | None = None,
+    automation_condition: dg.AutomationCondition | None = None,
+    kinds: set[str] | None = None,
+    tags: Mapping[str, str] | None = None,
+    owners: Sequence[str] | None = None,
+    metadata: Mapping[str, Any] | None = None,
+) -> Callable[[Callable[..., Any]], dg.AssetsDefinition]:
+    """Decorate ``fn(context, **inputs) -> value`` into an observed Dagster asset.
+
+    ``previous`` loads the prior partition's data (used by the ``stale_partition`` fault);
+    ``column_lineage`` maps output columns to ``"upstream_asset.column"`` references.
+    """
+
+    def decorate(fn: Callable[..., Any]) -> dg.AssetsDefinition:
+        key = dg.AssetKey(name)
+        resource_keys = {"faults", *required_resource_keys}
+        for observer in observers:
+            resource_keys |= observer.required_resource_keys
+        check_specs = [spec for observer in observers for spec in observer.check_specs(key)]
+
+        @dg.asset(
+            name=name,
+            ins=dict(ins or {}),
+            partitions_def=partitions_def,
+            required_resource_keys=resource_keys,
+            io_manager_key=io_manager_key,
+            group_name=group_name,
+            description=description or (fn.__doc__ or "").strip() or None,
+            automation_condition=automation_condition,
+            kinds=kinds,
+            tags=dict(tags or {}),
+            owners=list(owners or []),
+            metadata=dict(metadata or {}),
+            check_specs=check_specs or None,
+        )
+        def _observed(context, **inputs):  # unannotated: dagster resolves the context type itself
+            partition = context.partition_key if context.has_partition_key else None
+            obs = Observation(context=context, asset=name, partition=partition, inputs=inputs)
+            for observer in observers:
+                observer.on_start(obs)
+            try:
+                value = fn(context, **inputs)
+                if isinstance(value, pd.DataFrame):
+                    prev = (lambda: previous(context)) if previous else None
+                    value, applied = context.resources.faults.apply(name, partition, value, prev)
+                    for fault in applied:
+                        context.log.warning(f"fault plan: injected {fault.describe()}")
+                    obs.metadata.update(table_metadata(value, column_lineage))
+                obs.value = value
+                for observer in observers:
+                    observer.on_output(obs)
+                for observer in observers:
+                    observer.on_success(obs)
+            except BaseException as exc:
+                for observer in observers:
+                    try:
+                        observer.on_failure(obs, exc)
+                    except Exception as report_exc:  # reporting must never mask the real error
+                        context.log.error(f"observer {type(observer).__name__} failed to report: {report_exc}")
+                raise
+            yield dg.Output(obs.value, metadata=obs.metadata)
+            yield from obs.check_results
+
+        return _observed
+
+    return decorate
+

@@ -1,0 +1,60 @@
+"""Where raw data comes from: the seeded generator by default, or the user's own CSV/Parquet files."""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import lru_cache
+from pathlib import Path
+
+import dagster as dg
+import pandas as pd
+
+from observability_pipelines.data.generator import GeneratorConfig, generate_partition
+
+_TIME_COLUMNS = {"customers": "application_ts", "transactions": "transaction_ts", "labels": "label_observed_ts"}
+
+
+@lru_cache(maxsize=8)
+def _generated(partition: str, seed: int, customers_per_day: int, transactions_per_customer: float):
+    return generate_partition(partition, GeneratorConfig(seed, customers_per_day, transactions_per_customer))
+
+
+class RawDataSource(dg.ConfigurableResource):
+    """Raw credit-risk sources for one daily partition.
+
+    ``*_path`` may name a CSV or Parquet file; ``{partition}`` in it is replaced by the daily key,
+    otherwise the file is filtered to the rows whose time column falls on that day
+    (labels: the applications of that day, i.e. observed 90 days later).
+    """
+
+    seed: int = 7
+    customers_per_day: int = 1500
+    transactions_per_customer: float = 12.0
+    customers_path: str | None = None
+    transactions_path: str | None = None
+    labels_path: str | None = None
+
+    def load(self, source: str, partition: str) -> pd.DataFrame:
+        path = getattr(self, f"{source}_path")
+        if path:
+            return self._read_user_file(source, path, partition)
+        frames = _generated(partition, self.seed, self.customers_per_day, self.transactions_per_customer)
+        return frames[source].copy()
+
+    def _read_user_file(self, source: str, template: str, partition: str) -> pd.DataFrame:
+        path = Path(template.replace("{partition}", partition))
+        if not path.exists():
+            raise dg.Failure(f"{source} file {path} does not exist; check {source}_path in the raw_data resource config")
+        df = pd.read_parquet(path) if path.suffix in (".parquet", ".pq") else pd.read_csv(path)
+        if "{partition}" in template:
+            return df
+        column = _TIME_COLUMNS[source]
+        if column not in df.columns:
+            raise dg.Failure(
+                f"{path} holds several days but has no {column!r} column to select partition {partition} by"
+            )
+        day = dt.date.fromisoformat(partition)
+        when = pd.to_datetime(df[column], errors="coerce")
+        if source == "labels":
+            when = when - pd.Timedelta(days=90)
+        return df[when.dt.date == day].reset_index(drop=True)
