@@ -25,8 +25,8 @@ arrays without further sorting:
   ``W1 = int_0^1 |Q_ref(q) - Q_cur(q)| dq`` (equal to
   ``int |F_ref - F_cur| dx`` = ``scipy.stats.wasserstein_distance``).  With
   equal sample sizes this is ``mean(|sorted_ref - sorted_cur|)``; otherwise
-  the merged quantile break points ``{k/n_ref} U {l/n_cur}`` are pure integer
-  arithmetic (cached per ``(n_ref, n_cur)``).  ``wasserstein_norm`` divides it
+  the merged quantile break points ``{k/n_ref} U {l/n_cur}`` are pure
+  (exact) arithmetic, no merge needed.  ``wasserstein_norm`` divides it
   by the reference standard deviation (``max(std, 0.001)``, as Evidently).
 * **PSI** with ``psi_bins`` bins whose edges are reference quantiles
   (``np.quantile`` 'linear' method, read directly from the sorted array; the
@@ -74,7 +74,6 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import asdict, dataclass, field
-from functools import lru_cache
 from typing import Any, Literal, Mapping, Sequence
 
 import numpy as np
@@ -319,36 +318,86 @@ def _spread_indices(starts: np.ndarray, stops: np.ndarray, k: int) -> np.ndarray
     return np.repeat(starts, m) + (rl * t) // rm
 
 
-def _ks_stat_refine(s1: np.ndarray, s2: np.ndarray, grid: int = 1024, k: int = 32) -> float:
-    """Exact two-sided KS statistic by bound-and-refine on sorted arrays."""
+def _counts_own(s: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(left, right) counts of ``s[idx]`` in sorted ``s`` (neighbour check,
+    binary search only for tied values)."""
+    n = s.size
+    x = s[idx]
+    left = idx.copy()
+    right = idx + 1
+    tie_l = idx > 0
+    tie_l[tie_l] = s[idx[tie_l] - 1] == x[tie_l]
+    if tie_l.any():
+        left[tie_l] = np.searchsorted(s, x[tie_l], side="left")
+    tie_r = right < n
+    tie_r[tie_r] = s[right[tie_r]] == x[tie_r]
+    if tie_r.any():
+        right[tie_r] = np.searchsorted(s, x[tie_r], side="right")
+    return left, right
+
+
+def _counts_other(s: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(left, right) counts of values ``x`` in sorted ``s`` (one binary search)."""
+    right = np.searchsorted(s, x, side="right")
+    left = right.copy()
+    has = right > 0
+    has[has] = s[right[has] - 1] == x[has]
+    left -= has
+    tie = has & (left > 0)
+    tie[tie] = s[left[tie] - 1] == x[tie]
+    if tie.any():
+        left[tie] = np.searchsorted(s, x[tie], side="left")
+    return left, right
+
+
+def _eval_points(s1: np.ndarray, s2: np.ndarray, i1: np.ndarray, i2: np.ndarray):
+    """Values and (l1, r1, l2, r2) counts at the points s1[i1] and s2[i2], sorted."""
+    l1a, r1a = _counts_own(s1, i1)
+    x1 = s1[i1]
+    l2a, r2a = _counts_other(s2, x1)
+    x2 = s2[i2]
+    l1b, r1b = _counts_other(s1, x2)
+    l2b, r2b = _counts_own(s2, i2)
+    xs = np.concatenate([x1, x2])
+    order = np.argsort(xs, kind="stable")
+    return (
+        xs[order],
+        np.concatenate([l1a, l1b])[order],
+        np.concatenate([r1a, r1b])[order],
+        np.concatenate([l2a, l2b])[order],
+        np.concatenate([r2a, r2b])[order],
+    )
+
+
+def _ks_stat_refine(s1: np.ndarray, s2: np.ndarray, grid: int = 1024, k: int = 8) -> float:
+    """Exact two-sided KS statistic by bound-and-refine on sorted arrays.
+
+    ``|F1 - F2|`` is evaluated exactly at a set of points (quantiles of both
+    samples, both extremes included).  Between two consecutive points the
+    ECDFs are monotone, so the left/right counts at the ends bound
+    ``|F1 - F2|`` inside the interval; only intervals whose bound beats the
+    best value so far are subdivided (``k`` new points per sample), until
+    every remaining interval is empty.
+    """
     n1, n2 = s1.size, s2.size
-    # initial grid: quantile points of both samples, including both extremes
     i1 = np.unique(np.linspace(0, n1 - 1, min(grid, n1)).astype(np.int64))
     i2 = np.unique(np.linspace(0, n2 - 1, min(grid, n2)).astype(np.int64))
-    xs = np.unique(np.concatenate([s1[i1], s2[i2]]))
-    r1 = np.searchsorted(s1, xs, side="right")
-    l1 = np.searchsorted(s1, xs, side="left")
-    r2 = np.searchsorted(s2, xs, side="right")
-    l2 = np.searchsorted(s2, xs, side="left")
+    xs, l1, r1, l2, r2 = _eval_points(s1, s2, i1, i2)
     best = float(np.max(np.abs(r1 / n1 - r2 / n2)))
-    for _ in range(64):  # depth is ~log_k(n / grid); the bound is generous
+    for _ in range(200):  # depth ~ log_k(n / grid); loop always terminates far earlier
         # bound on |F1 - F2| inside each open interval (xs[j], xs[j+1])
         ub = np.maximum(l1[1:] / n1 - r2[:-1] / n2, l2[1:] / n2 - r1[:-1] / n1)
         cand = np.flatnonzero(ub > best)
         if cand.size == 0:
             break
-        new_idx1 = _spread_indices(r1[cand], l1[cand + 1], k)
-        new_idx2 = _spread_indices(r2[cand], l2[cand + 1], k)
-        new = np.unique(np.concatenate([s1[new_idx1], s2[new_idx2]]))
-        if new.size == 0:
+        ni1 = _spread_indices(r1[cand], l1[cand + 1], k)
+        ni2 = _spread_indices(r2[cand], l2[cand + 1], k)
+        if ni1.size + ni2.size == 0:
             break
-        nr1 = np.searchsorted(s1, new, side="right")
-        nr2 = np.searchsorted(s2, new, side="right")
+        nx, nl1, nr1, nl2, nr2 = _eval_points(s1, s2, ni1, ni2)
         best = max(best, float(np.max(np.abs(nr1 / n1 - nr2 / n2))))
-        nl1 = np.searchsorted(s1, new, side="left")
-        nl2 = np.searchsorted(s2, new, side="left")
-        pos = np.searchsorted(xs, new)
-        xs = np.insert(xs, pos, new)
+        pos = np.searchsorted(xs, nx)
+        xs = np.insert(xs, pos, nx)
         r1 = np.insert(r1, pos, nr1)
         l1 = np.insert(l1, pos, nl1)
         r2 = np.insert(r2, pos, nr2)
@@ -413,56 +462,33 @@ def ks_2samp_sorted(
     return d, p
 
 
-@lru_cache(maxsize=8)
-def _wasserstein_plan(n1: int, n2: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Merged quantile break points of two empirical distributions.
-
-    In units of 1/(n1*n2) the break points are ``k*n2`` (k=1..n1) and ``l*n1``
-    (l=1..n2).  Returns (idx1, idx2, widths): for every merged interval the
-    index of the sorted sample-1 / sample-2 value active on it and its width
-    in probability.
-    """
-    k = np.arange(1, n1 + 1, dtype=np.int64)
-    l_ = np.arange(1, n2 + 1, dtype=np.int64)
-    # number of sample-2 break points strictly below k*n2 / sample-1 ones <= l*n1
-    below2 = (k * n2 + n1 - 1) // n1 - 1
-    upto1 = (l_ * n1) // n2
-    pos1 = (k - 1) + below2
-    pos2 = (l_ - 1) + upto1
-    N = n1 + n2
-    bp = np.empty(N, dtype=np.int64)
-    idx1 = np.empty(N, dtype=np.int64)
-    idx2 = np.empty(N, dtype=np.int64)
-    bp[pos1] = k * n2
-    bp[pos2] = l_ * n1
-    idx1[pos1] = k - 1
-    idx2[pos1] = below2
-    # sample-1 index active just below l*n1: number of k*n2 strictly below it
-    idx1[pos2] = (l_ * n1 + n2 - 1) // n2 - 1
-    idx2[pos2] = l_ - 1
-    widths = np.diff(bp, prepend=0).astype(np.float64) / (float(n1) * float(n2))
-    keep = widths > 0
-    idx1, idx2, widths = idx1[keep], idx2[keep], widths[keep]
-    return idx1, idx2, widths
-
-
 def wasserstein_sorted(s1: np.ndarray, s2: np.ndarray) -> float:
     """Wasserstein-1 distance of two *sorted* arrays
-    (= ``scipy.stats.wasserstein_distance``)."""
+    (= ``scipy.stats.wasserstein_distance``), in quantile form.
+
+    Working in units of ``1/(n1*n2)`` the quantile break points are ``k*n2``
+    (k = 1..n1) and ``l*n1`` (l = 1..n2).  The interval ending at ``k*n2``
+    starts at ``max((k-1)*n2, n1*floor((k*n2-1)/n1))`` and carries
+    ``|s1[k-1] - s2[ceil(k*n2/n1)-1]|``; symmetrically for ``l*n1`` (a break
+    point shared by both sequences is counted once).  All these integers are
+    below 2**53, and ``floor`` of a correctly rounded quotient of two such
+    integers is exact (a non-integer quotient is at least ``1/n1`` away from
+    the next integer), so float64 arithmetic is exact here.
+    """
     n1, n2 = s1.size, s2.size
     if n1 == n2:
         return float(np.abs(s1 - s2).mean())
-    if n1 * n2 <= 4_000_000 or max(n1, n2) > 5_000_000:
-        # small inputs (or huge ones, to bound the cached plan's memory):
-        # integral of |F1 - F2| over the merged support
-        allv = np.sort(np.concatenate([s1, s2]))
-        deltas = np.diff(allv)
-        x = allv[:-1]
-        f1 = np.searchsorted(s1, x, side="right") / n1
-        f2 = np.searchsorted(s2, x, side="right") / n2
-        return float(np.dot(np.abs(f1 - f2), deltas))
-    idx1, idx2, widths = _wasserstein_plan(n1, n2)
-    return float(np.dot(np.abs(s1[idx1] - s2[idx2]), widths))
+    f1, f2 = float(n1), float(n2)
+    kn2 = np.arange(1, n1 + 1, dtype=np.float64) * f2
+    b2 = np.floor((kn2 - 1.0) / f1)
+    w = kn2 - np.maximum(kn2 - f2, b2 * f1)
+    t1 = float((np.abs(s1 - s2[b2.astype(np.intp)]) * w).sum())  # no BLAS dot: threads contend
+    ln1 = np.arange(1, n2 + 1, dtype=np.float64) * f1
+    b1 = np.floor((ln1 - 1.0) / f2)
+    w = ln1 - np.maximum(ln1 - f1, b1 * f2)
+    w[(b1 + 1.0) * f2 == ln1] = 0.0  # shared break point, counted with sample 1
+    t2 = float((np.abs(s1[b1.astype(np.intp)] - s2) * w).sum())
+    return float((t1 + t2) / (f1 * f2))
 
 
 def reference_quantile_edges(s_ref: np.ndarray, bins: int) -> np.ndarray:
@@ -565,7 +591,10 @@ class _Num:
 
 
 def _prep_numeric(s: pd.Series) -> _Num:
-    x = s.to_numpy(dtype=np.float64, na_value=np.nan)
+    if s.dtype == np.float64:
+        x = s.to_numpy()  # no copy
+    else:
+        x = s.to_numpy(dtype=np.float64, na_value=np.nan)
     n_rows = x.size
     fin = np.isfinite(x)
     if fin.all():
@@ -703,9 +732,7 @@ def _analyse_column(name: str, ref_s: pd.Series, cur_s: pd.Series, cfg: DriftCon
     n_rows_ref, n_rows_cur = len(ref_s), len(cur_s)
 
     # type mismatch (only meaningful when both sides hold data)
-    ref_has = n_rows_ref > 0 and ref_s.notna().any()
-    cur_has = n_rows_cur > 0 and cur_s.notna().any()
-    if ref_has and cur_has and ref_num != cur_num and not force_cat:
+    if ref_num != cur_num and not force_cat and ref_s.notna().any() and cur_s.notna().any():
         return ColumnDriftResult(
             column=name, kind="numerical" if ref_num else "categorical", test=None, statistic=None,
             p_value=None, threshold=None, drifted=True, status="type_mismatch",
