@@ -93,7 +93,7 @@ def run_demo(
     def execute(job_name: str, partition: str | None) -> dg.ExecuteInProcessResult:
         step(f"{job_name} {partition or ''}".strip())
         config = {"loggers": {"console": {"config": {"log_level": log_level}}}, **(run_config or {})}
-        result = defs.get_job_def(job_name).execute_in_process(
+        result = defs.resolve_job_def(job_name).execute_in_process(
             instance=instance, partition_key=partition, run_config=config, raise_on_error=False
         )
         runs.append(_summarize(job_name, partition, result))

@@ -5,14 +5,13 @@ from __future__ import annotations
 import json
 import multiprocessing
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
-
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from lineage_scenario import DAY0, SHOP, as_dicts, pipeline_events
+from lineage_scenario import as_dicts, pipeline_events
+from lineage_workers import ingest_worker, simple_event
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
@@ -22,20 +21,6 @@ from lineage.store import LineageStore, canonical_json, event_hash
 from lineage.validation import EventValidationError
 
 DATA = Path(__file__).parent / "data"
-
-
-def simple_event(i: int, *, run_id: str | None = None, when: datetime | None = None) -> dict[str, Any]:
-    when = when or DAY0 + timedelta(seconds=i)
-    return {
-        "eventType": "COMPLETE",
-        "eventTime": when.isoformat(),
-        "run": {"runId": run_id or str(uuid.uuid4())},
-        "job": {"namespace": "bench", "name": f"job_{i % 7}"},
-        "inputs": [{"namespace": "bench", "name": f"in_{i % 11}"}],
-        "outputs": [{"namespace": "bench", "name": f"out_{i % 13}"}],
-        "producer": "https://example.com/tests",
-        "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent",
-    }
 
 
 def test_default_url_under_dagster_home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -166,24 +151,12 @@ def test_column_edges_keep_both_facet_shapes(store: LineageStore) -> None:
     ]
 
 
-def _ingest_worker(url: str, worker: int, count: int, batch: int) -> int:
-    store = LineageStore.open(url)
-    try:
-        stored = 0
-        for start in range(0, count, batch):
-            events = [simple_event(worker * 100_000 + i) for i in range(start, min(count, start + batch))]
-            stored += store.ingest(events).stored
-        return stored
-    finally:
-        store.dispose()
-
-
 def test_eight_processes_ingest_concurrently(tmp_path: Path) -> None:
     """Eight spawned processes race on a brand-new SQLite file (migrations included)."""
     url = f"sqlite:///{tmp_path / 'concurrent.db'}"
     ctx = multiprocessing.get_context("spawn")
     with ctx.Pool(8) as pool:
-        results = pool.starmap(_ingest_worker, [(url, w, 1000, 50) for w in range(8)])
+        results = pool.starmap(ingest_worker, [(url, w, 1000, 50) for w in range(8)])
     assert results == [1000] * 8
     with LineageStore.open(url) as store:
         counts = store.counts()
@@ -206,7 +179,7 @@ def test_eight_processes_on_postgres(postgres_server: str) -> None:
     try:
         ctx = multiprocessing.get_context("spawn")
         with ctx.Pool(8) as pool:
-            results = pool.starmap(_ingest_worker, [(url, w, 250, 50) for w in range(8)])
+            results = pool.starmap(ingest_worker, [(url, w, 250, 50) for w in range(8)])
         assert results == [250] * 8
         with LineageStore.open(url) as store:
             counts = store.counts()

@@ -1,0 +1,320 @@
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+from scipy.spatial.distance import jensenshannon
+
+from observability_pipelines.checks.drift import (
+    DriftConfig,
+    chi2_from_counts,
+    detect_drift,
+    detect_label_drift,
+    jensenshannon_from_counts,
+    ks_2samp_sorted,
+    psi_from_counts,
+    psi_sorted,
+    wasserstein_sorted,
+)
+from observability_pipelines.checks.drift import _ks_stat_direct, _ks_stat_refine
+
+
+def hand_psi(ref, cur, bins=10, eps=1e-4):
+    """Independent PSI: np.quantile edges, np.histogram counts, the formula."""
+    edges = np.quantile(ref, np.linspace(0, 1, bins + 1))
+    inner = np.unique(edges[1:-1])
+    full = np.concatenate([[-np.inf], inner, [np.inf]])
+    rc, _ = np.histogram(ref, bins=full)
+    cc, _ = np.histogram(cur, bins=full)
+    p, q = rc / rc.sum(), cc / cc.sum()
+    p = np.where(p == 0, eps, p)
+    q = np.where(q == 0, eps, q)
+    return np.sum((q - p) * np.log(q / p))
+
+
+KS_CASES = [
+    (5, 7, 0.0, None),
+    (30, 40, 0.5, None),
+    (100, 100, 0.0, 1),  # ties
+    (250, 400, 0.3, 2),
+    (1000, 1000, 0.1, None),
+    (3000, 9000, 0.05, 1),
+    (10000, 10001, 0.0, None),  # asymp (just above scipy's exact limit)
+    (20000, 15000, 0.03, None),  # refine path
+    (60000, 50000, 0.0, 2),  # refine path with heavy ties
+    (200000, 180000, 0.01, None),
+]
+
+
+@pytest.mark.parametrize("n1,n2,shift,decimals", KS_CASES)
+def test_ks_equals_scipy(n1, n2, shift, decimals):
+    rng = np.random.default_rng(n1 + n2)
+    a = rng.normal(size=n1)
+    b = rng.normal(shift, 1.1, size=n2)
+    if decimals is not None:
+        a, b = np.round(a, decimals), np.round(b, decimals)
+    d, p = ks_2samp_sorted(np.sort(a), np.sort(b))
+    ref = stats.ks_2samp(a, b)
+    np.testing.assert_allclose(d, ref.statistic, rtol=1e-12, atol=0)
+    np.testing.assert_allclose(p, ref.pvalue, rtol=1e-9, atol=1e-300)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_ks_refine_is_exact(seed):
+    rng = np.random.default_rng(seed)
+    n1, n2 = rng.integers(5000, 80000, size=2)
+    a = np.sort(rng.standard_t(3, size=n1))
+    b = np.sort(rng.standard_t(3, size=n2) * rng.uniform(0.9, 1.1) + rng.uniform(-0.05, 0.05))
+    if seed % 2:
+        a, b = np.round(a, 1), np.round(b, 1)
+    assert _ks_stat_refine(a, b) == _ks_stat_direct(a, b)
+
+
+def test_ks_large_asymptotic_config_matches_scipy_when_disabled():
+    rng = np.random.default_rng(7)
+    ref = pd.DataFrame({"x": rng.normal(size=120_000)})
+    cur = pd.DataFrame({"x": rng.normal(0.0, 1.0, size=110_000)})
+    exact = detect_drift(ref, cur, DriftConfig(ks_pvalue_asymptotic_above=None)).columns["x"]
+    fast = detect_drift(ref, cur).columns["x"]
+    sp = stats.ks_2samp(ref["x"], cur["x"])
+    np.testing.assert_allclose(exact.ks_pvalue, sp.pvalue, rtol=1e-9)
+    assert exact.ks_pvalue_method == "kstwo" and fast.ks_pvalue_method == "kstwobign"
+    np.testing.assert_allclose(fast.ks_pvalue, sp.pvalue, rtol=0.05)
+    assert fast.ks_stat == exact.ks_stat == sp.statistic
+
+
+@pytest.mark.parametrize(
+    "n1,n2", [(1, 1), (1, 5), (3, 5), (10, 4), (100, 100), (999, 1001), (5000, 7919), (150000, 149999)]
+)
+def test_wasserstein_equals_scipy(n1, n2):
+    rng = np.random.default_rng(n1 * 7 + n2)
+    a = rng.exponential(size=n1)
+    b = rng.exponential(1.3, size=n2)
+    if n1 > 50:
+        a[: n1 // 3] = np.round(a[: n1 // 3], 1)  # some ties
+    got = wasserstein_sorted(np.sort(a), np.sort(b))
+    np.testing.assert_allclose(got, stats.wasserstein_distance(a, b), rtol=1e-11, atol=1e-15)
+
+
+def test_wasserstein_norm_in_result():
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(0, 2, 3000), rng.normal(0.5, 2, 2500)
+    r = detect_drift(pd.DataFrame({"x": a}), pd.DataFrame({"x": b})).columns["x"]
+    w = stats.wasserstein_distance(a, b)
+    np.testing.assert_allclose(r.wasserstein, w, rtol=1e-11)
+    np.testing.assert_allclose(r.wasserstein_norm, w / np.std(a), rtol=1e-11)
+
+
+@pytest.mark.parametrize("bins", [3, 10, 20])
+def test_psi_equals_hand_computed(bins):
+    rng = np.random.default_rng(bins)
+    a = rng.gamma(2.0, size=5000)
+    b = rng.gamma(2.3, size=4000) + 0.2
+    b = np.concatenate([b, [-5.0, 100.0]])  # outside the reference range
+    got = psi_sorted(np.sort(a), np.sort(b), bins=bins)
+    np.testing.assert_allclose(got, hand_psi(a, b, bins), rtol=1e-12)
+    r = detect_drift(pd.DataFrame({"x": a}), pd.DataFrame({"x": b}), DriftConfig(psi_bins=bins)).columns["x"]
+    np.testing.assert_allclose(r.psi, hand_psi(a, b, bins), rtol=1e-12)
+
+
+def test_psi_with_ties_and_empty_bins():
+    a = np.array([0.0] * 50 + [1.0] * 30 + list(np.linspace(2, 3, 20)))
+    b = np.array([0.0] * 10 + [5.0] * 90)
+    got = psi_sorted(np.sort(a), np.sort(b), bins=10)
+    np.testing.assert_allclose(got, hand_psi(a, b, 10), rtol=1e-12)
+
+
+def test_chi2_and_js_equal_scipy():
+    rc = np.array([120, 40, 30, 10, 0])
+    cc = np.array([100, 60, 20, 15, 7])  # last category unseen in reference
+    stat, p = chi2_from_counts(rc, cc)
+    ref = stats.chi2_contingency(np.vstack([rc, cc]), correction=False)
+    np.testing.assert_allclose([stat, p], [ref.statistic, ref.pvalue], rtol=1e-12)
+    # 2x2 with Yates as scipy's default
+    stat, p = chi2_from_counts([30, 70], [45, 55], correction=True)
+    ref = stats.chi2_contingency(np.array([[30, 70], [45, 55]]))
+    np.testing.assert_allclose([stat, p], [ref.statistic, ref.pvalue], rtol=1e-12)
+    js = jensenshannon_from_counts(rc, cc)
+    np.testing.assert_allclose(js, jensenshannon(rc / rc.sum(), cc / cc.sum(), base=2), rtol=1e-12)
+    p_, q_ = rc / rc.sum(), cc / cc.sum()
+    p_, q_ = np.where(p_ == 0, 1e-4, p_), np.where(q_ == 0, 1e-4, q_)
+    np.testing.assert_allclose(psi_from_counts(rc, cc), np.sum((q_ - p_) * np.log(q_ / p_)), rtol=1e-12)
+
+
+def test_categorical_column_through_detect_drift_matches_scipy():
+    rng = np.random.default_rng(3)
+    cats = np.array(["a", "b", "c", "d"], dtype=object)
+    ref = pd.DataFrame({"c": cats[rng.choice(4, 800, p=[0.4, 0.3, 0.2, 0.1])]})
+    cur_vals = list(cats[rng.choice(4, 700, p=[0.3, 0.3, 0.3, 0.1])]) + ["zz"] * 12
+    cur = pd.DataFrame({"c": cur_vals})
+    r = detect_drift(ref, cur).columns["c"]
+    keys = ["a", "b", "c", "d", "zz"]
+    rc = np.array([(ref["c"] == k).sum() for k in keys])
+    cc = np.array([(cur["c"] == k).sum() for k in keys])
+    sp = stats.chi2_contingency(np.vstack([rc, cc]), correction=False)
+    assert r.kind == "categorical" and r.test == "chi2"
+    np.testing.assert_allclose([r.chi2_stat, r.chi2_pvalue], [sp.statistic, sp.pvalue], rtol=1e-12)
+    np.testing.assert_allclose(r.js_distance, jensenshannon(rc, cc, base=2), rtol=1e-12)
+    assert r.n_new_categories == 1 and "zz" in r.message and "unseen" in r.message
+    assert r.drifted and r.status == "drift"
+
+
+def _frame(rng, n, shift=0.0):
+    return pd.DataFrame(
+        {
+            "a": rng.normal(shift, 1, n),
+            "b": rng.exponential(1 + shift, n),
+            "c": rng.choice(["x", "y", "z"], n, p=[0.5 - shift / 2, 0.3, 0.2 + shift / 2]),
+            "d": rng.integers(0, 3, n),  # low-cardinality numeric -> categorical
+        }
+    )
+
+
+@pytest.mark.parametrize("n", [500, 5000])
+def test_detects_shift_and_not_same_distribution(n):
+    rng = np.random.default_rng(42)
+    ref = _frame(rng, n)
+    same = detect_drift(ref, _frame(rng, n))
+    assert not same.drifted and same.n_drifted == 0, same.to_dict()
+    shifted = detect_drift(ref, _frame(rng, n, shift=0.4))
+    assert shifted.drifted
+    assert shifted.columns["a"].drifted and shifted.columns["b"].drifted and shifted.columns["c"].drifted
+    assert not shifted.columns["d"].drifted
+    assert shifted.share_drifted == 0.75
+
+
+def test_automatic_test_choice():
+    rng = np.random.default_rng(1)
+    small = detect_drift(_frame(rng, 1000), _frame(rng, 1000)).columns
+    assert (small["a"].kind, small["a"].test) == ("numerical", "ks")
+    assert (small["c"].kind, small["c"].test) == ("categorical", "chi2")
+    assert (small["d"].kind, small["d"].test) == ("categorical", "chi2")
+    big = detect_drift(_frame(rng, 1001), _frame(rng, 1000)).columns
+    assert big["a"].test == "wasserstein" and big["c"].test == "jensenshannon" and big["d"].test == "jensenshannon"
+    # all scores always reported
+    for col in ("a", "b"):
+        r = big[col]
+        assert None not in (r.ks_stat, r.ks_pvalue, r.wasserstein_norm, r.psi)
+    for col in ("c", "d"):
+        r = big[col]
+        assert None not in (r.chi2_stat, r.chi2_pvalue, r.js_distance, r.psi)
+    forced = detect_drift(
+        _frame(rng, 300), _frame(rng, 300),
+        DriftConfig(column_tests={"a": "psi", "b": "wasserstein"}, categorical_columns=["a"], numerical_columns=["d"]),
+    ).columns
+    assert forced["a"].kind == "categorical" and forced["a"].test == "psi"
+    assert forced["b"].test == "wasserstein" and forced["d"].kind == "numerical"
+
+
+def test_per_column_thresholds_and_drift_share():
+    rng = np.random.default_rng(5)
+    ref = pd.DataFrame({"a": rng.normal(0, 1, 5000), "b": rng.normal(0, 1, 5000)})
+    cur = pd.DataFrame({"a": rng.normal(0.15, 1, 5000), "b": rng.normal(0.15, 1, 5000)})
+    base = detect_drift(ref, cur)
+    wn = base.columns["a"].wasserstein_norm
+    assert 0.1 < wn < 0.3 and base.columns["a"].drifted
+    cfg = DriftConfig(column_thresholds={"a": 0.5}, drift_share=0.5)
+    res = detect_drift(ref, cur, cfg)
+    assert not res.columns["a"].drifted and res.columns["a"].threshold == 0.5
+    assert res.columns["b"].drifted and res.share_drifted == 0.5 and res.drifted
+    res = detect_drift(ref, cur, DriftConfig(column_thresholds={"a": 0.5}, drift_share=0.6))
+    assert not res.drifted
+    res = detect_drift(ref, cur, DriftConfig(columns=["a"], thresholds={"wasserstein": 0.01}))
+    assert list(res.columns) == ["a"] and res.columns["a"].threshold == 0.01
+    res = detect_drift(ref, cur, DriftConfig(exclude=["a"]))
+    assert list(res.columns) == ["b"]
+
+
+def test_edge_cases_never_raise():
+    rng = np.random.default_rng(9)
+    n = 400
+    ref = pd.DataFrame(
+        {
+            "nan": np.where(rng.random(n) < 0.05, np.nan, rng.normal(size=n)),
+            "inf": rng.normal(size=n),
+            "const": np.full(n, 3.0),
+            "const_cont": np.full(n, 3.0),
+            "gone": rng.normal(size=n),
+            "mismatch": rng.normal(size=n),
+            "allnan_cur": rng.normal(size=n),
+            "allnan_ref": np.full(n, np.nan),
+            "cat": rng.choice(["a", "b"], n),
+        }
+    )
+    inf_cur = rng.normal(size=n)
+    inf_cur[:7] = np.inf
+    inf_cur[7:9] = -np.inf
+    cur = pd.DataFrame(
+        {
+            "nan": np.where(rng.random(n) < 0.5, np.nan, rng.normal(size=n)),
+            "inf": inf_cur,
+            "const": np.full(n, 3.0),
+            "const_cont": rng.normal(3, 1, n),
+            "mismatch": np.array(["s"] * n, dtype=object),
+            "allnan_cur": np.full(n, np.nan),
+            "allnan_ref": rng.normal(size=n),
+            "cat": rng.choice(["a", "b", "c", "d"], n),
+            "new": rng.normal(size=n),
+        }
+    )
+    res = detect_drift(ref, cur, DriftConfig(numerical_columns=["const_cont"]))
+    c = res.columns
+    for r in c.values():
+        assert r.status and r.message
+    assert c["nan"].null_drift and c["nan"].drifted and "null" in c["nan"].message
+    assert c["nan"].null_fraction_ref < 0.1 and c["nan"].null_fraction_cur > 0.4
+    assert c["inf"].inf_count_cur == 9 and c["inf"].n_cur == n - 9 and "infinite" in c["inf"].message
+    assert c["const"].status == "constant" and not c["const"].drifted
+    assert c["const_cont"].kind == "numerical" and c["const_cont"].drifted and "constant" in c["const_cont"].message
+    assert c["gone"].status == "missing_column" and c["gone"].drifted
+    assert c["mismatch"].status == "type_mismatch" and c["mismatch"].drifted
+    assert c["allnan_cur"].status == "empty" and c["allnan_cur"].drifted
+    assert c["allnan_ref"].status == "empty" and not c["allnan_ref"].drifted
+    assert c["new"].status == "new_column" and not c["new"].drifted
+    assert c["cat"].n_new_categories == 2 and c["cat"].drifted
+    assert res.n_evaluated == len(c) - 1
+    json.dumps(res.to_dict(), allow_nan=False)
+
+
+def test_empty_partitions():
+    ref = pd.DataFrame({"x": np.arange(50.0), "c": ["a", "b"] * 25})
+    empty = ref.iloc[:0]
+    r = detect_drift(ref, empty)
+    assert all(v.status == "empty" and v.drifted for v in r.columns.values())
+    assert "current partition is empty" in r.columns["x"].message and r.drifted
+    r = detect_drift(empty, ref)
+    assert all(v.status == "empty" and not v.drifted for v in r.columns.values())
+    r = detect_drift(pd.DataFrame(), pd.DataFrame())
+    assert r.columns == {} and not r.drifted
+    r = detect_drift(ref.iloc[:3], ref.iloc[:2], DriftConfig(min_sample_size=5))
+    assert r.columns["x"].status == "insufficient_data"
+
+
+def test_to_dict_has_no_raw_values():
+    rng = np.random.default_rng(2)
+    secret = 123456.789
+    ref = pd.DataFrame({"x": np.append(rng.normal(size=99), secret), "k": [secret] * 50 + [1.0] * 50})
+    cur = pd.DataFrame({"x": rng.normal(size=100), "k": [secret] * 20 + [1.0] * 70 + [777777.0] * 10})
+    d = detect_drift(ref, cur).to_dict()
+    text = json.dumps(d, allow_nan=False)
+    assert "123456" not in text and "777777" not in text
+    assert d["columns"]["k"]["n_new_categories"] == 1
+
+
+def test_label_drift_binary_and_scores():
+    rng = np.random.default_rng(11)
+    r = detect_label_drift(rng.binomial(1, 0.3, 800), rng.binomial(1, 0.5, 800))
+    assert r.kind == "categorical" and r.test == "chi2" and r.drifted
+    r = detect_label_drift(rng.binomial(1, 0.3, 800), rng.binomial(1, 0.3, 800))
+    assert not r.drifted
+    r = detect_label_drift(rng.random(2000), rng.random(2000) ** 2, name="score")
+    assert r.column == "score" and r.kind == "numerical" and r.drifted
+
+
+def test_category_dtype_and_bool():
+    ref = pd.DataFrame({"c": pd.Categorical(["a", "b"] * 100), "b": [True, False] * 100})
+    cur = pd.DataFrame({"c": pd.Categorical(["a"] * 150 + ["b"] * 50), "b": [True] * 200})
+    r = detect_drift(ref, cur).columns
+    assert r["c"].kind == "categorical" and r["c"].drifted
+    assert r["b"].kind == "categorical" and r["b"].drifted
