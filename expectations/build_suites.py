@@ -169,6 +169,7 @@ def features(asset: str) -> list:
                    "loan_to_income", "monthly_payment_ratio", "txn_count_30d"]),
         # Applicants without a transaction in the window have no aggregates (well under 1% of them).
         *not_null(txn_cols, WARN, mostly=0.97),
+        *not_null(["region_code", "home_ownership_code", "purpose_code"]),
         time_window("application_ts", "partition", "Applications of the partition day only"),
         in_set("gender", [g.lower() for g in GENDERS]),
         *[between(c, lo, hi) for c, (lo, hi) in CUSTOMER_RANGES.items()],
@@ -194,7 +195,7 @@ def features(asset: str) -> list:
 def training(asset: str) -> list:
     return [
         *features(asset),  # the schema part follows the training_set contract
-        *not_null(["defaulted", "label_observed_ts"], ERROR),
+        *not_null(["defaulted", "label_observed_ts", "split"], ERROR),
         in_set("defaulted", [0, 1], ERROR, "Binary label"),
         in_set("split", ["train", "test"], ERROR, "Deterministic train/test split"),
         time_window("label_observed_ts", "labels", "Outcomes of the partition day's applications"),

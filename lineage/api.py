@@ -8,7 +8,6 @@ plus lineage queries.
 stored all-or-nothing in one transaction.
 """
 
-from __future__ import annotations
 
 import hmac
 import json

@@ -186,7 +186,7 @@ def _walk(
         "as_of": iso(when),
         "datasets": sorted(datasets, key=order),
         "jobs": sorted(jobs, key=order),
-        "edges": sorted({(nodes[a]["key"], nodes[b]["key"]) for a, b in edges}),
+        "edges": [{"from": a, "to": b} for a, b in sorted({(nodes[a]["key"], nodes[b]["key"]) for a, b in edges})],
     }
 
 

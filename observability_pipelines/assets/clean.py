@@ -14,7 +14,7 @@ from observability_pipelines.data.contracts import (
     STRING,
     TIMESTAMP,
 )
-from observability_pipelines.observe.asset import observed_asset
+from observability_pipelines.observe.asset import observed_asset, record_metadata
 from observability_pipelines.observe.defaults import standard_observers
 
 
@@ -63,7 +63,7 @@ def clean_asset(name: str, upstream: str, description: str) -> dg.AssetsDefiniti
         out, stats = conform(raw, contract.columns, contract.key)
         if stats["missing_columns"]:
             context.log.warning(f"{upstream} is missing contract columns {stats['missing_columns']}; filled with nulls")
-        context.add_output_metadata(
+        record_metadata(context, 
             {
                 "dropped_null_key": dg.MetadataValue.int(stats["dropped_null_key"]),
                 "dropped_duplicates": dg.MetadataValue.int(stats["dropped_duplicates"]),

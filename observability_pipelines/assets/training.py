@@ -15,7 +15,7 @@ from sklearn.metrics import accuracy_score, f1_score, precision_score, recall_sc
 from observability_pipelines.assets.partitions import daily_partitions
 from observability_pipelines.data.contracts import FEATURES, MODEL_FEATURES
 from observability_pipelines.observe.artifacts import ModelArtifact
-from observability_pipelines.observe.asset import observed_asset
+from observability_pipelines.observe.asset import observed_asset, record_metadata
 from observability_pipelines.observe.defaults import standard_observers
 
 LABEL = "defaulted"
@@ -94,7 +94,7 @@ def _concat_partitions(parts: dict[str, pd.DataFrame] | pd.DataFrame) -> tuple[p
 @observed_asset(
     name="trained_model",
     ins={"training_set": dg.AssetIn(metadata={"allow_missing_partitions": True})},
-    observers=standard_observers("trained_model"),
+    observers=standard_observers("trained_model", partitioned=False),
     io_manager_key="model_io_manager",
     group_name="training",
     kinds={"scikitlearn"},
@@ -126,7 +126,7 @@ def trained_model(context: dg.AssetExecutionContext, training_set):
         train_metrics=classification_report(y, scores, threshold),
         permutation_importance=dict(zip(MODEL_FEATURES, map(float, importance.importances_mean))),
     )
-    context.add_output_metadata(
+    record_metadata(context, 
         {
             "model_version": artifact.version,
             "dagster/row_count": dg.MetadataValue.int(len(train)),
@@ -146,7 +146,7 @@ def trained_model(context: dg.AssetExecutionContext, training_set):
         "training_set": dg.AssetIn(metadata={"allow_missing_partitions": True}),
     },
     column_lineage={"value": ["training_set.defaulted", *[f"training_set.{c}" for c in MODEL_FEATURES]]},
-    observers=standard_observers("model_evaluation"),
+    observers=standard_observers("model_evaluation", partitioned=False),
     group_name="training",
     automation_condition=dg.AutomationCondition.eager(),
     kinds={"scikitlearn", "parquet"},
@@ -158,7 +158,7 @@ def model_evaluation(context: dg.AssetExecutionContext, trained_model: ModelArti
     test = data[data["split"] == "test"]
     scores = trained_model.model.predict_proba(model_matrix(test, trained_model.feature_names))[:, 1]
     report = classification_report(test[LABEL].astype(int).to_numpy(), scores, trained_model.threshold)
-    context.add_output_metadata({k: dg.MetadataValue.float(v) for k, v in report.items()})
+    record_metadata(context, {k: dg.MetadataValue.float(v) for k, v in report.items()})
     return pd.DataFrame(
         {
             "metric": list(report),
@@ -199,7 +199,7 @@ def batch_predictions(context: dg.AssetExecutionContext, customer_features: pd.D
             "model_version": trained_model.version,
         }
     )
-    context.add_output_metadata(
+    record_metadata(context, 
         {
             "model_version": trained_model.version,
             "mean_score": dg.MetadataValue.float(float(np.mean(scores)) if len(scores) else float("nan")),

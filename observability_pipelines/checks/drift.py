@@ -479,15 +479,30 @@ def wasserstein_sorted(s1: np.ndarray, s2: np.ndarray) -> float:
     if n1 == n2:
         return float(np.abs(s1 - s2).mean())
     f1, f2 = float(n1), float(n2)
-    kn2 = np.arange(1, n1 + 1, dtype=np.float64) * f2
-    b2 = np.floor((kn2 - 1.0) / f1)
-    w = kn2 - np.maximum(kn2 - f2, b2 * f1)
-    t1 = float((np.abs(s1 - s2[b2.astype(np.intp)]) * w).sum())  # no BLAS dot: threads contend
-    ln1 = np.arange(1, n2 + 1, dtype=np.float64) * f1
-    b1 = np.floor((ln1 - 1.0) / f2)
-    w = ln1 - np.maximum(ln1 - f1, b1 * f2)
-    w[(b1 + 1.0) * f2 == ln1] = 0.0  # shared break point, counted with sample 1
-    t2 = float((np.abs(s1[b1.astype(np.intp)] - s2) * w).sum())
+
+    def half(sa: np.ndarray, sb: np.ndarray, fa: float, fb: float, drop_shared: bool) -> float:
+        # break points j*fb (j = 1..len(sa)) of sample a; in-place to limit temporaries
+        bp = np.arange(1, sa.size + 1, dtype=np.float64)
+        bp *= fb
+        other = bp - 1.0
+        other /= fa
+        np.floor(other, out=other)  # index into sb: ceil(bp / fa) - 1
+        idx = other.astype(np.intp)
+        other *= fa  # last break point of sample b strictly below bp
+        w = bp - fb
+        np.maximum(w, other, out=w)
+        np.subtract(bp, w, out=w)  # interval widths
+        if drop_shared:  # break point shared with the other sample: counted once
+            other += fa
+            w[other == bp] = 0.0
+        d = sb[idx]
+        np.subtract(sa, d, out=d)
+        np.abs(d, out=d)
+        d *= w
+        return float(d.sum())
+
+    t1 = half(s1, s2, f1, f2, False)
+    t2 = half(s2, s1, f2, f1, True)
     return float((t1 + t2) / (f1 * f2))
 
 

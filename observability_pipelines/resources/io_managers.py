@@ -46,6 +46,27 @@ class _ParquetStore(dg.UPathIOManager):
     def load_from_path(self, context: dg.InputContext, path: UPath) -> pd.DataFrame:
         return pd.read_parquet(path)
 
+    def read_partition(self, asset: str, partition: str) -> pd.DataFrame | None:
+        """A stored partition of a table asset, or None: the history that drift checks compare against."""
+        path = self._base_path / asset / f"{partition}{self.extension}"
+        return pd.read_parquet(path) if path.exists() else None
+
+    def _flag_path(self, asset: str, partition: str) -> UPath:
+        return self._base_path / "_flags" / asset / f"{partition}.json"
+
+    def set_flag(self, asset: str, partition: str, reason: str | None) -> None:
+        """Mark a partition as anomalous (or clear the mark) so it is kept out of drift references."""
+        path = self._flag_path(asset, partition)
+        if reason is None:
+            if path.exists():
+                path.unlink()
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({"reason": reason}))
+
+    def is_flagged(self, asset: str, partition: str) -> bool:
+        return self._flag_path(asset, partition).exists()
+
 
 class ParquetIOManager(dg.ConfigurableIOManagerFactory):
     """DataFrames as Parquet files: ``<base>/<asset>/<partition>.parquet``."""

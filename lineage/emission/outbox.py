@@ -1,0 +1,277 @@
+"""A durable local outbox for lineage events (SQLite).
+
+Every event is committed here before any delivery is attempted: WAL journal with
+``synchronous=FULL`` (a committed append survives a crash or power loss), ``BEGIN IMMEDIATE`` and a
+busy timeout so several processes (Dagster's multiprocess executor, the sensor, ``obs outbox
+flush``) can append at once. Rows keep their insertion id; delivery walks ids in order.
+
+States: ``pending`` → ``delivered`` (kept ``DELIVERED_RETENTION`` for audit, then purged) or
+``dead`` (the backend rejected the event itself, e.g. HTTP 4xx / schema violation: retrying cannot
+help; it is kept and reported, and ``requeue_dead`` puts it back).
+
+Only one process delivers at a time: a lease row (holder, expiry) taken in a write transaction.
+A holder that dies loses the lease when it expires (``LEASE_SECONDS``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sqlite3
+import time
+import uuid
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+OUTBOX_PATH_ENV = "OBS_OUTBOX_PATH"
+BUSY_TIMEOUT_MS = 30_000
+LEASE_SECONDS = 120.0
+DELIVERED_RETENTION = 7 * 24 * 3600.0
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS outbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    created_at REAL NOT NULL,
+    run_id TEXT,
+    event_type TEXT,
+    job TEXT,
+    payload TEXT NOT NULL,
+    state TEXT NOT NULL DEFAULT 'pending',
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    delivered_at REAL
+);
+CREATE INDEX IF NOT EXISTS outbox_state_id ON outbox (state, id);
+CREATE TABLE IF NOT EXISTS outbox_meta (
+    key TEXT PRIMARY KEY,
+    value TEXT
+);
+"""
+
+
+def default_outbox_path() -> Path:
+    """``$OBS_OUTBOX_PATH``, else ``$DAGSTER_HOME/lineage_outbox.db`` (``.dagster_home`` in the project)."""
+    explicit = os.environ.get(OUTBOX_PATH_ENV)
+    if explicit:
+        return Path(explicit).expanduser()
+    home = os.environ.get("DAGSTER_HOME")
+    base = Path(home).expanduser() if home else Path(__file__).resolve().parents[2] / ".dagster_home"
+    return base / "lineage_outbox.db"
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    id: int
+    created_at: float
+    run_id: str | None
+    event_type: str | None
+    job: str | None
+    payload: str
+    attempts: int
+
+    def event(self) -> dict[str, Any]:
+        return json.loads(self.payload)
+
+
+@dataclass(frozen=True)
+class OutboxStatus:
+    path: str
+    pending: int
+    dead: int
+    delivered: int
+    oldest_pending_age_s: float | None
+    last_error: str | None
+    last_error_at: float | None
+    last_delivery_at: float | None
+    next_attempt_at: float | None
+    backend: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class Outbox:
+    """Open with ``Outbox(path)``; one connection per call, safe across threads and processes."""
+
+    def __init__(self, path: str | Path | None = None) -> None:
+        self.path = Path(path) if path else default_outbox_path()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        with self._connect() as conn:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.executescript(_SCHEMA)
+
+    # ------------------------------------------------------------------ connections
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+        try:
+            conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            conn.execute("PRAGMA synchronous=FULL")
+            yield conn
+        finally:
+            conn.close()
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        with self._connect() as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    # ------------------------------------------------------------------ appending
+    def append(self, events: Iterable[Mapping[str, Any]]) -> list[int]:
+        """Durably append events (dicts) in order, in one transaction; returns their ids."""
+        rows = []
+        now = time.time()
+        for event in events:
+            run = event.get("run") if isinstance(event.get("run"), Mapping) else {}
+            job = event.get("job") if isinstance(event.get("job"), Mapping) else None
+            rows.append(
+                (
+                    now,
+                    run.get("runId"),
+                    event.get("eventType"),
+                    f"{job['namespace']}/{job['name']}" if job else None,
+                    json.dumps(event, sort_keys=True, separators=(",", ":"), allow_nan=False),
+                )
+            )
+        ids: list[int] = []
+        with self._write() as conn:
+            for row in rows:
+                cur = conn.execute(
+                    "INSERT INTO outbox (created_at, run_id, event_type, job, payload) VALUES (?, ?, ?, ?, ?)", row
+                )
+                ids.append(int(cur.lastrowid))
+        return ids
+
+    # ------------------------------------------------------------------ reading
+    def pending(self, limit: int = 100, after_id: int = 0) -> list[OutboxRow]:
+        with self._connect() as conn:
+            cur = conn.execute(
+                "SELECT id, created_at, run_id, event_type, job, payload, attempts FROM outbox "
+                "WHERE state = 'pending' AND id > ? ORDER BY id LIMIT ?",
+                (after_id, limit),
+            )
+            return [OutboxRow(*r) for r in cur.fetchall()]
+
+    def rows(self, state: str | None = None) -> list[OutboxRow]:
+        with self._connect() as conn:
+            sql = "SELECT id, created_at, run_id, event_type, job, payload, attempts FROM outbox"
+            cur = conn.execute(sql + (" WHERE state = ? ORDER BY id" if state else " ORDER BY id"),
+                               (state,) if state else ())
+            return [OutboxRow(*r) for r in cur.fetchall()]
+
+    def backlog(self) -> int:
+        with self._connect() as conn:
+            return int(conn.execute("SELECT COUNT(*) FROM outbox WHERE state = 'pending'").fetchone()[0])
+
+    def status(self) -> OutboxStatus:
+        with self._connect() as conn:
+            counts = dict(conn.execute("SELECT state, COUNT(*) FROM outbox GROUP BY state").fetchall())
+            oldest = conn.execute("SELECT MIN(created_at) FROM outbox WHERE state = 'pending'").fetchone()[0]
+            meta = dict(conn.execute("SELECT key, value FROM outbox_meta").fetchall())
+        now = time.time()
+
+        def num(key: str) -> float | None:
+            return float(meta[key]) if meta.get(key) else None
+
+        return OutboxStatus(
+            path=str(self.path),
+            pending=int(counts.get("pending", 0)),
+            dead=int(counts.get("dead", 0)),
+            delivered=int(counts.get("delivered", 0)),
+            oldest_pending_age_s=round(now - oldest, 3) if oldest is not None else None,
+            last_error=meta.get("last_error") or None,
+            last_error_at=num("last_error_at"),
+            last_delivery_at=num("last_delivery_at"),
+            next_attempt_at=num("next_attempt_at"),
+            backend=meta.get("backend") or None,
+        )
+
+    # ------------------------------------------------------------------ delivery bookkeeping
+    def mark_delivered(self, ids: Iterable[int], backend: str | None = None) -> None:
+        ids = list(ids)
+        if not ids:
+            return
+        now = time.time()
+        with self._write() as conn:
+            conn.executemany(
+                "UPDATE outbox SET state = 'delivered', delivered_at = ?, attempts = attempts + 1, last_error = NULL "
+                "WHERE id = ? AND state = 'pending'",
+                [(now, i) for i in ids],
+            )
+            self._set_meta(conn, last_delivery_at=str(now), next_attempt_at="", consecutive_failures="0",
+                           **({"backend": backend} if backend else {}))
+            conn.execute("DELETE FROM outbox WHERE state = 'delivered' AND delivered_at < ?",
+                         (now - DELIVERED_RETENTION,))
+
+    def mark_dead(self, row_id: int, error: str) -> None:
+        with self._write() as conn:
+            conn.execute(
+                "UPDATE outbox SET state = 'dead', attempts = attempts + 1, last_error = ? WHERE id = ?",
+                (error[:2000], row_id),
+            )
+
+    def record_failure(self, ids: Iterable[int], error: str, backoff_s: float) -> None:
+        """A transient failure: the events stay pending; inline attempts pause for ``backoff_s``."""
+        now = time.time()
+        ids = list(ids)
+        with self._write() as conn:
+            conn.executemany("UPDATE outbox SET attempts = attempts + 1, last_error = ? WHERE id = ?",
+                             [(error[:2000], i) for i in ids])
+            failures = int(self._get_meta(conn, "consecutive_failures") or 0) + 1
+            self._set_meta(conn, last_error=error[:2000], last_error_at=str(now),
+                           consecutive_failures=str(failures),
+                           next_attempt_at=str(now + min(backoff_s * 2 ** min(failures - 1, 6), 300.0)))
+
+    def in_backoff(self) -> bool:
+        with self._connect() as conn:
+            value = self._get_meta(conn, "next_attempt_at")
+        return bool(value) and float(value) > time.time()
+
+    def requeue_dead(self) -> int:
+        with self._write() as conn:
+            return conn.execute("UPDATE outbox SET state = 'pending' WHERE state = 'dead'").rowcount
+
+    # ------------------------------------------------------------------ lease
+    def try_lease(self, wait_s: float = 0.0, lease_s: float = LEASE_SECONDS) -> bool:
+        """Become the only deliverer (waiting up to ``wait_s``); re-entrant for the same holder."""
+        deadline = time.monotonic() + wait_s
+        while True:
+            now = time.time()
+            with self._write() as conn:
+                holder = self._get_meta(conn, "lease_holder")
+                expiry = float(self._get_meta(conn, "lease_expiry") or 0)
+                if not holder or holder == self._holder or expiry < now:
+                    self._set_meta(conn, lease_holder=self._holder, lease_expiry=str(now + lease_s))
+                    return True
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(min(0.05, max(0.0, deadline - time.monotonic())))
+
+    def release_lease(self) -> None:
+        with self._write() as conn:
+            if self._get_meta(conn, "lease_holder") == self._holder:
+                self._set_meta(conn, lease_holder="", lease_expiry="0")
+
+    # ------------------------------------------------------------------ meta helpers
+    @staticmethod
+    def _get_meta(conn: sqlite3.Connection, key: str) -> str | None:
+        row = conn.execute("SELECT value FROM outbox_meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    @staticmethod
+    def _set_meta(conn: sqlite3.Connection, **values: str) -> None:
+        conn.executemany(
+            "INSERT INTO outbox_meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            list(values.items()),
+        )
