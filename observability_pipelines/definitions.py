@@ -9,6 +9,7 @@ from observability_pipelines.assets.features import customer_features
 from observability_pipelines.assets.ingest import raw_assets
 from observability_pipelines.assets.training import batch_predictions, model_evaluation, trained_model, training_set
 from observability_pipelines.automation.jobs import jobs, schedules
+from observability_pipelines.checks.model_asset_checks import model_checks
 from observability_pipelines.resources.faults import FaultInjector
 from observability_pipelines.resources.io_managers import ModelArtifactIOManager, ParquetIOManager
 from observability_pipelines.resources.source import RawDataSource
@@ -36,6 +37,7 @@ def default_resources() -> dict:
 
 defs = dg.Definitions(
     assets=all_assets,
+    asset_checks=[*model_checks],
     jobs=jobs,
     schedules=schedules,
     resources=default_resources(),

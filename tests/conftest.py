@@ -59,10 +59,10 @@ class Pipeline:
         }
 
     def materialize(self, names: Sequence[str], partition: str | None = None, raise_on_error: bool = True):
-        from observability_pipelines.definitions import all_assets
+        from observability_pipelines.definitions import all_assets, defs
 
         return dg.materialize(
-            all_assets,
+            [*all_assets, *defs.asset_checks],
             selection=list(names),
             partition_key=partition,
             resources=self.resources,

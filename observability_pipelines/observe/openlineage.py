@@ -1,0 +1,425 @@
+"""OpenLineage for observed assets: an ``Observer`` that emits START / COMPLETE / FAIL run events,
+the ``OpenLineageEmitter`` resource that holds the emission settings, and a wrapper for
+``@dg.asset_check`` functions that run in their own step.
+
+Attach it like any observer::
+
+    observed_asset(name=..., observers=[OpenLineageObserver(), ...])
+    dg.Definitions(..., resources={"openlineage": OpenLineageEmitter()})
+
+Events go to the local durable outbox first (``$OBS_OUTBOX_PATH`` or
+``$DAGSTER_HOME/lineage_outbox.db``), then one delivery attempt bounded by ``budget_seconds``
+is made; the ``outbox_flush_sensor`` and ``obs outbox flush`` deliver the rest, in order. Where
+events go is openlineage-python's own configuration (``openlineage.yml`` /
+``OPENLINEAGE__TRANSPORT__*`` / ``OPENLINEAGE_URL``); without any, the embedded lineage store
+(``$OBS_LINEAGE_URL`` over HTTP, else its database directly). See ``lineage.emission``.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import threading
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import dagster as dg
+import pandas as pd
+from openlineage.client import event_v2
+from openlineage.client.facet_v2 import processing_engine_run
+from pydantic import Field
+
+from lineage.emission import events as ev
+from lineage.emission import facets as fc
+from lineage.emission.emitter import LineageEmitter
+from lineage.emission.events import EmissionSettings
+from observability_pipelines.observe.artifacts import ModelArtifact
+from observability_pipelines.observe.asset import Observation, Observer
+
+log = logging.getLogger(__name__)
+
+RESOURCE_KEY = "openlineage"
+_STATE = "_openlineage"
+_emitters: dict[tuple, LineageEmitter] = {}
+_emitters_lock = threading.Lock()
+
+
+class OpenLineageEmitter(dg.ConfigurableResource):
+    """Emission settings; unset fields come from the environment when the run starts.
+
+    ``OBS_OL_NAMESPACE`` (job namespace, default ``dagster``), ``OBS_OL_DATASET_NAMESPACE``
+    (default ``dagster://observability_pipelines``), ``OBS_OL_NUMERIC_AGGREGATES`` (``0`` drops
+    min/max/sum/quantiles), ``OBS_OUTBOX_PATH``. The backend itself is openlineage-python's config.
+    """
+
+    enabled: bool = Field(default=True, description="Emit events at all.")
+    job_namespace: str | None = Field(default=None, description="Job namespace (else $OBS_OL_NAMESPACE).")
+    dataset_namespace: str | None = Field(
+        default=None, description="Dataset namespace (else $OBS_OL_DATASET_NAMESPACE)."
+    )
+    outbox_path: str | None = Field(default=None, description="Outbox SQLite file (else $OBS_OUTBOX_PATH).")
+    budget_seconds: float = Field(
+        default=2.0, ge=0.0, le=30.0, description="Max time a step spends delivering (the outbox keeps the rest)."
+    )
+    input_metrics: bool = Field(default=True, description="dataQualityMetrics facets on inputs.")
+    numeric_aggregates: bool | None = Field(
+        default=None, description="min/max/sum/quantiles of numeric columns (else $OBS_OL_NUMERIC_AGGREGATES, on)."
+    )
+    content_hash: bool = Field(default=True, description="datasetVersion from a content hash of the output.")
+
+    def settings(self) -> EmissionSettings:
+        return EmissionSettings.from_env(
+            job_namespace=self.job_namespace,
+            dataset_namespace=self.dataset_namespace,
+            numeric_aggregates=self.numeric_aggregates,
+            input_metrics=self.input_metrics,
+            content_hash=self.content_hash,
+        )
+
+    def emitter(self) -> LineageEmitter:
+        """One emitter per process and outbox (it caches the backend connection)."""
+        from lineage.emission.outbox import default_outbox_path
+
+        path = str(self.outbox_path or default_outbox_path())
+        key = (path, float(self.budget_seconds))
+        with _emitters_lock:
+            emitter = _emitters.get(key)
+            if emitter is None:
+                emitter = _emitters[key] = LineageEmitter(outbox_path=path, budget_s=self.budget_seconds)
+            return emitter
+
+    def emit(self, *events: Any) -> None:
+        if not self.enabled:
+            return
+        try:
+            self.emitter().emit(*events)
+        except Exception as exc:  # e.g. the outbox disk is full: report, never fail the asset for lineage
+            log.error("could not record lineage events: %s", exc)
+
+
+def reset_emitters() -> None:
+    """Forget cached emitters (tests switch backends through the environment)."""
+    with _emitters_lock:
+        for emitter in _emitters.values():
+            emitter.close()
+        _emitters.clear()
+
+
+# --------------------------------------------------------------------------- helpers on the Dagster context
+def _step_key(context: Any) -> str:
+    try:
+        return context.get_step_execution_context().step.key
+    except Exception:
+        return context.op.name
+
+
+def _asset_path(key: dg.AssetKey) -> list[str]:
+    return list(key.path)
+
+
+def _source_url(metadata: Mapping[str, Any]) -> str | None:
+    refs = metadata.get("dagster/code_references")
+    for ref in getattr(refs, "code_references", None) or []:
+        if getattr(ref, "url", None):
+            return str(ref.url)
+        if getattr(ref, "file_path", None):
+            line = getattr(ref, "line_number", None)
+            return f"file://{ref.file_path}" + (f"#L{line}" if line else "")
+    return None
+
+
+def _engine_facet() -> processing_engine_run.ProcessingEngineRunFacet:
+    from openlineage.client.constants import __version__ as ol_version
+
+    return processing_engine_run.ProcessingEngineRunFacet(
+        version=dg.__version__, name="Dagster", openlineageAdapterVersion=ol_version
+    )
+
+
+class OpenLineageObserver(Observer):
+    """Emits OpenLineage START, COMPLETE and FAIL events for each materialization of the asset."""
+
+    def __init__(self, resource_key: str = RESOURCE_KEY) -> None:
+        self.resource_key = resource_key
+        self.required_resource_keys = frozenset({resource_key})
+
+    def _resource(self, obs: Observation) -> OpenLineageEmitter:
+        return getattr(obs.context.resources, self.resource_key)
+
+    # ------------------------------------------------------------------ building blocks
+    def _base(self, obs: Observation, resource: OpenLineageEmitter) -> dict[str, Any]:
+        state = obs.facts.get(_STATE)
+        if state is not None:
+            return state
+        settings = resource.settings()
+        context = obs.context
+        key = context.assets_def.key if context.has_assets_def else dg.AssetKey(obs.asset)
+        assets_def = context.assets_def
+        run_id = ev.step_run_id(context.run_id, _step_key(context), key.to_user_string(), obs.partition,
+                                context.retry_number)
+        inputs: list[tuple[str, str, str | None]] = []  # (dataset name, input name or None)
+        seen = set()
+        for input_name, in_key in assets_def.keys_by_input_name.items():
+            inputs.append((settings.dataset_name(_asset_path(in_key)), input_name))
+            seen.add(in_key)
+        for dep in sorted(assets_def.asset_deps.get(key, ()), key=lambda k: k.to_user_string()):
+            if dep not in seen and dep != key:
+                inputs.append((settings.dataset_name(_asset_path(dep)), None))
+        metadata = assets_def.metadata_by_key.get(key, {})
+        state = {
+            "settings": settings,
+            "key": key,
+            "run_id": run_id,
+            "job_name": settings.dataset_name(_asset_path(key)),
+            "output_name": settings.dataset_name(_asset_path(key)),
+            "inputs": inputs,
+            "code_version": assets_def.code_versions_by_key.get(key),
+            "job_facets": ev.job_facets(
+                description=assets_def.descriptions_by_key.get(key),
+                source_url=_source_url(metadata),
+                owners=assets_def.owners_by_key.get(key, ()),
+            ),
+            "run_facets": {
+                "parent": ev.parent_facet(context.run_id, settings.job_namespace, context.job_name),
+                "nominalTime": ev.nominal_time(obs.partition),
+                "processing_engine": _engine_facet(),
+            },
+        }
+        obs.facts[_STATE] = state
+        return state
+
+    def _event(self, state: dict[str, Any], event_type: event_v2.RunState, *, run_facets=None, inputs=(),
+               outputs=()) -> event_v2.RunEvent:
+        settings: EmissionSettings = state["settings"]
+        return ev.run_event(
+            event_type,
+            run_id=state["run_id"],
+            job_namespace=settings.job_namespace,
+            job_name=state["job_name"],
+            producer=settings.producer,
+            run_facets={**state["run_facets"], **(run_facets or {})},
+            job_facets_=state["job_facets"],
+            inputs=inputs,
+            outputs=outputs,
+        )
+
+    def _inputs(self, obs: Observation, state: dict[str, Any], with_metrics: bool) -> list[event_v2.InputDataset]:
+        settings: EmissionSettings = state["settings"]
+        out = []
+        for name, input_name in state["inputs"]:
+            facets: dict[str, Any] = {}
+            input_facets: dict[str, Any] = {}
+            value = obs.inputs.get(input_name) if input_name else None
+            if isinstance(value, ModelArtifact):
+                facets["version"] = ev.dataset_version(value.version)
+            elif with_metrics and settings.input_metrics and value is not None:
+                metrics = fc.data_quality_metrics(value, numeric_aggregates=settings.numeric_aggregates)
+                if metrics is not None:
+                    input_facets["dataQualityMetrics"] = metrics
+            out.append(event_v2.InputDataset(namespace=settings.dataset_namespace, name=name, facets=facets,
+                                             inputFacets=input_facets))
+        return out
+
+    def _output(self, obs: Observation, state: dict[str, Any]) -> event_v2.OutputDataset:
+        settings: EmissionSettings = state["settings"]
+        md = obs.metadata
+        facets: dict[str, Any] = {}
+        output_facets: dict[str, Any] = {}
+        schema = md.get("dagster/column_schema")
+        schema = getattr(schema, "schema", schema)
+        if isinstance(schema, dg.TableSchema):
+            facets["schema"] = fc.schema_facet((c.name, c.type) for c in schema.columns)
+        lineage = md.get("dagster/column_lineage")
+        lineage = getattr(lineage, "column_lineage", lineage)
+        if isinstance(lineage, dg.TableColumnLineage):
+            deps = {
+                column: [
+                    (settings.dataset_namespace, settings.dataset_name(_asset_path(d.asset_key)), d.column_name)
+                    for d in column_deps
+                ]
+                for column, column_deps in lineage.deps_by_column.items()
+            }
+            if facet := fc.column_lineage_facet(deps):
+                facets["columnLineage"] = facet
+        version = self._version(obs, state)
+        if version:
+            facets["version"] = ev.dataset_version(version)
+        assertions = list(obs.facts.get("assertions") or [])
+        named = {(str(a.get("assertion")), a.get("column")) for a in assertions if isinstance(a, Mapping)}
+        for result in obs.check_results:
+            if (result.check_name, None) not in named:
+                assertions.append({
+                    "assertion": result.check_name, "success": bool(result.passed), "column": None,
+                    "severity": result.severity.value.lower() if result.severity else "error",
+                })
+        if facet := fc.assertions_facet(assertions):
+            facets["dataQualityAssertions"] = facet
+        drift = obs.facts.get("drift")
+        if isinstance(drift, Mapping):
+            facets["drift"] = fc.DriftDatasetFacet.from_fact(drift)
+        rows = md.get("dagster/row_count")
+        rows = getattr(rows, "value", rows)
+        if rows is None and isinstance(obs.value, pd.DataFrame):
+            rows = len(obs.value)
+        if stats := fc.output_statistics(int(rows) if rows is not None else None):
+            output_facets["outputStatistics"] = stats
+        return event_v2.OutputDataset(namespace=settings.dataset_namespace, name=state["output_name"],
+                                      facets=facets, outputFacets=output_facets)
+
+    @staticmethod
+    def _version(obs: Observation, state: dict[str, Any]) -> str | None:
+        value = obs.value
+        code = state.get("code_version")
+        if isinstance(value, ModelArtifact):
+            data = value.version
+        elif isinstance(value, pd.DataFrame) and state["settings"].content_hash:
+            data = fc.content_hash(value)
+        else:
+            data = f"{obs.context.run_id}/{obs.partition or ''}".rstrip("/")
+        return f"{code}:{data}" if code else data
+
+    # ------------------------------------------------------------------ hooks
+    def on_start(self, obs: Observation) -> None:
+        resource = self._resource(obs)
+        if not resource.enabled:
+            return
+        try:
+            state = self._base(obs, resource)
+            event = self._event(state, event_v2.RunState.START, inputs=self._inputs(obs, state, with_metrics=False),
+                                outputs=[event_v2.OutputDataset(namespace=state["settings"].dataset_namespace,
+                                                                name=state["output_name"])])
+        except Exception as exc:
+            obs.context.log.warning(f"OpenLineage START not built: {exc}")
+            return
+        resource.emit(event)
+
+    def on_success(self, obs: Observation) -> None:
+        resource = self._resource(obs)
+        if not resource.enabled:
+            return
+        try:
+            state = self._base(obs, resource)
+            event = self._event(state, event_v2.RunState.COMPLETE, inputs=self._inputs(obs, state, with_metrics=True),
+                                outputs=[self._output(obs, state)])
+        except Exception as exc:
+            obs.context.log.warning(f"OpenLineage COMPLETE not built: {exc}")
+            return
+        resource.emit(event)
+
+    def on_failure(self, obs: Observation, error: BaseException) -> None:
+        resource = self._resource(obs)
+        if not resource.enabled:
+            return
+        state = self._base(obs, resource)
+        event = self._event(
+            state, event_v2.RunState.FAIL, run_facets={"errorMessage": ev.error_facet(error)},
+            inputs=self._inputs(obs, state, with_metrics=False),
+            outputs=[event_v2.OutputDataset(namespace=state["settings"].dataset_namespace, name=state["output_name"])],
+        )
+        resource.emit(event)
+
+
+# --------------------------------------------------------------------------- asset checks in their own step
+def check_events(
+    resource: OpenLineageEmitter,
+    *,
+    dagster_run_id: str,
+    dagster_job: str,
+    step_key: str,
+    asset_key: dg.AssetKey,
+    check_name: str,
+    results: list[dg.AssetCheckResult] | None,
+    error: BaseException | None = None,
+    partition: str | None = None,
+) -> list[event_v2.RunEvent]:
+    """START + COMPLETE (or FAIL) of a check job reading the checked dataset, whose input facet
+    ``dataQualityAssertions`` carries the check outcomes."""
+    settings = resource.settings()
+    dataset = settings.dataset_name(_asset_path(asset_key))
+    job_name = f"{dataset}:{check_name}"
+    run_id = ev.step_run_id(dagster_run_id, step_key, job_name, partition)
+    run_facets = {
+        "parent": ev.parent_facet(dagster_run_id, settings.job_namespace, dagster_job),
+        "nominalTime": ev.nominal_time(partition),
+        "processing_engine": _engine_facet(),
+    }
+    job_facets = ev.job_facets(description=f"Asset check {check_name} of {dataset}", job_type="ASSET_CHECK")
+    common = dict(run_id=run_id, job_namespace=settings.job_namespace, job_name=job_name,
+                  producer=settings.producer, job_facets_=job_facets)
+    start = ev.run_event(event_v2.RunState.START, run_facets=run_facets,
+                         inputs=[event_v2.InputDataset(namespace=settings.dataset_namespace, name=dataset)], **common)
+    if error is not None:
+        end = ev.run_event(event_v2.RunState.FAIL, run_facets={**run_facets, "errorMessage": ev.error_facet(error)},
+                           inputs=[event_v2.InputDataset(namespace=settings.dataset_namespace, name=dataset)], **common)
+        return [start, end]
+    assertions = fc.assertions_facet(
+        {
+            "assertion": r.check_name or check_name, "success": bool(r.passed), "column": None,
+            "severity": r.severity.value.lower() if r.severity else "error",
+        }
+        for r in results or []
+    )
+    end = ev.run_event(
+        event_v2.RunState.COMPLETE, run_facets=run_facets, **common,
+        inputs=[event_v2.InputDataset(
+            namespace=settings.dataset_namespace, name=dataset,
+            inputFacets={"dataQualityAssertions": assertions} if assertions else {},
+        )],
+    )
+    return [start, end]
+
+
+def lineage_asset_check(fn: Callable[..., Any] | None = None, *, resource_key: str = RESOURCE_KEY):
+    """Wrap an ``@dg.asset_check`` function so its evaluation is reported as OpenLineage events.
+
+    Put it *under* the Dagster decorator and require the resource::
+
+        @dg.asset_check(asset="clean_customers", required_resource_keys={"openlineage"})
+        @lineage_asset_check
+        def ids_unique(context, clean_customers): ...
+    """
+
+    def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(func)
+        def wrapper(context, *args, **kwargs):
+            error: BaseException | None = None
+            result: Any = None
+            try:
+                result = func(context, *args, **kwargs)
+                return result
+            except BaseException as exc:
+                error = exc
+                raise
+            finally:
+                _report_check(context, resource_key, func.__name__, result, error)
+
+        return wrapper
+
+    return decorate(fn) if fn is not None else decorate
+
+
+def _report_check(context: Any, resource_key: str, default_name: str, result: Any, error: BaseException | None) -> None:
+    try:
+        resource = getattr(context.resources, resource_key)
+        if not resource.enabled:
+            return
+        results = [result] if isinstance(result, dg.AssetCheckResult) else [
+            r for r in (result or []) if isinstance(r, dg.AssetCheckResult)
+        ] if isinstance(result, (list, tuple)) else []
+        spec = next(iter(context.check_specs), None) if hasattr(context, "check_specs") else None
+        asset_key = (results[0].asset_key if results and results[0].asset_key else None) or (
+            spec.asset_key if spec else dg.AssetKey(default_name)
+        )
+        check_name = (results[0].check_name if results and results[0].check_name else None) or (
+            spec.name if spec else default_name
+        )
+        op_context = getattr(context, "op_execution_context", context)
+        partition = op_context.partition_key if getattr(op_context, "has_partition_key", False) else None
+        events = check_events(
+            resource, dagster_run_id=op_context.run_id, dagster_job=op_context.job_name,
+            step_key=_step_key(op_context), asset_key=asset_key, check_name=check_name,
+            results=results, error=error, partition=partition,
+        )
+        resource.emit(*events)
+    except Exception as exc:  # reporting must never mask the check's own outcome
+        log.warning("OpenLineage events for asset check %s not emitted: %s", default_name, exc)
