@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -90,7 +89,6 @@ class LineageGraph:
         self._lock = threading.RLock()
         self.refresh_count = 0
         self.rows_read = 0
-        self._recent_refreshes: deque[float] = deque(maxlen=32)
 
     @contextmanager
     def snapshot(self) -> Iterator[LineageGraph]:

@@ -84,10 +84,14 @@ def resolve(store: LineageStore, name: str, namespace: str | None = None, node_t
     with store.read() as conn:
         rows = list(conn.execute(query.order_by(table.c.namespace).limit(50)))
         if not rows:
-            like = f"%{name.replace('%', '').replace('_', '')[:50]}%"
+            # Suggest names containing the last dotted/slashed part of what was asked for.
+            fragment = re.split(r"[./:]", name)[-1] or name
             similar = list(
                 conn.execute(
-                    select(table.c.namespace, table.c.name).where(table.c.name.like(like)).order_by(table.c.name).limit(5)
+                    select(table.c.namespace, table.c.name)
+                    .where(table.c.name.contains(fragment[:100], autoescape=True))
+                    .order_by(table.c.name)
+                    .limit(5)
                 )
             )
     if not rows:
@@ -172,7 +176,7 @@ def _walk(
     _check_depth(depth)
     root = resolve(store, name, namespace, node_type)
     when = _effective_as_of(store, as_of, run_id)
-    with store.graph.snapshot() as graph:
+    with store.graph().snapshot() as graph:
         distances, edges = graph.traverse(root, upstream=upstream, max_depth=depth, as_of=when)
     names = graph.names(distances)
     nodes = {node: _node_dict(graph, node, names) for node in distances}
@@ -211,7 +215,7 @@ def paths(
     when = parse_as_of(as_of)
     found: list[list[Node]] = []
     reversed_direction = False
-    with store.graph.snapshot() as graph:
+    with store.graph().snapshot() as graph:
         for a, b, flipped in ((src, dst, False), (dst, src, True)):
             found = _shortest_paths(graph, a, b, max_paths, max_depth, when)
             if found:
@@ -275,7 +279,7 @@ def column_lineage(
     _, dataset_id = resolve(store, name, namespace)
     when = parse_as_of(as_of)
     upstream_walk = direction == "upstream"
-    with store.graph.snapshot() as graph:
+    with store.graph().snapshot() as graph:
         cols = graph.column_view(when)
         root: ColumnNode = (dataset_id, column)
         if column not in graph.fields_by_dataset.get(dataset_id, set()):
@@ -380,7 +384,7 @@ def impact(
     """
     root = resolve(store, name, namespace)
     when = _effective_as_of(store, as_of, run_id)
-    with store.graph.snapshot() as graph:
+    with store.graph().snapshot() as graph:
         distances, _ = graph.traverse(root, upstream=False, max_depth=None, as_of=when)
     names = graph.names(distances)
     dataset_ids = [n[1] for n in distances if n[0] == "dataset" and n != root]
@@ -564,7 +568,7 @@ def graph_as_of(
 ) -> dict[str, Any]:
     """Every node and edge that existed at `as_of` (or when run `run_id` last reported)."""
     when = _effective_as_of(store, as_of, run_id)
-    with store.graph.snapshot() as graph:
+    with store.graph().snapshot() as graph:
         view = graph.view(when)
         edges = [(u, v, a["first_seen"], a["last_seen"]) for u, v, a in view.edges(data=True)]
         nodes = {n for u, v, _, _ in edges for n in (u, v)}

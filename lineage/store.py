@@ -28,7 +28,7 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import Connection, Engine, create_engine, event, func, select, text, tuple_
+from sqlalchemy import Connection, Engine, create_engine, event, func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -115,6 +115,7 @@ class LineageStore:
         self._thread_write_lock = threading.Lock()
         self._lock_file: Any = None
         self._lock_path = _sqlite_lock_path(engine)
+        self._sqlite_insert_sql: dict[tuple[str, tuple[str, ...]], str] = {}
 
     # ------------------------------------------------------------------ opening
     @classmethod
@@ -229,7 +230,7 @@ class LineageStore:
             rows = _derived_rows(new_items, dataset_ids, job_ids, run_ids)
             for table, table_rows in rows.items():
                 if table_rows:
-                    conn.execute(table.insert(), table_rows)
+                    self._bulk_insert(conn, table, table_rows)
             return [event_id for event_id, _ in new_items], dataset_ids, job_ids
 
     def _insert_events(self, conn: Connection, items: list[_Prepared], now: datetime) -> dict[str, int]:
@@ -273,13 +274,26 @@ class LineageStore:
             found = {k: cache[k] for k in keys if k in cache}
         missing = sorted(keys - found.keys())
         for chunk in _chunks(missing, _CHUNK):
-            stmt = self._insert(table).on_conflict_do_nothing(index_elements=["namespace", "name"])
-            conn.execute(stmt, [{"namespace": ns, "name": name, "first_seen": now} for ns, name in chunk])
-            query = select(table.c.id, table.c.namespace, table.c.name).where(
-                tuple_(table.c.namespace, table.c.name).in_(chunk)
+            # New rows come back from RETURNING; only rows that already existed are looked up.
+            stmt = (
+                self._insert(table)
+                .on_conflict_do_nothing(index_elements=["namespace", "name"])
+                .returning(table.c.id, table.c.namespace, table.c.name)
             )
-            for row in conn.execute(query):
+            rows = [{"namespace": ns, "name": name, "first_seen": now} for ns, name in chunk]
+            for row in conn.execute(stmt, rows):
                 found[(row.namespace, row.name)] = row.id
+            existing = [key for key in chunk if key not in found]
+            if existing:
+                wanted = set(existing)
+                # Filter by the indexed name column, then match namespaces here: portable and
+                # index-friendly where a row-value IN list is not on every backend.
+                query = select(table.c.id, table.c.namespace, table.c.name).where(
+                    table.c.name.in_(sorted({name for _, name in existing}))
+                )
+                for row in conn.execute(query):
+                    if (row.namespace, row.name) in wanted:
+                        found[(row.namespace, row.name)] = row.id
         return found
 
     def _ensure_runs(
@@ -301,11 +315,36 @@ class LineageStore:
         found: dict[str, int] = {}
         ordered = [runs[k] for k in sorted(runs)]
         for chunk in _chunks(ordered, _CHUNK):
-            conn.execute(self._insert(t.runs).on_conflict_do_nothing(index_elements=["run_uuid"]), chunk)
-            uuids = [r["run_uuid"] for r in chunk]
-            for row in conn.execute(select(t.runs.c.id, t.runs.c.run_uuid).where(t.runs.c.run_uuid.in_(uuids))):
+            stmt = (
+                self._insert(t.runs)
+                .on_conflict_do_nothing(index_elements=["run_uuid"])
+                .returning(t.runs.c.id, t.runs.c.run_uuid)
+            )
+            for row in conn.execute(stmt, chunk):
                 found[row.run_uuid] = row.id
+            existing = [r["run_uuid"] for r in chunk if r["run_uuid"] not in found]
+            if existing:
+                for row in conn.execute(select(t.runs.c.id, t.runs.c.run_uuid).where(t.runs.c.run_uuid.in_(existing))):
+                    found[row.run_uuid] = row.id
         return found
+
+    def _bulk_insert(self, conn: Connection, table: Any, rows: list[dict[str, Any]]) -> None:
+        """Insert derived rows; on SQLite straight through the driver's executemany.
+
+        These rows are built here from ids just obtained, so SQLAlchemy's per-row parameter
+        processing (most of the ingest time on SQLite) buys nothing; values are converted the
+        way SQLAlchemy's SQLite types store them (naive UTC text with microseconds).
+        """
+        if self.dialect != "sqlite":
+            conn.execute(table.insert(), rows)
+            return
+        keys = tuple(rows[0])
+        sql = self._sqlite_insert_sql.get((table.name, keys))
+        if sql is None:
+            columns = ", ".join(keys)
+            sql = f"INSERT INTO {table.name} ({columns}) VALUES ({', '.join('?' for _ in keys)})"
+            self._sqlite_insert_sql[(table.name, keys)] = sql
+        conn.exec_driver_sql(sql, [tuple(_sqlite_value(row[k]) for k in keys) for row in rows])
 
     def _insert(self, table: Any) -> Any:
         dialect_insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
@@ -392,9 +431,8 @@ class LineageStore:
             )
             return [json.loads(row.payload) for row in rows]
 
-    @property
     def graph(self) -> LineageGraph:
-        """The in-memory graph for this store, created on first use, refreshed per query."""
+        """The store's one in-memory graph, created on first use; `snapshot()` refreshes it."""
         with self._graph_lock:
             if self._graph is None:
                 from lineage.graph import LineageGraph
@@ -416,7 +454,11 @@ def _create_engine(url: str, *, echo: bool = False) -> Engine:
     if parsed.drivername in ("postgresql", "postgres"):
         # SQLAlchemy 2.1 maps a bare postgresql:// to psycopg 3; the project ships psycopg2.
         parsed = parsed.set(drivername="postgresql+psycopg" if _has_module("psycopg") else "postgresql+psycopg2")
-    return create_engine(parsed, echo=echo, pool_pre_ping=True)
+    extra: dict[str, Any] = {}
+    if parsed.drivername == "postgresql+psycopg2":
+        # Batch plain INSERT executemany (derived rows) instead of one round trip per row.
+        extra = {"executemany_mode": "values_plus_batch", "insertmanyvalues_page_size": 1000}
+    return create_engine(parsed, echo=echo, pool_pre_ping=True, **extra)
 
 
 def _has_module(name: str) -> bool:
@@ -463,11 +505,14 @@ def _configure_sqlite(engine: Engine) -> None:
 
 
 # ---------------------------------------------------------------------- event shredding
+# Events parsed from JSON are dicts: checking `dict` first skips the slow ABC isinstance path.
+_MAPPING = (dict, Mapping)
+
 def _prepare(raw: Mapping[str, Any]) -> _Prepared:
     payload = canonical_json(raw)
     kind = event_kind(raw) or "RunEvent"
-    run = raw.get("run") if isinstance(raw.get("run"), Mapping) else None
-    job = raw.get("job") if isinstance(raw.get("job"), Mapping) else None
+    run = raw.get("run") if isinstance(raw.get("run"), _MAPPING) else None
+    job = raw.get("job") if isinstance(raw.get("job"), _MAPPING) else None
     event_type = raw.get("eventType") if kind == "RunEvent" else None
     return _Prepared(
         raw=raw,
@@ -483,13 +528,13 @@ def _prepare(raw: Mapping[str, Any]) -> _Prepared:
 
 def _dataset_list(raw: Mapping[str, Any], key: str) -> list[Mapping[str, Any]]:
     value = raw.get(key)
-    return [d for d in value if isinstance(d, Mapping)] if isinstance(value, list) else []
+    return [d for d in value if isinstance(d, _MAPPING)] if isinstance(value, list) else []
 
 
 def _dataset_keys(raw: Mapping[str, Any]) -> set[tuple[str, str]]:
     keys: set[tuple[str, str]] = set()
     datasets = [*_dataset_list(raw, "inputs"), *_dataset_list(raw, "outputs")]
-    if isinstance(raw.get("dataset"), Mapping):
+    if isinstance(raw.get("dataset"), _MAPPING):
         datasets.append(raw["dataset"])
     for ds in datasets:
         keys.add((str(ds["namespace"]), str(ds["name"])))
@@ -505,27 +550,27 @@ def _column_sources(ds: Mapping[str, Any]) -> Iterator[tuple[str, str, str, str 
     newer top-level `dataset[]` (inputs that affect the whole output: filters, joins, grouping).
     """
     facets = ds.get("facets")
-    facet = facets.get("columnLineage") if isinstance(facets, Mapping) else None
-    if not isinstance(facet, Mapping):
+    facet = facets.get("columnLineage") if isinstance(facets, _MAPPING) else None
+    if not isinstance(facet, _MAPPING):
         return
     fields = facet.get("fields")
-    if isinstance(fields, Mapping):
+    if isinstance(fields, _MAPPING):
         for out_field, spec in fields.items():
-            if isinstance(spec, Mapping):
+            if isinstance(spec, _MAPPING):
                 for src in spec.get("inputFields") or []:
-                    if isinstance(src, Mapping):
+                    if isinstance(src, _MAPPING):
                         yield str(src["namespace"]), str(src["name"]), str(src["field"]), str(out_field), src
     for src in facet.get("dataset") or []:
-        if isinstance(src, Mapping):
+        if isinstance(src, _MAPPING):
             yield str(src["namespace"]), str(src["name"]), str(src["field"]), None, src
 
 
 def _parent_run_uuid(raw: Mapping[str, Any]) -> str | None:
     run = raw.get("run")
-    facets = run.get("facets") if isinstance(run, Mapping) else None
-    parent = facets.get("parent") if isinstance(facets, Mapping) else None
-    parent_run = parent.get("run") if isinstance(parent, Mapping) else None
-    if isinstance(parent_run, Mapping) and parent_run.get("runId"):
+    facets = run.get("facets") if isinstance(run, _MAPPING) else None
+    parent = facets.get("parent") if isinstance(facets, _MAPPING) else None
+    parent_run = parent.get("run") if isinstance(parent, _MAPPING) else None
+    if isinstance(parent_run, _MAPPING) and parent_run.get("runId"):
         return str(parent_run["runId"]).lower()
     return None
 
@@ -553,20 +598,20 @@ def _derived_rows(
                 {"run_id": run_id, "event_id": event_id, "event_type": item.event_type, "event_time": when}
             )
             run_facets = raw["run"].get("facets")
-            if isinstance(run_facets, Mapping):
+            if isinstance(run_facets, _MAPPING):
                 for name, facet in run_facets.items():
                     out[t.run_facets].append(
                         {
                             "event_id": event_id,
                             "run_id": run_id,
                             "facet_name": name,
-                            "payload": canonical_json(facet) if isinstance(facet, Mapping) else json.dumps(facet),
+                            "payload": canonical_json(facet) if isinstance(facet, _MAPPING) else json.dumps(facet),
                             "event_time": when,
                         }
                     )
         sides = [("in", "inputFacets", "input", ds) for ds in _dataset_list(raw, "inputs")]
         sides += [("out", "outputFacets", "output", ds) for ds in _dataset_list(raw, "outputs")]
-        if isinstance(raw.get("dataset"), Mapping):
+        if isinstance(raw.get("dataset"), _MAPPING):
             sides.append((None, None, None, raw["dataset"]))
         for direction, extra_key, extra_scope, ds in sides:
             dataset_id = dataset_ids[(str(ds["namespace"]), str(ds["name"]))]
@@ -585,7 +630,7 @@ def _derived_rows(
             if extra_key:
                 facet_groups.append((str(extra_scope), ds.get(extra_key)))
             for scope, facets in facet_groups:
-                if not isinstance(facets, Mapping):
+                if not isinstance(facets, _MAPPING):
                     continue
                 for name, facet in facets.items():
                     out[t.dataset_facets].append(
@@ -595,11 +640,11 @@ def _derived_rows(
                             "dataset_id": dataset_id,
                             "scope": scope,
                             "facet_name": name,
-                            "payload": canonical_json(facet) if isinstance(facet, Mapping) else json.dumps(facet),
+                            "payload": canonical_json(facet) if isinstance(facet, _MAPPING) else json.dumps(facet),
                             "event_time": when,
                         }
                     )
-                    if scope == "dataset" and name == "version" and isinstance(facet, Mapping):
+                    if scope == "dataset" and name == "version" and isinstance(facet, _MAPPING):
                         version = facet.get("datasetVersion")
                         if version is not None:
                             out[t.dataset_versions].append(
@@ -612,7 +657,7 @@ def _derived_rows(
                                 }
                             )
             for src_ns, src_name, src_field, dst_field, src in _column_sources(ds):
-                transformations = [tr for tr in src.get("transformations") or [] if isinstance(tr, Mapping)]
+                transformations = [tr for tr in src.get("transformations") or [] if isinstance(tr, _MAPPING)]
                 base = {
                     "event_id": event_id,
                     "job_id": job_id,
@@ -635,6 +680,13 @@ def _derived_rows(
                         }
                     )
     return out
+
+
+def _sqlite_value(value: Any) -> Any:
+    if type(value) is datetime:
+        # The exact text SQLAlchemy's SQLite DateTime writes, so comparisons stay consistent.
+        return value.strftime("%Y-%m-%d %H:%M:%S.%f")
+    return value
 
 
 def _short(value: Any, limit: int) -> str | None:

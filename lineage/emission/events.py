@@ -35,6 +35,7 @@ from openlineage.client.facet_v2 import (
     parent_run,
     source_code_location_job,
 )
+from openlineage.client.constants import DEFAULT_PRODUCER as DEFAULT_CLIENT_PRODUCER
 from openlineage.client.serde import Serde
 
 PRODUCER = "https://github.com/observability-pipelines/observability-pipelines/tree/main/lineage/emission"
@@ -166,6 +167,15 @@ def dataset_version(version: str) -> dataset_version_dataset.DatasetVersionDatas
     return dataset_version_dataset.DatasetVersionDatasetFacet(datasetVersion=str(version))
 
 
+def _stamp(facets: Any, producer: str) -> None:
+    """Our facets carry our producer URI (the client defaults it to openlineage-python's)."""
+    if not isinstance(facets, dict):
+        return
+    for facet in facets.values():
+        if getattr(facet, "_producer", None) in (event_v2.PRODUCER, DEFAULT_CLIENT_PRODUCER, ""):
+            facet._producer = producer
+
+
 def run_event(
     event_type: event_v2.RunState,
     *,
@@ -179,7 +189,7 @@ def run_event(
     inputs: Sequence[event_v2.InputDataset] = (),
     outputs: Sequence[event_v2.OutputDataset] = (),
 ) -> event_v2.RunEvent:
-    return event_v2.RunEvent(
+    event = event_v2.RunEvent(
         eventType=event_type,
         eventTime=event_time or now_iso(),
         run=event_v2.Run(runId=run_id, facets={k: v for k, v in (run_facets or {}).items() if v is not None}),
@@ -191,6 +201,13 @@ def run_event(
         outputs=list(outputs),
         producer=producer,
     )
+    _stamp(event.run.facets, producer)
+    _stamp(event.job.facets, producer)
+    for dataset in [*event.inputs, *event.outputs]:
+        _stamp(dataset.facets, producer)
+        _stamp(getattr(dataset, "inputFacets", None), producer)
+        _stamp(getattr(dataset, "outputFacets", None), producer)
+    return event
 
 
 def to_dict(event: Any) -> dict[str, Any]:

@@ -3,19 +3,24 @@ statistics, assertions, and the project's custom ``drift`` dataset facet.
 
 Privacy: nothing here copies a row value into a facet. Numeric columns get aggregates (min, max,
 sum, quantiles — switchable off with ``numeric_aggregates=False``); every other column only gets
-counts (nulls, distinct values). Category labels, ids and strings never leave the process.
+counts (nulls, distinct values). Category labels, ids and strings never leave the process; identifier-like numeric columns
+(``id``, ``*_id``, ``*_key``, ... see ``ID_COLUMN``, plus any ``private_columns``) get counts only.
 
 Cost: everything is vectorised (one ``isna`` pass for the frame, numpy reductions per numeric
-column). On large frames two statistics are computed on bounded work instead of exactly:
-quantiles come from a uniform random sample of at most ``QUANTILE_SAMPLE`` values (rank error
-about 1/sqrt(sample), < 0.5 percentile at 100k), and ``distinctCount`` above
-``EXACT_DISTINCT_MAX_ROWS`` rows is a K-minimum-values estimate on 64-bit hashes (relative
-standard error about 1/sqrt(KMV_K), ~1.6%). Both thresholds are module constants.
+column). On large frames some statistics are computed on bounded work instead of exactly:
+quantiles come from a uniform random sample (with replacement) of ``QUANTILE_SAMPLE`` values
+(rank error about 1/sqrt(sample), < 0.5 percentile at 50k); above ``EXACT_DISTINCT_MAX_ROWS``
+rows ``distinctCount`` of numeric / temporal columns is a K-minimum-values estimate on
+splitmix64 hashes (relative standard error about 1/sqrt(KMV_K), ~1.6%) and is omitted for
+free-text columns (an exact or hashed count costs ~100 ms per million strings). The output's
+content hash becomes a fingerprint above ``FULL_HASH_MAX_ROWS`` (see ``content_hash``). All
+thresholds are module constants.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from importlib import resources
 from typing import Any, ClassVar
@@ -33,9 +38,11 @@ from openlineage.client.facet_v2 import (
 )
 
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
-QUANTILE_SAMPLE = 100_000
+QUANTILE_SAMPLE = 50_000
 EXACT_DISTINCT_MAX_ROWS = 200_000
 KMV_K = 4096
+# Identifier-like columns never get value aggregates (a min/max of ids would be an id).
+ID_COLUMN = re.compile(r"(^|_)(id|ids|uuid|guid|key|email|phone|name|ssn)$", re.IGNORECASE)
 
 DRIFT_SCHEMA_ID = (
     "https://raw.githubusercontent.com/observability-pipelines/observability-pipelines/main/"
@@ -149,27 +156,61 @@ def _numeric_values(series: pd.Series) -> np.ndarray | None:
     return series.to_numpy(dtype="float64", na_value=np.nan)
 
 
-def _distinct(series: pd.Series, rows: int) -> int:
+def _mix64(bits: np.ndarray) -> np.ndarray:
+    """splitmix64 finalizer: uniform 64-bit hashes of 64-bit keys, vectorised."""
+    x = bits.astype(np.uint64, copy=True)
+    x ^= x >> np.uint64(30)
+    x *= np.uint64(0xBF58476D1CE4E5B9)
+    x ^= x >> np.uint64(27)
+    x *= np.uint64(0x94D049BB133111EB)
+    x ^= x >> np.uint64(31)
+    return x
+
+
+def _kmv(hashes: np.ndarray) -> int:
+    """K-minimum-values estimate of the number of distinct 64-bit hashes (no full sort/unique)."""
+    m = 8 * KMV_K
+    while True:  # duplicates crowd the smallest hashes: widen the window until K distinct are in it
+        if m >= len(hashes):
+            return int(len(pd.unique(hashes)))  # few distinct values: exact and cheap
+        smallest = np.sort(pd.unique(np.partition(hashes, m - 1)[:m]))
+        if len(smallest) >= KMV_K:
+            break
+        m *= 8
+    kth = float(smallest[KMV_K - 1])
+    return int(round((KMV_K - 1) / ((kth + 1.0) / 2.0**64)))
+
+
+def _distinct(series: pd.Series, rows: int) -> int | None:
+    """Exact up to ``EXACT_DISTINCT_MAX_ROWS``; above, a KMV estimate for numeric / temporal /
+    boolean columns and exact for categoricals; ``None`` (omitted) for large free-text columns,
+    whose exact or hashed count costs ~100 ms per million rows."""
     if rows <= EXACT_DISTINCT_MAX_ROWS:
         return int(series.nunique(dropna=True))
-    values = series.dropna()
-    if len(values) <= EXACT_DISTINCT_MAX_ROWS:
-        return int(values.nunique())
-    # K-minimum-values sketch: the k-th smallest of n uniform 64-bit hashes estimates n_distinct.
-    hashes = np.unique(pd.util.hash_pandas_object(values, index=False).to_numpy())
-    if len(hashes) <= KMV_K:
-        return int(len(hashes))
-    kth = np.partition(hashes, KMV_K - 1)[KMV_K - 1]
-    return int(round((KMV_K - 1) / ((float(kth) + 1.0) / 2.0**64)))
+    dtype = series.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        return int(series.nunique(dropna=True))
+    if pd.api.types.is_bool_dtype(dtype):
+        return int(series.dropna().astype(bool).nunique())
+    if pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_datetime64_any_dtype(dtype):
+        if pd.api.types.is_datetime64_any_dtype(dtype):
+            values = series.dropna().to_numpy().astype("datetime64[ns]").view(np.int64)
+        else:
+            values = series.to_numpy(dtype="float64", na_value=np.nan)
+            values = values[~np.isnan(values)]
+            values = np.where(values == 0.0, 0.0, values).view(np.int64)  # -0.0 == 0.0
+        return _kmv(_mix64(values)) if len(values) else 0
+    return None
 
 
 def column_metrics(
-    frame: pd.DataFrame, *, numeric_aggregates: bool = True, seed: int = 0
+    frame: pd.DataFrame, *, numeric_aggregates: bool = True, seed: int = 0, private_columns: Iterable[str] = ()
 ) -> tuple[int, dict[str, data_quality_metrics_input_dataset.ColumnMetrics]]:
     """(row count, per-column metrics) of one frame. See the module docstring for privacy and cost."""
     rows = len(frame)
     nulls = frame.isna().sum().to_numpy() if rows else np.zeros(frame.shape[1], dtype=int)
     rng = np.random.default_rng(seed)
+    private = set(private_columns)
     out: dict[str, data_quality_metrics_input_dataset.ColumnMetrics] = {}
     for position, name in enumerate(frame.columns):
         series = frame.iloc[:, position]
@@ -180,7 +221,8 @@ def column_metrics(
             count=float(rows - null_count),
             quantiles=None,
         )
-        values = _numeric_values(series) if numeric_aggregates else None
+        aggregate = numeric_aggregates and str(name) not in private and not ID_COLUMN.search(str(name))
+        values = _numeric_values(series) if aggregate else None
         if values is not None and rows - null_count > 0:
             present = values[~np.isnan(values)] if null_count else values
             finite = present[np.isfinite(present)]
@@ -188,7 +230,7 @@ def column_metrics(
                 metrics.sum = float(finite.sum())
                 metrics.min = float(finite.min())
                 metrics.max = float(finite.max())
-                sample = finite if len(finite) <= QUANTILE_SAMPLE else rng.choice(finite, QUANTILE_SAMPLE, replace=False)
+                sample = finite if len(finite) <= QUANTILE_SAMPLE else finite[rng.integers(0, len(finite), QUANTILE_SAMPLE)]
                 qs = np.quantile(sample, QUANTILES)
                 metrics.quantiles = {f"{q:g}": float(v) for q, v in zip(QUANTILES, qs, strict=True)}
         out[str(name)] = metrics
@@ -196,13 +238,14 @@ def column_metrics(
 
 
 def data_quality_metrics(
-    value: pd.DataFrame | Mapping[str, pd.DataFrame], *, numeric_aggregates: bool = True
+    value: pd.DataFrame | Mapping[str, pd.DataFrame], *, numeric_aggregates: bool = True,
+    private_columns: Iterable[str] = (),
 ) -> data_quality_metrics_input_dataset.DataQualityMetricsInputDatasetFacet | None:
     """``dataQualityMetrics`` input facet of a frame, or of a partition dict (partitions are combined)."""
     frame = combine_partitions(value)
     if frame is None:
         return None
-    rows, metrics = column_metrics(frame, numeric_aggregates=numeric_aggregates)
+    rows, metrics = column_metrics(frame, numeric_aggregates=numeric_aggregates, private_columns=private_columns)
     return data_quality_metrics_input_dataset.DataQualityMetricsInputDatasetFacet(
         columnMetrics=metrics, rowCount=rows, fileCount=len(value) if isinstance(value, Mapping) else None
     )
@@ -274,10 +317,30 @@ def assertions_facet(
     return data_quality_assertions_dataset.DataQualityAssertionsDatasetFacet(assertions=items) if items else None
 
 
+FULL_HASH_MAX_ROWS = 200_000
+FINGERPRINT_SAMPLE = 20_000
+
+
 def content_hash(frame: pd.DataFrame) -> str:
-    """Order-sensitive content hash of a frame (64-bit row hashes → sha256), schema included."""
+    """Content hash of a frame (schema included), order-sensitive.
+
+    Up to ``FULL_HASH_MAX_ROWS`` rows every row is hashed. Larger frames get a fingerprint, to keep
+    the cost at a few milliseconds: row count, per-column null counts and numeric sums, and the
+    hashes of ``FINGERPRINT_SAMPLE`` evenly spaced rows. Two different versions collide only if
+    they agree on all of these — unlikely for real changes, but not impossible.
+    """
     digest = hashlib.sha256()
     digest.update("|".join(f"{c}:{t}" for c, t in frame.dtypes.items()).encode())
-    if len(frame):
-        digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
-    return digest.hexdigest()[:32]
+    digest.update(str(len(frame)).encode())
+    if len(frame) <= FULL_HASH_MAX_ROWS:
+        if len(frame):
+            digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+        return digest.hexdigest()[:32]
+    step = max(1, len(frame) // FINGERPRINT_SAMPLE)
+    sample = frame.iloc[::step]
+    digest.update(pd.util.hash_pandas_object(sample, index=False).to_numpy().tobytes())
+    digest.update(frame.isna().sum().to_numpy().tobytes())
+    numeric = frame.select_dtypes(include="number")
+    if numeric.shape[1]:
+        digest.update(numeric.sum(skipna=True).to_numpy(dtype="float64", na_value=np.nan).tobytes())
+    return "fp-" + digest.hexdigest()[:29]

@@ -17,7 +17,7 @@ import logging
 import math
 import os
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -531,7 +531,7 @@ class GreatExpectationsObserver(Observer):
             {"assertion": o.expectation_type, "success": o.success, "column": o.column, "severity": o.severity}
             for o in validation.outcomes
         )
-        obs.facts.setdefault("ge_validations", {})[self.suite] = validation
+        obs.facts.setdefault("ge_validations", {})[self.suite] = validation.to_dict()  # JSON-safe, value-free
         for name, severity, dg_sev in (
             (self.errors_check, ERROR, dg.AssetCheckSeverity.ERROR),
             (self.warnings_check, WARN, dg.AssetCheckSeverity.WARN),

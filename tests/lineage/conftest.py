@@ -3,25 +3,24 @@
 from __future__ import annotations
 
 import os
-import socket
 import sys
-import threading
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-import uvicorn
 from sqlalchemy import create_engine, text
 
 from lineage.api import create_app
 from lineage.store import LineageStore
 
+
 # Test helpers (lineage_scenario) import by module name, here and in spawned worker processes
 # (which inherit sys.path), whatever pytest's import mode.
 sys.path.insert(0, str(Path(__file__).parent))
+
+from lineage_live import LiveServer  # noqa: E402 - needs the path above
 
 PG_SERVER = os.environ.get("OBS_TEST_POSTGRES", "postgresql+psycopg2://postgres@127.0.0.1:5432/test")
 DATA = Path(__file__).parent / "data"
@@ -74,36 +73,6 @@ def store(db_url: str) -> Iterator[LineageStore]:
         yield opened
     finally:
         opened.dispose()
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class LiveServer:
-    """uvicorn serving the real app on a loopback port in a background thread."""
-
-    def __init__(self, app: object) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self) -> "LiveServer":
-        self.thread.start()
-        deadline = time.monotonic() + 15
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("uvicorn did not start")
-            time.sleep(0.02)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import LiveServer
+from lineage_live import LiveServer
 from lineage_scenario import as_dicts, pipeline_events
 from lineage_workers import post_worker, simple_event
 from openlineage.client import OpenLineageClient

@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import LiveServer
+from lineage_live import LiveServer
 from lineage_scenario import DAY0, LAKE, SHOP, as_dicts, pipeline_events
 from lineage_workers import simple_event
 from openlineage.client import OpenLineageClient
@@ -156,7 +156,7 @@ def test_run_history_with_quality_facets(loaded: LineageStore, server: LiveServe
 
 def test_graph_is_refreshed_incrementally(store: LineageStore) -> None:
     store.ingest(as_dicts(pipeline_events()))
-    graph = store.graph
+    graph = store.graph()
     queries.upstream(store, "serving.churn_predictions")
     first_read = graph.rows_read
     assert first_read > 0
@@ -180,8 +180,8 @@ def test_late_commit_below_high_water_mark_is_picked_up(store: LineageStore) -> 
     with store._write() as conn:
         conn.execute(t.io_edges.insert(), [{**row._mapping, "id": row.id + 3, "direction": "out"}])
     queries.downstream(store, "in_1")
-    assert store.graph._io_cursor.gaps.keys() == {row.id + 1, row.id + 2}
-    late_job = store.graph.names([("job", row.job_id)])
+    assert store.graph()._io_cursor.gaps.keys() == {row.id + 1, row.id + 2}
+    late_job = store.graph().names([("job", row.job_id)])
     assert late_job
     with store._write() as conn:
         conn.execute(
@@ -189,4 +189,4 @@ def test_late_commit_below_high_water_mark_is_picked_up(store: LineageStore) -> 
             [{**row._mapping, "id": row.id + 1, "dataset_id": row.dataset_id, "direction": "in"}],
         )
     queries.downstream(store, "in_1")
-    assert store.graph._io_cursor.gaps.keys() == {row.id + 2}
+    assert store.graph()._io_cursor.gaps.keys() == {row.id + 2}

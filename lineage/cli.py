@@ -1,0 +1,451 @@
+"""`obs serve`, `obs ingest` and `obs lineage ...`: registered on the project's root typer app."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from lineage.config import DEFAULT_HOST, DEFAULT_PORT, resolve_db_url
+
+T = TypeVar("T")
+
+DbOption = Annotated[
+    str | None,
+    typer.Option("--db", help="SQLAlchemy URL of the lineage store (default: $OBS_LINEAGE_DB, else $DAGSTER_HOME/lineage.db)"),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON instead of tables.")]
+NamespaceOption = Annotated[
+    str | None, typer.Option("--namespace", "-n", help="Dataset namespace; only needed when the name is ambiguous.")
+]
+DepthOption = Annotated[int | None, typer.Option("--depth", "-d", min=1, help="Job hops to follow (default: no limit).")]
+AsOfOption = Annotated[str | None, typer.Option("--as-of", help="Show lineage as it was at this ISO-8601 time.")]
+RunOption = Annotated[str | None, typer.Option("--run-id", help="Show lineage as of this run's last event.")]
+
+err = Console(stderr=True, soft_wrap=True)  # error lines stay whole: grep-able and copyable
+out = Console()
+
+lineage_app = typer.Typer(
+    name="lineage",
+    help="Query the OpenLineage store: upstream, downstream, paths, columns, impact, history.",
+    no_args_is_help=True,
+)
+
+
+def register(app: typer.Typer) -> None:
+    """Add `serve`, `ingest` and the `lineage` command group to the root `obs` app."""
+    app.command("serve", help="Run the lineage API (OpenLineage ingest + queries) with uvicorn.")(serve)
+    app.command("ingest", help="Ingest OpenLineage events from a JSON-lines file or a JSON array file.")(ingest)
+    app.add_typer(lineage_app, name="lineage")
+
+
+def _fail(message: str, hint: str | None = None, code: int = 1) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    if hint:
+        err.print(f"[yellow]next:[/] {hint}", highlight=False)
+    return typer.Exit(code)
+
+
+@contextmanager
+def _open_store(db: str | None) -> Iterator[Any]:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from lineage.store import LineageStore
+
+    url = resolve_db_url(db)
+    try:
+        store = LineageStore.open(url)
+    except (SQLAlchemyError, OSError, ValueError) as exc:
+        raise _fail(
+            f"cannot open the lineage store ({type(exc).__name__}: {str(exc).splitlines()[0]})",
+            "check --db / OBS_LINEAGE_DB (e.g. sqlite:///path/lineage.db or postgresql://user@host/db) "
+            "and that the database server is running",
+        ) from None
+    try:
+        yield store
+    finally:
+        store.dispose()
+
+
+def _run_query(db: str | None, query: Callable[[Any], T]) -> T:
+    from lineage.queries import AmbiguousNameError, LineageQueryError
+
+    with _open_store(db) as store:
+        try:
+            return query(store)
+        except AmbiguousNameError as exc:
+            listing = ", ".join(c["namespace"] for c in exc.candidates)
+            raise _fail(str(exc), f"add --namespace with one of: {listing}") from None
+        except LineageQueryError as exc:
+            raise _fail(str(exc), "list stored datasets with `obs lineage datasets --search <text>`") from None
+
+
+def _print_json(data: Any) -> None:
+    typer.echo(json.dumps(data, indent=2, default=str))
+
+
+# ---------------------------------------------------------------------- serve / ingest
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to bind; loopback by default.")] = DEFAULT_HOST,
+    port: Annotated[int, typer.Option(help="TCP port.")] = DEFAULT_PORT,
+    db: DbOption = None,
+    token: Annotated[
+        str | None, typer.Option(help="Require this bearer token (default: $OBS_LINEAGE_TOKEN; none = open).")
+    ] = None,
+    max_body: Annotated[int | None, typer.Option(help="Request body cap in bytes (default 5 MB).")] = None,
+) -> None:
+    import uvicorn
+
+    from lineage.api import create_app
+
+    url = resolve_db_url(db)
+    with _open_store(url) as store:  # fail fast (and migrate) before binding the port
+        shown = store.url
+    err.print(f"lineage API on http://{host}:{port}/api/v1/lineage  store: {shown}", highlight=False)
+    if host not in ("127.0.0.1", "localhost", "::1") and not token:
+        err.print("[yellow]warning:[/] listening beyond loopback without --token / OBS_LINEAGE_TOKEN")
+    uvicorn.run(create_app(db_url=url, token=token, max_body_bytes=max_body), host=host, port=port, log_level="info")
+
+
+def _read_events(path: Path) -> list[Any]:
+    """A JSON array, a single JSON object, or JSON lines (one event per line)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise _fail(f"file not found: {path}") from None
+    except UnicodeDecodeError as exc:
+        raise _fail(f"{path} is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    stripped = text.lstrip()
+    if not stripped:
+        raise _fail(f"{path} is empty", "write one OpenLineage event per line, or a JSON array of events")
+    if stripped[0] == "[" or stripped[0] == "{":
+        try:
+            whole = json.loads(text)
+        except json.JSONDecodeError as exc:
+            if stripped[0] == "[":
+                raise _fail(f"{path}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+            whole = None  # probably JSON lines
+        if isinstance(whole, list):
+            return whole
+        if isinstance(whole, dict):
+            return [whole]
+    events = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            events.append(json.loads(line))
+        except json.JSONDecodeError as exc:
+            raise _fail(
+                f"{path}: line {number} is not valid JSON ({exc.msg} at column {exc.colno})",
+                "the file must be a JSON array or JSON lines (one complete event per line)",
+            ) from None
+    return events
+
+
+def ingest(
+    file: Annotated[Path, typer.Argument(help="JSON-lines or JSON-array file of OpenLineage events.")],
+    db: DbOption = None,
+    as_json: JsonOption = False,
+    batch_size: Annotated[int, typer.Option(min=1, help="Events per transaction.")] = 500,
+) -> None:
+    from lineage.validation import EventValidationError, default_validator
+
+    events = _read_events(file)
+    is_lines = not file.read_text(encoding="utf-8").lstrip().startswith("[")
+    validator = default_validator()
+    # Validate everything first: an invalid file changes nothing in the store.
+    for index, event in enumerate(events):
+        try:
+            validator.validate(event, index=index)
+        except EventValidationError as exc:
+            where = f"line {_line_of(file, index)}" if is_lines and len(events) > 1 else f"event #{index}"
+            raise _fail(
+                f"{file}: {where} is not a valid OpenLineage event: {exc.path}: {exc.message}",
+                "fix that event (nothing was stored) and run the command again",
+            ) from None
+    stored = duplicates = 0
+    with _open_store(db) as store:
+        progress = Progress(
+            TextColumn("ingesting"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+            console=err, disable=as_json or len(events) <= batch_size, transient=True,
+        )
+        with progress:
+            task = progress.add_task("ingest", total=len(events))
+            for start in range(0, len(events), batch_size):
+                result = store.ingest(events[start : start + batch_size], validate=False)
+                stored += result.stored
+                duplicates += result.duplicates
+                progress.advance(task, result.received)
+        summary = {"file": str(file), "received": len(events), "stored": stored, "duplicates": duplicates, "db": store.url}
+    if as_json:
+        _print_json(summary)
+        return
+    out.print(
+        f"[green]ingested[/] {stored} new event(s) from {file} "
+        f"({duplicates} already stored, {len(events)} read) into {summary['db']}",
+        highlight=False,
+    )
+
+
+def _line_of(path: Path, index: int) -> int:
+    seen = -1
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if line.strip():
+            seen += 1
+            if seen == index:
+                return number
+    return index + 1
+
+
+# ---------------------------------------------------------------------- lineage queries
+def _nodes_table(title: str, result: dict[str, Any]) -> Table:
+    table = Table(title=title)
+    for column in ("distance", "type", "namespace", "name"):
+        table.add_column(column, justify="right" if column == "distance" else "left")
+    for item in sorted([*result["jobs"], *result["datasets"]], key=lambda i: (i["distance"], i["type"], i["name"])):
+        table.add_row(str(item["distance"]), item["type"], item["namespace"], item["name"])
+    return table
+
+
+def _walk_command(upstream: bool) -> Callable[..., None]:
+    direction = "upstream" if upstream else "downstream"
+
+    def command(
+        name: Annotated[str, typer.Argument(help="Dataset (or, with --job, job) name.")],
+        namespace: NamespaceOption = None,
+        depth: DepthOption = None,
+        as_of: AsOfOption = None,
+        run_id: RunOption = None,
+        job: Annotated[bool, typer.Option("--job", help="NAME is a job, not a dataset.")] = False,
+        db: DbOption = None,
+        as_json: JsonOption = False,
+    ) -> None:
+        from lineage import queries
+
+        query = queries.upstream if upstream else queries.downstream
+        result = _run_query(
+            db,
+            lambda s: query(
+                s, name, namespace=namespace, node_type="job" if job else "dataset", depth=depth, as_of=as_of, run_id=run_id
+            ),
+        )
+        if as_json:
+            _print_json(result)
+            return
+        root = result["root"]
+        when = f" as of {result['as_of']}" if result["as_of"] else ""
+        if not result["datasets"] and not result["jobs"]:
+            out.print(f"nothing {direction} of {root['type']} {root['namespace']}:{root['name']}{when}", highlight=False)
+            return
+        out.print(_nodes_table(f"{direction} of {root['namespace']}:{root['name']}{when}", result))
+
+    command.__doc__ = f"Datasets and jobs {direction} of a dataset (or job)."
+    return command
+
+
+lineage_app.command("upstream")(_walk_command(upstream=True))
+lineage_app.command("downstream")(_walk_command(upstream=False))
+
+
+@lineage_app.command("path")
+def path_command(
+    source: Annotated[str, typer.Argument(help="Source dataset name.")],
+    target: Annotated[str, typer.Argument(help="Target dataset name.")],
+    source_namespace: Annotated[str | None, typer.Option(help="Namespace of the source.")] = None,
+    target_namespace: Annotated[str | None, typer.Option(help="Namespace of the target.")] = None,
+    max_paths: Annotated[int, typer.Option(min=1, help="How many paths to list, shortest first.")] = 10,
+    depth: DepthOption = 25,
+    as_of: AsOfOption = None,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Lineage paths between two datasets."""
+    from lineage import queries
+
+    result = _run_query(
+        db,
+        lambda s: queries.paths(
+            s, source, target, source_namespace=source_namespace, target_namespace=target_namespace,
+            max_paths=max_paths, max_depth=depth, as_of=as_of,
+        ),
+    )
+    if as_json:
+        _print_json(result)
+        return
+    if not result["paths"]:
+        out.print(f"no lineage path between {source} and {target} (in either direction)", highlight=False)
+        return
+    if result["reversed"]:
+        out.print(f"[yellow]{target} is upstream of {source}; showing paths from {target}[/]", highlight=False)
+    table = Table(title=f"{result['count']} path(s)")
+    table.add_column("#", justify="right")
+    table.add_column("hops", justify="right")
+    table.add_column("path")
+    for number, found in enumerate(result["paths"], start=1):
+        table.add_row(str(number), str(len(found) - 1), " → ".join(n["name"] for n in found))
+    out.print(table)
+
+
+@lineage_app.command("columns")
+def columns_command(
+    name: Annotated[str, typer.Argument(help="Dataset name.")],
+    column: Annotated[str, typer.Argument(help="Column (field) name.")],
+    namespace: NamespaceOption = None,
+    downstream_: Annotated[bool, typer.Option("--downstream", help="Columns it feeds instead of its sources.")] = False,
+    depth: DepthOption = None,
+    as_of: AsOfOption = None,
+    no_indirect: Annotated[bool, typer.Option("--no-indirect", help="Skip dataset-wide (filter/join) dependencies.")] = False,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Column-level lineage: which source columns feed a column, through which jobs."""
+    from lineage import queries
+
+    result = _run_query(
+        db,
+        lambda s: queries.column_lineage(
+            s, name, column, namespace=namespace, direction="downstream" if downstream_ else "upstream",
+            depth=depth, as_of=as_of, include_indirect=not no_indirect,
+        ),
+    )
+    if as_json:
+        _print_json(result)
+        return
+    table = Table(title=f"{result['direction']} columns of {name}.{column}")
+    for heading in ("distance", "namespace", "dataset", "field", "jobs", "transformations", "indirect"):
+        table.add_column(heading)
+    for c in result["columns"]:
+        table.add_row(
+            str(c["distance"]), c["namespace"], c["name"], c["field"] or "(whole dataset)",
+            ", ".join(j["name"] for j in c["jobs"]),
+            ", ".join(f"{t['type']}/{t['subtype']}" if t["subtype"] else t["type"] for t in c["transformations"]),
+            "yes" if c["indirect"] else "",
+        )
+    out.print(table)
+    if result["origins"]:
+        out.print("origins: " + ", ".join(f"{o['name']}.{o['field']}" for o in result["origins"]), highlight=False)
+
+
+@lineage_app.command("impact")
+def impact_command(
+    name: Annotated[str, typer.Argument(help="Dataset name.")],
+    namespace: NamespaceOption = None,
+    as_of: AsOfOption = None,
+    run_id: RunOption = None,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Blast radius: every downstream dataset, model and prediction."""
+    from lineage import queries
+
+    result = _run_query(db, lambda s: queries.impact(s, name, namespace=namespace, as_of=as_of, run_id=run_id))
+    if as_json:
+        _print_json(result)
+        return
+    counts = result["counts"]
+    out.print(
+        f"impact of {result['root']['namespace']}:{result['root']['name']}: "
+        f"{counts['models']} model(s), {counts['predictions']} prediction set(s), "
+        f"{counts['datasets']} other dataset(s), {counts['jobs']} job(s)",
+        highlight=False,
+    )
+    table = Table()
+    for heading in ("category", "distance", "namespace", "name"):
+        table.add_column(heading)
+    for group in ("models", "predictions", "datasets", "jobs"):
+        for item in result[group]:
+            table.add_row(group.rstrip("s"), str(item["distance"]), item["namespace"], item["name"])
+    if table.row_count:
+        out.print(table)
+
+
+@lineage_app.command("history")
+def history_command(
+    name: Annotated[str, typer.Argument(help="Dataset name.")],
+    namespace: NamespaceOption = None,
+    limit: Annotated[int, typer.Option(min=1, help="Most recent runs to show.")] = 20,
+    facet: Annotated[list[str] | None, typer.Option("--facet", help="Only these facets (repeatable).")] = None,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Run history of a dataset with its quality (and any other) facets per run."""
+    from lineage import queries
+
+    result = _run_query(db, lambda s: queries.run_history(s, name, namespace=namespace, limit=limit, facets=facet))
+    if as_json:
+        _print_json(result)
+        return
+    table = Table(title=f"runs touching {result['dataset']['namespace']}:{result['dataset']['name']} ({result['total_runs']} total)")
+    for heading in ("run", "job", "roles", "state", "started", "ended", "version", "facets"):
+        table.add_column(heading)
+    for run in result["runs"]:
+        facet_names = sorted({n for scope in run["facets"].values() for n in scope})
+        table.add_row(
+            run["run_id"][:8], run["job"]["name"], ",".join(run["roles"]), run["state"] or "",
+            run["started_at"] or "", run["ended_at"] or "", run["dataset_version"] or "", ", ".join(facet_names),
+        )
+    out.print(table)
+
+
+@lineage_app.command("graph")
+def graph_command(
+    as_of: AsOfOption = None,
+    run_id: RunOption = None,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """The whole job/dataset graph, optionally as of a time or a run."""
+    from lineage import queries
+
+    result = _run_query(db, lambda s: queries.graph_as_of(s, as_of=as_of, run_id=run_id))
+    if as_json:
+        _print_json(result)
+        return
+    table = Table(title=f"{len(result['nodes'])} nodes, {len(result['edges'])} edges" + (f" as of {result['as_of']}" if result["as_of"] else ""))
+    table.add_column("from")
+    table.add_column("to")
+    table.add_column("first seen")
+    for edge in result["edges"]:
+        table.add_row(edge["from"], edge["to"], edge["first_seen"])
+    out.print(table)
+
+
+@lineage_app.command("datasets")
+def datasets_command(
+    search: Annotated[str | None, typer.Option(help="Only names containing this text.")] = None,
+    limit: Annotated[int, typer.Option(min=1)] = 100,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """List stored datasets."""
+    from lineage import queries
+
+    result = _run_query(db, lambda s: queries.list_datasets(s, search=search, limit=limit))
+    if as_json:
+        _print_json(result)
+        return
+    table = Table(title=f"{len(result)} dataset(s)")
+    table.add_column("namespace")
+    table.add_column("name")
+    for item in result:
+        table.add_row(item["namespace"], item["name"])
+    out.print(table)
+
+
+def main() -> None:  # pragma: no cover - `python -m lineage.cli`
+    app = typer.Typer(no_args_is_help=True)
+    register(app)
+    app(sys.argv[1:])
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,130 @@
+"""``LineageEmitter``: outbox first, then a bounded inline delivery attempt.
+
+``emit`` never raises and never blocks longer than ``budget_s`` (default 2 s) plus the local
+SQLite append: the events are committed to the outbox, then one delivery attempt is made (skipped
+while a previous failure's backoff runs, or while another process holds the delivery lease for
+longer than half the budget). What is not delivered stays in the outbox for the sensor /
+``obs outbox flush``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from lineage.emission import delivery
+from lineage.emission.events import to_dict
+from lineage.emission.outbox import Outbox
+
+log = logging.getLogger(__name__)
+
+
+class LineageEmitter:
+    def __init__(
+        self,
+        *,
+        outbox_path: str | Path | None = None,
+        openlineage_config: dict[str, Any] | None = None,
+        sink: delivery.Sink | None = None,
+        budget_s: float = delivery.DEFAULT_BUDGET_S,
+        deliver_inline: bool = True,
+        backoff_s: float = delivery.DEFAULT_BACKOFF_S,
+    ) -> None:
+        self.outbox = Outbox(outbox_path)
+        self.budget_s = budget_s
+        self.deliver_inline = deliver_inline
+        self.backoff_s = backoff_s
+        self._config = openlineage_config
+        self._sink = sink
+        self._client: Any = None
+        self._client_resolved = sink is not None
+        self._lock = threading.Lock()
+
+    # ------------------------------------------------------------------ backend
+    def _openlineage_client(self) -> Any:
+        """The openlineage-python client when OpenLineage is configured (for its enrichment + transport)."""
+        if not self._client_resolved:
+            self._client_resolved = True
+            if self._config or delivery.openlineage_configured():
+                from openlineage.client.client import OpenLineageClient
+
+                self._client = OpenLineageClient(config=self._config) if self._config else OpenLineageClient()
+        return self._client
+
+    @property
+    def sink(self) -> delivery.Sink:
+        with self._lock:
+            if self._sink is None:
+                client = self._openlineage_client()
+                self._sink = delivery.TransportSink(client.transport) if client else delivery.resolve_sink()
+            return self._sink
+
+    def _enrich(self, event: Any) -> Any | None:
+        """Client-side facets the user configured for openlineage-python (env vars, tags, git), filters."""
+        if isinstance(event, dict):
+            return event
+        client = self._openlineage_client()
+        if client is None:
+            return event
+        try:
+            cfg = client.config
+            if client._filters and client.filter_event(event) is None:
+                return None
+            if cfg.facets.environment_variables:
+                event = client.add_environment_facets(event)
+            if cfg.tags.job or cfg.tags.run:
+                event = client.update_event_tags_facets(event)
+            event = client.add_source_code_location_facet(event)
+        except Exception as exc:  # enrichment is optional; the event itself matters
+            log.warning("OpenLineage client enrichment failed: %s", exc)
+        return event
+
+    # ------------------------------------------------------------------ API
+    def enqueue(self, events: Iterable[Any]) -> list[int]:
+        """Durably store events (``event_v2`` objects or dicts) without attempting delivery."""
+        payloads = []
+        for event in events:
+            enriched = self._enrich(event)
+            if enriched is not None:
+                payloads.append(to_dict(enriched))
+        return self.outbox.append(payloads) if payloads else []
+
+    def emit(self, *events: Any) -> delivery.FlushResult | None:
+        """Store, then try to deliver within the budget. Never raises for backend problems."""
+        self.enqueue(events)
+        if not self.deliver_inline:
+            return None
+        return self.try_deliver()
+
+    def try_deliver(self) -> delivery.FlushResult | None:
+        try:
+            sink = self.sink
+        except Exception as exc:
+            msg = f"cannot build the lineage backend: {type(exc).__name__}: {exc}"
+            log.warning("%s; events stay in the outbox %s", msg, self.outbox.path)
+            pending = self.outbox.pending(limit=1)
+            self.outbox.record_failure([r.id for r in pending], msg, self.backoff_s)
+            return None
+        try:
+            return delivery.flush(
+                self.outbox, sink, budget_s=self.budget_s, lease_wait_s=self.budget_s / 2,
+                respect_backoff=True, backoff_s=self.backoff_s,
+            )
+        except Exception as exc:  # the outbox keeps everything; never fail a materialization here
+            log.warning("lineage delivery attempt failed: %s", exc)
+            return None
+
+    def flush(self, budget_s: float | None = None, lease_wait_s: float = 10.0) -> delivery.FlushResult:
+        """Drain the backlog now (ignores the backoff); used by the sensor and ``obs outbox flush``."""
+        return delivery.flush(self.outbox, self.sink, budget_s=budget_s, lease_wait_s=lease_wait_s,
+                              respect_backoff=False, backoff_s=self.backoff_s)
+
+    def status(self):
+        return self.outbox.status()
+
+    def close(self) -> None:
+        if self._sink is not None:
+            self._sink.close()

@@ -1,0 +1,73 @@
+"""`obs outbox status|flush`: the local lineage outbox (events not yet delivered to the backend)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import typer
+from rich.console import Console
+
+
+def register(app: typer.Typer) -> None:
+    outbox_app = typer.Typer(
+        name="outbox",
+        help="The local lineage outbox: OpenLineage events waiting for delivery.",
+        no_args_is_help=True,
+    )
+
+    @outbox_app.command("status")
+    def status(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+        """Backlog size, oldest pending event's age, dead events and the last delivery error."""
+        from lineage.emission.outbox import Outbox
+
+        st = Outbox().status().as_dict()
+        if as_json:
+            print(json.dumps(st, indent=2))
+            return
+        out = Console()
+        out.print(f"Outbox: {st['path']}")
+        out.print(f"Pending: [bold]{st['pending']}[/bold]" + (
+            f" (oldest {st['oldest_pending_age_s']:.0f}s old)" if st["oldest_pending_age_s"] is not None else ""))
+        out.print(f"Delivered (retained): {st['delivered']}   Dead: {st['dead']}")
+        if st["backend"]:
+            out.print(f"Backend: {st['backend']}")
+        for label, key in (("Last delivery", "last_delivery_at"), ("Last error at", "last_error_at")):
+            if st[key]:
+                out.print(f"{label}: {dt.datetime.fromtimestamp(st[key], dt.UTC).isoformat(timespec='seconds')}")
+        if st["last_error"]:
+            out.print(f"[red]Last error[/red]: {st['last_error']}")
+
+    @outbox_app.command("flush")
+    def flush(
+        as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+        timeout: float | None = typer.Option(None, "--timeout", min=0.1, help="Stop after this many seconds."),
+        retry_dead: bool = typer.Option(False, "--retry-dead", help="Put rejected (dead) events back first."),
+    ) -> None:
+        """Deliver the backlog now, in order. Exit code 1 when events remain undelivered."""
+        from lineage.emission.emitter import LineageEmitter
+
+        emitter = LineageEmitter()
+        try:
+            requeued = emitter.outbox.requeue_dead() if retry_dead else 0
+            try:
+                result = emitter.flush(budget_s=timeout).as_dict()
+            except Exception as exc:
+                result = {"delivered": 0, "dead": 0, "remaining": emitter.outbox.backlog(),
+                          "error": f"cannot build the lineage backend: {type(exc).__name__}: {exc}", "skipped": None}
+            result["requeued"] = requeued
+            result["backend"] = emitter.status().backend
+        finally:
+            emitter.close()
+        if as_json:
+            print(json.dumps(result, indent=2))
+        else:
+            out = Console()
+            out.print(f"Delivered {result['delivered']}, rejected {result['dead']}, remaining {result['remaining']}")
+            if result.get("skipped") == "lease":
+                out.print("Another process is delivering right now; try again shortly.")
+            if result.get("error"):
+                out.print(f"[red]Delivery stopped[/red]: {result['error']}")
+        raise typer.Exit(1 if result["remaining"] else 0)
+
+    app.add_typer(outbox_app)

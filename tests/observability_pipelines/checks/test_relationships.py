@@ -1,0 +1,155 @@
+"""Cross-asset relationship checks: no false alarms on clean days, row loss and duplicates caught."""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import lru_cache
+
+import dagster as dg
+import pandas as pd
+import pytest
+
+from observability_pipelines.assets.clean import conform
+from observability_pipelines.assets.features import build_features
+from observability_pipelines.assets.training import join_training_set
+from observability_pipelines.checks.relationships import (
+    expected_transactions_per_customer,
+    features_match_customers,
+    labels_cover_applicants,
+    orphan_transactions,
+    relationship_checks,
+    training_rows_match_join,
+    transactions_per_applicant,
+)
+from observability_pipelines.data.contracts import CONTRACTS
+from observability_pipelines.data.faults import Fault, apply_fault
+from observability_pipelines.data.generator import GeneratorConfig, generate_partition
+from observability_pipelines.resources.source import RawDataSource
+
+SMALL = 300
+EXPECTED_TPC = 12.0
+
+
+@lru_cache(maxsize=64)
+def frames(day: str, customers_per_day: int = SMALL) -> dict[str, pd.DataFrame]:
+    raw = generate_partition(day, GeneratorConfig(customers_per_day=customers_per_day))
+    out = {"raw_customers": raw["customers"], "raw_transactions": raw["transactions"], "raw_labels": raw["labels"]}
+    for name, src in (("clean_customers", "customers"), ("clean_transactions", "transactions"), ("clean_labels", "labels")):
+        out[name] = conform(raw[src], CONTRACTS[name].columns, CONTRACTS[name].key)[0]
+    out["customer_features"] = build_features(out["clean_customers"], out["clean_transactions"])
+    out["training_set"] = join_training_set(out["customer_features"], out["clean_labels"])
+    return out
+
+
+def run_all(f: dict[str, pd.DataFrame]) -> dict[str, dg.AssetCheckResult]:
+    results = [
+        orphan_transactions(f["raw_customers"], f["raw_transactions"]),
+        transactions_per_applicant(f["raw_customers"], f["raw_transactions"], EXPECTED_TPC),
+        labels_cover_applicants(f["raw_customers"], f["raw_labels"]),
+        features_match_customers(f["clean_customers"], f["customer_features"]),
+        training_rows_match_join(f["customer_features"], f["clean_labels"], f["training_set"]),
+    ]
+    return {r.check_name: r for r in results}
+
+
+def with_fault(day: str, asset: str, kind: str, **kw) -> dict[str, pd.DataFrame]:
+    f = dict(frames(day))
+    f[asset] = apply_fault(f[asset], Fault(asset, day, kind, **kw))
+    return f
+
+
+def test_no_false_alarms_on_clean_days():
+    runs, alarms = 0, []
+    for cpd, start, n in ((SMALL, dt.date(2026, 1, 1), 30), (1500, dt.date(2026, 2, 1), 4)):
+        for i in range(n):
+            day = (start + dt.timedelta(days=i)).isoformat()
+            for name, r in run_all(frames(day, cpd)).items():
+                runs += 1
+                if not r.passed:
+                    alarms.append(f"{name}[{day}, {cpd}/day]: {r.description}")
+    print(f"\nrelationship false-alarm rate: {len(alarms)}/{runs}")
+    assert not alarms, alarms
+
+
+CASES = [
+    ("raw_customers", "row_loss", "orphan_transactions", "orphan_share"),
+    ("raw_transactions", "row_loss", "transactions_per_applicant", "transactions_per_applicant"),
+    ("raw_labels", "row_loss", "labels_cover_applicants", "label_ratio"),
+    ("raw_labels", "duplicate_rows", "labels_cover_applicants", "duplicate_labels"),
+    ("customer_features", "row_loss", "rows_match_clean_customers", "row_difference"),
+    ("training_set", "duplicate_rows", "rows_match_features_join_labels", "row_difference"),
+    ("training_set", "row_loss", "rows_match_features_join_labels", "row_difference"),
+]
+
+
+@pytest.mark.parametrize("asset,kind,check,key", CASES, ids=[f"{a}-{k}" for a, k, *_ in CASES])
+@pytest.mark.parametrize("day", ["2026-01-10", "2026-01-11"])  # a Saturday (fewest applicants) and a Sunday
+def test_relationship_faults_are_caught(day, asset, kind, check, key):
+    results = run_all(with_fault(day, asset, kind))
+    r = results[check]
+    print(f"\n{kind} on {asset}[{day}] caught by {check}: {r.description}")
+    assert not r.passed, r.description
+    assert isinstance(r.metadata[key].value, (int, float))
+    others_failed = [n for n, x in results.items() if not x.passed and n != check]
+    if asset == "raw_labels":
+        assert not others_failed, others_failed  # labels faults are attributed to the labels check only
+
+
+def test_metadata_is_numeric_and_value_free():
+    r = orphan_transactions(frames("2026-01-05")["raw_customers"], frames("2026-01-05")["raw_transactions"])
+    assert r.passed and r.metadata["orphan_share"].value == 0.0
+    for value in r.metadata.values():
+        assert isinstance(value.value, (int, float, bool))
+    assert "C2026" not in r.description  # no ids in descriptions
+
+
+def test_missing_columns_fail_with_a_reason():
+    f = frames("2026-01-05")
+    r = orphan_transactions(f["raw_customers"].drop(columns=["customer_id"]), f["raw_transactions"])
+    assert not r.passed and "customer_id" in r.description
+
+
+def test_expected_mean_comes_from_the_generator_config_only():
+    assert expected_transactions_per_customer(RawDataSource(transactions_per_customer=8.0)) == 8.0
+    assert expected_transactions_per_customer(RawDataSource(customers_path="/x/{partition}.csv")) is None
+    assert expected_transactions_per_customer(None) is None
+    f = frames("2026-01-05")
+    r = transactions_per_applicant(f["raw_customers"], f["raw_transactions"], None)
+    assert r.passed and r.metadata["band_low"].value == 6.0
+
+
+def test_checks_run_in_dagster_on_the_same_partition(tmp_path):
+    from observability_pipelines.assets.partitions import daily_partitions
+    from observability_pipelines.observe.asset import observed_asset
+    from observability_pipelines.resources.faults import FaultInjector, FaultSpec
+    from observability_pipelines.resources.io_managers import ParquetIOManager
+
+    def raw(name, source):
+        @observed_asset(name=name, partitions_def=daily_partitions, required_resource_keys=["raw_data"])
+        def _raw(context):
+            return context.resources.raw_data.load(source, context.partition_key)
+
+        return _raw
+
+    assets = [raw("raw_customers", "customers"), raw("raw_transactions", "transactions"), raw("raw_labels", "labels")]
+    checks = [c for c in relationship_checks if next(iter(c.check_keys)).asset_key.path[0].startswith("raw_")]
+    assert len(checks) == 3
+    day = "2026-01-08"
+    resources = {
+        "raw_data": RawDataSource(customers_per_day=SMALL),
+        "io_manager": ParquetIOManager(base_path=str(tmp_path)),
+    }
+    instance = dg.DagsterInstance.ephemeral()
+    # An earlier, clean partition in storage must not be read by the checks of the faulty day.
+    clean = dg.materialize([*assets, *checks], partition_key="2026-01-07", instance=instance,
+                           resources={**resources, "faults": FaultInjector()})
+    assert all(e.passed for e in clean.get_asset_check_evaluations())
+    faulty = dg.materialize(
+        [*assets, *checks], partition_key=day, instance=instance, raise_on_error=False,
+        resources={**resources, "faults": FaultInjector(plan=[FaultSpec(asset="raw_customers", partition=day, kind="row_loss")])},
+    )
+    evaluations = {e.check_name: e for e in faulty.get_asset_check_evaluations()}
+    assert set(evaluations) == {"orphan_transactions", "transactions_per_applicant", "labels_cover_applicants"}
+    assert not evaluations["orphan_transactions"].passed
+    assert 0.25 < evaluations["orphan_transactions"].metadata["orphan_share"].value < 0.35
+    assert evaluations["orphan_transactions"].partition == day
