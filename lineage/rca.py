@@ -46,6 +46,7 @@ class Evidence:
     detail: str
     column: str | None = None
     source: str = ""  # assertion | drift | schema | volume | metrics | version | run
+    value: float | None = None  # e.g. the log row-count ratio of volume evidence
 
     def as_dict(self) -> dict[str, Any]:
         return {k: v for k, v in asdict(self).items()}
@@ -124,7 +125,7 @@ def kind_of_assertion(assertion: str, column_type: str | None) -> str:
         return "column_drop"
     if "in_set" in a or "accepted_values" in a or "distinct_values" in a:
         return "category_remap"
-    if "row_count" in a or "relationship" in a or "orphan" in a or "coverage" in a or "per_" in a:
+    if any(w in a for w in ("row_count", "relationship", "orphan", "cover", "per_applicant", "rows_match", "per_")):
         return "row_loss"
     if "between" in a or "range" in a or "min" in a or "max" in a or "mean" in a:
         if column_type and ("time" in column_type or "date" in column_type):
@@ -196,7 +197,9 @@ def gather_evidence(
         kind = kind_of_assertion(str(a.get("assertion", "")), schema.get(column) if column else None)
         if kind == "row_loss" and "dup" in str(a.get("assertion", "")).lower():
             kind = "duplicate_rows"
-        out.append(Evidence(kind, 0.9, f"failed {a.get('assertion')}" + (f" on {column}" if column else ""),
+        # A check that names neither a known test nor a column (e.g. a whole-suite check) says little.
+        strength = 0.9 if (kind != "unknown" or column) else 0.3
+        out.append(Evidence(kind, strength, f"failed {a.get('assertion')}" + (f" on {column}" if column else ""),
                             column, "assertion"))
 
     drift = obs.facets.get("drift") or {}
@@ -245,7 +248,8 @@ def gather_evidence(
             z = (math.log(max(rows, 1.0)) - center) / spread
             if abs(z) > 4 and abs(math.log(max(rows, 1.0)) - center) > 0.25:
                 kind = "row_loss" if z < 0 else "duplicate_rows"
-                out.append(Evidence(kind, 0.45, f"{int(rows)} rows vs median {math.exp(center):.0f}", None, "volume"))
+                out.append(Evidence(kind, 0.45, f"{int(rows)} rows vs median {math.exp(center):.0f}", None, "volume",
+                                    value=math.log(max(rows, 1.0)) - center))
 
         metrics = _column_metrics(obs)
         for column, metric in metrics.items():
@@ -302,13 +306,13 @@ class _Loader:
 
     def observations(self, dataset_ids: Sequence[int]) -> dict[int, list[Observation]]:
         by_key: dict[tuple[int, str | None, int | None], Observation] = {}
+        wanted = list(dataset_ids)
         with self.store.read() as conn:
-            outputs = conn.execute(
-                select(t.io_edges.c.dataset_id, t.io_edges.c.run_id, t.io_edges.c.event_time)
-                .where(t.io_edges.c.dataset_id.in_(list(dataset_ids)), t.io_edges.c.direction == "out",
-                       t.io_edges.c.run_id.is_not(None))
+            edges = conn.execute(
+                select(t.io_edges.c.dataset_id, t.io_edges.c.run_id, t.io_edges.c.direction, t.io_edges.c.event_time)
+                .where(t.io_edges.c.dataset_id.in_(wanted), t.io_edges.c.run_id.is_not(None))
             ).all()
-            run_ids = sorted({r.run_id for r in outputs})
+            run_ids = sorted({r.run_id for r in edges})
             partitions: dict[int, str | None] = {}
             states: dict[int, list[tuple[datetime, str | None]]] = defaultdict(list)
             errors: dict[int, str] = {}
@@ -328,32 +332,48 @@ class _Loader:
                     .where(t.run_states.c.run_id.in_(chunk))
                 ):
                     states[row.run_id].append((row.event_time, row.event_type))
-            for row in outputs:
+            # Producer runs define observations; consumer and check runs of the same partition add to them.
+            producers: dict[tuple[int, int], Observation] = {}
+            consumers: dict[tuple[int, int], tuple[int, str]] = {}
+            for row in edges:
                 partition = partitions.get(row.run_id)
+                if row.direction != "out":
+                    if partition is not None:
+                        consumers[(row.dataset_id, row.run_id)] = (row.dataset_id, partition)
+                    continue
                 key = (row.dataset_id, partition, None if partition else row.run_id)
                 obs = by_key.get(key)
                 if obs is None:
                     obs = by_key[key] = Observation(row.dataset_id, partition, row.event_time)
                 obs.run_ids.add(row.run_id)
                 obs.time = max(obs.time, row.event_time)
+                producers[(row.dataset_id, row.run_id)] = obs
                 final = max(states.get(row.run_id, [(row.event_time, None)]), key=lambda s: s[0])[1]
                 if final in ("FAIL", "ABORT"):
                     obs.failed, obs.error = True, errors.get(row.run_id)
-            run_to_obs = defaultdict(list)
-            for obs in by_key.values():
-                for run_id in obs.run_ids:
-                    run_to_obs[run_id].append(obs)
             for chunk in _chunks(run_ids, 500):
                 for row in conn.execute(
                     select(t.dataset_facets.c.dataset_id, t.dataset_facets.c.run_id, t.dataset_facets.c.facet_name,
-                           t.dataset_facets.c.payload, t.dataset_facets.c.event_time)
-                    .where(t.dataset_facets.c.run_id.in_(chunk),
-                           t.dataset_facets.c.dataset_id.in_(list(dataset_ids)))
-                    .order_by(t.dataset_facets.c.event_time)
+                           t.dataset_facets.c.scope, t.dataset_facets.c.payload)
+                    .where(t.dataset_facets.c.run_id.in_(chunk), t.dataset_facets.c.dataset_id.in_(wanted))
+                    .order_by(t.dataset_facets.c.event_time, t.dataset_facets.c.id)
                 ):
-                    for obs in run_to_obs.get(row.run_id, []):
-                        if obs.dataset_id == row.dataset_id:
-                            obs.facets[row.facet_name] = json.loads(row.payload)
+                    obs = producers.get((row.dataset_id, row.run_id)) if row.scope != "input" else None
+                    if obs is None:
+                        ref = consumers.get((row.dataset_id, row.run_id))
+                        obs = by_key.get((ref[0], ref[1], None)) if ref else None
+                        if obs is None or row.facet_name not in ("dataQualityAssertions", "dataQualityMetrics"):
+                            continue
+                    payload = json.loads(row.payload)
+                    if row.facet_name == "dataQualityAssertions":
+                        merged = obs.facets.setdefault("dataQualityAssertions", {"assertions": []})["assertions"]
+                        for a in payload.get("assertions") or []:
+                            if a not in merged:
+                                merged.append(a)
+                    elif row.facet_name == "dataQualityMetrics" and row.scope == "input":
+                        obs.facets.setdefault("dataQualityMetrics", payload)
+                    else:
+                        obs.facets[row.facet_name] = payload
         result: dict[int, list[Observation]] = defaultdict(list)
         for obs in by_key.values():
             result[obs.dataset_id].append(obs)
@@ -456,12 +476,29 @@ def analyze(
         symptom_columns = {column}
 
     nodes: dict[int, _Node] = {}
+    series_hist: dict[int, list[Observation]] = {}
     for dataset_id, distance in ancestors.items():
         obs, hist = ((symptom_obs, symptom_hist) if dataset_id == symptom_id
                      else _pick(series.get(dataset_id, []), partition, symptom_obs.time))
+        series_hist[dataset_id] = hist
         evidence = (symptom_evidence if dataset_id == symptom_id
                     else gather_evidence(obs, hist, labels) if obs is not None else [])
         nodes[dataset_id] = _Node(dataset_id, distance, obs, evidence)
+
+    # Volume moving together everywhere (a quiet Sunday) is seasonality, not a fault at one dataset.
+    ratios = [e.value for n in nodes.values() for e in n.evidence if e.source == "volume" and e.value is not None]
+    all_ratios = []
+    for n in nodes.values():
+        if n.obs is not None:
+            hist = [r for r in (_row_count(h) for h in series_hist.get(n.dataset_id, [])) if r]
+            rows = _row_count(n.obs)
+            if rows and len(hist) >= 3:
+                all_ratios.append(math.log(max(rows, 1.0)) - statistics.median(math.log(r) for r in hist))
+    if ratios and len(all_ratios) >= 3:
+        common = statistics.median(all_ratios)
+        for n in nodes.values():
+            n.evidence = [e for e in n.evidence if e.source != "volume" or e.value is None
+                          or abs(e.value - common) > 0.25]
 
     # Which upstream columns can influence the symptom's columns (column lineage closure).
     relevant: set[tuple[int, str]] = set()
@@ -486,6 +523,9 @@ def analyze(
             by_column[e.column].append(e)
         # Dataset-level evidence applies to the whole dataset: merge it under the strongest column.
         for col, evidence in by_column.items():
+            generic = all(e.kind == "unknown" and e.source == "assertion" for e in evidence)
+            if col is None and generic and len(by_column) > 1:
+                continue  # a whole-suite check failing beside the specific failures it summarises
             kind, strength = _best_kind(evidence)
             upstream_anomalies = [
                 (p, pe) for p in anomalous if p != dataset_id and p in dataset_graph

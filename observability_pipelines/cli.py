@@ -19,9 +19,11 @@ def main() -> None:
 
 def _register_subcommands() -> None:
     # Imported lazily so `obs --help` stays fast and each concern owns its commands.
-    from observability_pipelines import cli_demo
+    from observability_pipelines import cli_demo, cli_expectations, cli_outbox
 
     cli_demo.register(app)
+    cli_expectations.register(app)
+    cli_outbox.register(app)
     try:
         from lineage import cli as lineage_cli
     except ImportError:  # lineage CLI not present yet

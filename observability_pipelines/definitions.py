@@ -9,7 +9,10 @@ from observability_pipelines.assets.features import customer_features
 from observability_pipelines.assets.ingest import raw_assets
 from observability_pipelines.assets.training import batch_predictions, model_evaluation, trained_model, training_set
 from observability_pipelines.automation.jobs import jobs, schedules
+from observability_pipelines.automation.outbox_sensor import outbox_flush_sensor
 from observability_pipelines.checks.model_asset_checks import model_checks
+from observability_pipelines.checks.relationships import relationship_checks
+from observability_pipelines.observe.openlineage import OpenLineageEmitter
 from observability_pipelines.resources.faults import FaultInjector
 from observability_pipelines.resources.io_managers import ModelArtifactIOManager, ParquetIOManager
 from observability_pipelines.resources.source import RawDataSource
@@ -32,12 +35,14 @@ def default_resources() -> dict:
         "model_io_manager": ModelArtifactIOManager(),
         "raw_data": RawDataSource(),
         "faults": FaultInjector(),
+        "openlineage": OpenLineageEmitter(),
     }
 
 
 defs = dg.Definitions(
     assets=all_assets,
-    asset_checks=[*model_checks],
+    asset_checks=[*relationship_checks, *model_checks],
+    sensors=[outbox_flush_sensor],
     jobs=jobs,
     schedules=schedules,
     resources=default_resources(),

@@ -47,6 +47,7 @@ class Pipeline:
     def __init__(self, base: Path, customers_per_day: int = SMALL, plan: Sequence[dict] = ()):
         from observability_pipelines.resources.faults import FaultInjector, FaultSpec
         from observability_pipelines.resources.io_managers import ModelArtifactIOManager, ParquetIOManager
+        from observability_pipelines.observe.openlineage import OpenLineageEmitter
         from observability_pipelines.resources.source import RawDataSource
 
         self.base = base
@@ -56,6 +57,7 @@ class Pipeline:
             "model_io_manager": ModelArtifactIOManager(base_path=str(base)),
             "raw_data": RawDataSource(customers_per_day=customers_per_day),
             "faults": FaultInjector(plan=[FaultSpec(**f) for f in plan]),
+            "openlineage": OpenLineageEmitter(),
         }
 
     def materialize(self, names: Sequence[str], partition: str | None = None, raise_on_error: bool = True):

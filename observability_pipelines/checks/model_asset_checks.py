@@ -13,6 +13,7 @@ from observability_pipelines.checks.model_checks import (
 )
 from observability_pipelines.assets.partitions import daily_partitions
 from observability_pipelines.observe.artifacts import ModelArtifact
+from observability_pipelines.observe.openlineage import reported_asset_check
 
 PREDICTIONS = dg.AssetKey("batch_predictions")
 MAX_DROP = {"roc_auc": 0.1, "accuracy": 0.1}
@@ -29,7 +30,7 @@ def _floats(values: dict) -> dict:
     return {k: dg.MetadataValue.float(float(v)) for k, v in values.items() if isinstance(v, (int, float)) and v is not None}
 
 
-@dg.asset_check(
+@reported_asset_check(
     asset=PREDICTIONS,
     additional_ins={"clean_labels": dg.AssetIn(), "model_evaluation": dg.AssetIn()},
     description="Performance on the day's labelled predictions vs the held-out evaluation of the model; "
@@ -58,7 +59,7 @@ def model_performance(batch_predictions: pd.DataFrame, clean_labels: pd.DataFram
     )
 
 
-@dg.asset_check(
+@reported_asset_check(
     asset=PREDICTIONS,
     additional_ins={"clean_labels": dg.AssetIn()},
     description="Demographic parity and equalized odds differences across gender (fairlearn).",
@@ -90,7 +91,7 @@ def model_fairness(batch_predictions: pd.DataFrame, clean_labels: pd.DataFrame):
     )
 
 
-@dg.asset_check(
+@reported_asset_check(
     asset=PREDICTIONS,
     additional_ins={"customer_features": dg.AssetIn(), "clean_labels": dg.AssetIn(), "trained_model": dg.AssetIn()},
     description="Permutation importance on the day's labelled data vs at training time.",

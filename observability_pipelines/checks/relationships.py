@@ -45,14 +45,10 @@ _PARTITIONED: dict = {"partitions_def": daily_partitions}
 
 
 def _asset_check(**kwargs):
-    """``dg.asset_check``, quiet about partitioned checks being a preview feature."""
+    """A partitioned ``dg.asset_check`` whose evaluations are also reported as OpenLineage events."""
+    from observability_pipelines.observe.openlineage import reported_asset_check
 
-    def decorate(fn):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", dg.PreviewWarning)
-            return dg.asset_check(**kwargs)(fn)
-
-    return decorate
+    return reported_asset_check(**kwargs)
 
 
 def _missing(df: pd.DataFrame, columns: Sequence[str]) -> list[str]:

@@ -17,9 +17,15 @@ def drift_columns(asset: str) -> list[str]:
 
 
 def standard_observers(asset: str, *, partitioned: bool = True) -> list[Observer]:
+    """Lineage emission for every asset; a GE suite for every table; drift for every partitioned table."""
     from observability_pipelines.checks.drift_observer import DriftObserver
+    from observability_pipelines.checks.great_expectations import GreatExpectationsObserver
+    from observability_pipelines.observe.openlineage import OpenLineageObserver
 
-    observers: list[Observer] = []
-    if asset in CONTRACTS and partitioned:
-        observers.append(DriftObserver(columns=drift_columns(asset)))
+    # Emission first: its on_success runs after every observer's checks are in.
+    observers: list[Observer] = [OpenLineageObserver()]
+    if asset in CONTRACTS:
+        observers.append(GreatExpectationsObserver(asset))
+        if partitioned:
+            observers.append(DriftObserver(columns=drift_columns(asset)))
     return observers

@@ -423,3 +423,41 @@ def _report_check(context: Any, resource_key: str, default_name: str, result: An
         resource.emit(*events)
     except Exception as exc:  # reporting must never mask the check's own outcome
         log.warning("OpenLineage events for asset check %s not emitted: %s", default_name, exc)
+
+
+def reported_asset_check(*, resource_key: str = RESOURCE_KEY, **check_kwargs: Any):
+    """``@dg.asset_check`` whose evaluations are also emitted as OpenLineage events.
+
+    The function may or may not take ``context``; the check gets the emission resource either way.
+    """
+    import inspect
+    import warnings
+
+    def decorate(func: Callable[..., Any]) -> dg.AssetChecksDefinition:
+        params = list(inspect.signature(func).parameters.values())
+        takes_context = bool(params) and params[0].name == "context"
+        inputs = params[1:] if takes_context else params
+
+        def wrapper(context, **kwargs):
+            result: Any = None
+            error: BaseException | None = None
+            try:
+                result = func(context, **kwargs) if takes_context else func(**kwargs)
+                return result
+            except BaseException as exc:
+                error = exc
+                raise
+            finally:
+                _report_check(context, resource_key, func.__name__, result, error)
+
+        wrapper.__name__ = func.__name__
+        wrapper.__doc__ = func.__doc__
+        wrapper.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+            [inspect.Parameter("context", inspect.Parameter.POSITIONAL_OR_KEYWORD), *inputs]
+        )
+        keys = set(check_kwargs.pop("required_resource_keys", set())) | {resource_key}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", dg.PreviewWarning)
+            return dg.asset_check(required_resource_keys=keys, **check_kwargs)(wrapper)
+
+    return decorate
