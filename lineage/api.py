@@ -230,6 +230,22 @@ def create_app(
     def graph(store: StoreDep, as_of: AsOf = None, run_id: RunId = None) -> dict[str, Any]:
         return queries.graph_as_of(store, as_of=as_of, run_id=run_id)
 
+    @app.get("/api/v1/rca", dependencies=[Authorized])
+    def root_cause(
+        store: StoreDep,
+        name: Annotated[str | None, Query(description="symptom dataset; omit for the latest failure")] = None,
+        namespace: Namespace = None,
+        partition: Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}-\d{2}$")] = None,
+        run_id: RunId = None,
+        column: str | None = None,
+    ) -> dict[str, Any]:
+        from lineage import rca
+
+        if name is None:
+            return rca.analyze_latest(store).as_dict()
+        return rca.analyze(store, name, namespace=namespace, partition=partition, run_id=run_id,
+                           column=column).as_dict()
+
     @app.get(INGEST_PATH + "/datasets", dependencies=[Authorized])
     def datasets(
         store: StoreDep, search: str | None = None, limit: Annotated[int, Query(ge=1, le=10_000)] = 100

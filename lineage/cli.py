@@ -45,6 +45,7 @@ def register(app: typer.Typer) -> None:
     app.command("serve", help="Run the lineage API (OpenLineage ingest + queries) with uvicorn.")(serve)
     app.command("ingest", help="Ingest OpenLineage events from a JSON-lines file or a JSON array file.")(ingest)
     app.add_typer(lineage_app, name="lineage")
+    app.command("rca", help="Root-cause analysis: ranked upstream causes of a failed or drifted dataset.")(rca)
 
 
 def _fail(message: str, hint: str | None = None, code: int = 1) -> typer.Exit:
@@ -449,3 +450,38 @@ def main() -> None:  # pragma: no cover - `python -m lineage.cli`
 
 if __name__ == "__main__":  # pragma: no cover
     main()
+
+
+def rca(
+    dataset: str | None = typer.Argument(None, help="symptom dataset (OpenLineage name); omit with --latest"),
+    partition: str | None = typer.Option(None, "--partition", "-p", help="daily partition YYYY-MM-DD"),
+    run: str | None = typer.Option(None, "--run", help="OpenLineage run id of the symptom"),
+    latest: bool = typer.Option(False, "--latest", help="analyze the most recent recorded failure"),
+    namespace: str | None = typer.Option(None, "--namespace", help="when the name is ambiguous"),
+    column: str | None = typer.Option(None, "--column", help="focus on one column of the symptom"),
+    as_json: bool = typer.Option(False, "--json", help="machine-readable output"),
+    db: str | None = typer.Option(None, "--db", help="SQLAlchemy URL (default: OBS_LINEAGE_DB or the local store)"),
+) -> None:
+    """Walk upstream from a symptom and rank the likely root causes with their evidence and path."""
+    from lineage import rca as engine
+
+    if dataset is None and not latest:
+        raise _fail("name a dataset or pass --latest", "e.g. `obs rca training_set --partition 2026-03-05`", 2)
+    if partition is not None:
+        import datetime as dt
+
+        try:
+            dt.date.fromisoformat(partition)
+        except ValueError:
+            raise _fail(f"partition {partition!r} is not a daily key", "use YYYY-MM-DD", 2) from None
+    result = _run_query(db, lambda store: engine.analyze_latest(store, column=column) if dataset is None else
+                        engine.analyze(store, dataset, namespace=namespace, partition=partition, run_id=run,
+                                       column=column))
+    if as_json:
+        _print_json(result.as_dict())
+        return
+    symptom = result.symptom
+    where = f" partition {symptom['partition']}" if symptom.get("partition") else ""
+    out.print(f"[bold]Symptom[/]: {symptom['summary']}{where}", highlight=False)
+    out.print(result.trace(), highlight=False)
+    out.print(f"[dim]{result.message}; {result.elapsed_ms:.0f} ms[/]", highlight=False)

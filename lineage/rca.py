@@ -24,7 +24,7 @@ import networkx as nx
 from sqlalchemy import select
 
 from lineage import tables as t
-from lineage.queries import resolve
+from lineage.queries import NotFoundError, resolve
 from lineage.store import LineageStore
 
 FAULT_KINDS = (
@@ -35,7 +35,7 @@ DEFAULT_LABEL_COLUMNS = frozenset({"label", "target", "y", "defaulted", "churned
 HISTORY = 14  # earlier partitions of each dataset used as its own baseline
 
 
-class RCAError(LookupError):
+class RCAError(NotFoundError):
     """The symptom could not be located in the lineage store; the message says what to try."""
 
 
@@ -85,6 +85,8 @@ class RCAResult:
     candidates: list[Candidate]
     message: str
     elapsed_ms: float
+    # Every ancestor with a failing check in the window, farthest first (what a naive triage would list).
+    failing_ancestors: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -92,6 +94,7 @@ class RCAResult:
             "candidates": [asdict(c) for c in self.candidates],
             "message": self.message,
             "elapsed_ms": round(self.elapsed_ms, 2),
+            "failing_ancestors": self.failing_ancestors,
         }
 
     def trace(self) -> str:
@@ -165,7 +168,7 @@ def _quantiles(metric: Mapping[str, Any]) -> dict[str, float]:
     return {str(k): float(v) for k, v in q.items() if isinstance(v, (int, float))} if isinstance(q, dict) else {}
 
 
-def _scale_or_shift(current: Mapping[str, Any], history: Sequence[Mapping[str, Any]]) -> str:
+def _scale_or_shift(current: Mapping[str, Any], history: Sequence[Mapping[str, Any]]) -> str | None:
     """Multiplication keeps quantile ratios constant, a shift keeps quantile differences constant."""
     cur = _quantiles(current)
     ref: dict[str, float] = {}
@@ -175,7 +178,7 @@ def _scale_or_shift(current: Mapping[str, Any], history: Sequence[Mapping[str, A
             ref[key] = med
     keys = [k for k in cur if k in ref and abs(ref[k]) > 1e-12]
     if len(keys) < 3:
-        return "mean_shift"
+        return None
     ratios = [cur[k] / ref[k] for k in keys]
     diffs = [cur[k] - ref[k] for k in keys]
     mean_r, mean_d = statistics.fmean(ratios), statistics.fmean(diffs)
@@ -197,6 +200,10 @@ def gather_evidence(
         kind = kind_of_assertion(str(a.get("assertion", "")), schema.get(column) if column else None)
         if kind == "row_loss" and "dup" in str(a.get("assertion", "")).lower():
             kind = "duplicate_rows"
+        if kind == "scale_change" and column:
+            # A range check fails for a unit change and for a shift alike: the quantiles tell them apart.
+            kind = _scale_or_shift(_column_metrics(obs).get(column, {}),
+                                   [_column_metrics(h).get(column, {}) for h in history]) or kind
         # A check that names neither a known test nor a column (e.g. a whole-suite check) says little.
         strength = 0.9 if (kind != "unknown" or column) else 0.3
         out.append(Evidence(kind, strength, f"failed {a.get('assertion')}" + (f" on {column}" if column else ""),
@@ -224,7 +231,7 @@ def gather_evidence(
                 "label_shift" if (col.get("n_categories_ref") or 0) <= 2 and column in label_columns else "category_remap")
         else:
             current = _column_metrics(obs).get(column, {})
-            kind = _scale_or_shift(current, [m.get(column, {}) for m in history_metrics])
+            kind = _scale_or_shift(current, [m.get(column, {}) for m in history_metrics]) or "mean_shift"
         test = col.get("test")
         out.append(Evidence(kind, strength, f"drift ({test} {stat:.3g})" if isinstance(stat, (int, float))
                             else f"drift ({status})", column, "drift"))
@@ -468,9 +475,17 @@ def analyze(
     if symptom_obs is None and partition is None:
         raise RCAError(f"no runs of {dataset} are recorded; pass --partition or --run of a recorded run")
     if symptom_obs is None:
-        raise RCAError(f"{dataset} has no recorded run for partition {partition}; check `obs lineage history {dataset}`")
-    partition = symptom_obs.partition or partition
-    symptom_evidence = gather_evidence(symptom_obs, symptom_hist, labels)
+        # The asset never materialized for this partition (e.g. a blocking check upstream stopped it):
+        # that absence is the symptom, and the upstream walk still applies.
+        if not any(o.partition == partition for i in ancestors if i != symptom_id for o in series.get(i, [])):
+            raise RCAError(f"nothing upstream of {dataset} is recorded for partition {partition}; "
+                           f"check the partition key or `obs lineage history {dataset}`")
+        symptom_evidence = [Evidence("unknown", 0.5, f"not materialized for partition {partition}", None, "freshness")]
+        symptom_time = None
+    else:
+        partition = symptom_obs.partition or partition
+        symptom_evidence = gather_evidence(symptom_obs, symptom_hist, labels)
+        symptom_time = symptom_obs.time
     symptom_columns = {e.column for e in symptom_evidence if e.column}
     if column:
         symptom_columns = {column}
@@ -479,7 +494,7 @@ def analyze(
     series_hist: dict[int, list[Observation]] = {}
     for dataset_id, distance in ancestors.items():
         obs, hist = ((symptom_obs, symptom_hist) if dataset_id == symptom_id
-                     else _pick(series.get(dataset_id, []), partition, symptom_obs.time))
+                     else _pick(series.get(dataset_id, []), partition, symptom_time))
         series_hist[dataset_id] = hist
         evidence = (symptom_evidence if dataset_id == symptom_id
                     else gather_evidence(obs, hist, labels) if obs is not None else [])
@@ -577,7 +592,12 @@ def analyze(
         "evidence": [e.as_dict() for e in symptom_evidence],
         "summary": _summary(names[("dataset", symptom_id)][1], symptom_evidence),
     }
-    return RCAResult(symptom, candidates[:max_candidates], message, (time.perf_counter() - started) * 1000)
+    failing = sorted(
+        ({"asset": names[("dataset", i)][1], "distance": n.distance} for i, n in nodes.items()
+         if any(e.source in ("assertion", "drift") for e in n.evidence)),
+        key=lambda x: -x["distance"],
+    )
+    return RCAResult(symptom, candidates[:max_candidates], message, (time.perf_counter() - started) * 1000, failing)
 
 
 def _summary(dataset: str, evidence: Sequence[Evidence]) -> str:
@@ -631,6 +651,15 @@ def _partition_for_run(store: LineageStore, run_id: str) -> str | None:
             .where(t.runs.c.run_uuid == run_id, t.run_facets.c.facet_name == "nominalTime")
         ).first()
     return _partition_of(json.loads(row.payload)) if row else None
+
+
+def analyze_latest(store: LineageStore, **kwargs: Any) -> RCAResult:
+    """Analyze the most recent failure recorded in the store."""
+    found = latest_failure(store)
+    if found is None:
+        raise RCAError("no failed assertion, drift or failed run is recorded; nothing to analyze")
+    namespace, name, partition = found
+    return analyze(store, name, namespace=namespace, partition=partition, **kwargs)
 
 
 def latest_failure(store: LineageStore) -> tuple[str, str, str | None] | None:

@@ -202,6 +202,13 @@ def _as_float(s: pd.Series) -> pd.Series:
     return pd.to_numeric(s, errors="coerce").astype("float64")
 
 
+def _keep_integer(original: pd.Series, changed: pd.Series) -> pd.Series:
+    """A value fault on an integer column keeps it integer: the values change, not the type."""
+    if pd.api.types.is_integer_dtype(original) and changed.notna().all():
+        return changed.round().astype(original.dtype)
+    return changed
+
+
 def apply_fault(
     df: pd.DataFrame, fault: Fault, previous: Callable[[], pd.DataFrame] | None = None
 ) -> pd.DataFrame:
@@ -218,10 +225,10 @@ def apply_fault(
             series = series.astype("float64")
         out[col] = series.mask(rows)
     elif fault.kind == "scale_change":
-        out[col] = _as_float(out[col]) * m
+        out[col] = _keep_integer(out[col], _as_float(out[col]) * m)
     elif fault.kind == "mean_shift":
         values = _as_float(out[col])
-        out[col] = values + m * float(values.std(ddof=0) or 1.0)
+        out[col] = _keep_integer(out[col], values + m * float(values.std(ddof=0) or 1.0))
     elif fault.kind == "category_remap":
         counts = out[col].value_counts()
         # Upstream switched to short codes and merged its two rarest categories into one.

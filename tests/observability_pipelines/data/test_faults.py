@@ -32,6 +32,8 @@ def test_scale_and_mean_shift_change_only_their_column(frames):
     df = frames["customers"]
     scaled = apply_fault(df, Fault("raw_customers", P, "scale_change", "income", 100.0))
     np.testing.assert_allclose(scaled["income"], df["income"] * 100)
+    ages = apply_fault(df, Fault("raw_customers", P, "mean_shift", "age", 1.0))
+    assert ages["age"].dtype == df["age"].dtype and (ages["age"] > df["age"]).all()
     _unchanged_except(df, scaled, "income")
     shifted = apply_fault(df, Fault("raw_customers", P, "mean_shift", "loan_amount", 2.0))
     np.testing.assert_allclose(shifted["loan_amount"] - df["loan_amount"], 2.0 * df["loan_amount"].std(ddof=0))
