@@ -436,12 +436,22 @@ def reported_asset_check(*, resource_key: str = RESOURCE_KEY, **check_kwargs: An
     def decorate(func: Callable[..., Any]) -> dg.AssetChecksDefinition:
         params = list(inspect.signature(func).parameters.values())
         takes_context = bool(params) and params[0].name == "context"
-        inputs = params[1:] if takes_context else params
+        # Unannotated: a sibling missing for the partition arrives as None and is reported, not type-failed.
+        inputs = [p.replace(annotation=inspect.Parameter.empty) for p in (params[1:] if takes_context else params)]
 
         def wrapper(context, **kwargs):
             result: Any = None
             error: BaseException | None = None
             try:
+                missing = [name for name, value in kwargs.items() if value is None]
+                if missing:
+                    # A sibling not materialized for this partition (yet): nothing to compare, say so.
+                    result = dg.AssetCheckResult(
+                        passed=True,
+                        description=f"Not evaluated: {', '.join(missing)} not materialized for this partition.",
+                        metadata={"evaluated": dg.MetadataValue.int(0)},
+                    )
+                    return result
                 result = func(context, **kwargs) if takes_context else func(**kwargs)
                 return result
             except BaseException as exc:
@@ -456,6 +466,12 @@ def reported_asset_check(*, resource_key: str = RESOURCE_KEY, **check_kwargs: An
             [inspect.Parameter("context", inspect.Parameter.POSITIONAL_OR_KEYWORD), *inputs]
         )
         keys = set(check_kwargs.pop("required_resource_keys", set())) | {resource_key}
+        if check_kwargs.get("partitions_def") is not None:
+            check_kwargs["additional_ins"] = {
+                name: dg.AssetIn(key=ai.key, metadata={**(ai.metadata or {}), "allow_missing_partitions": True},
+                                 partition_mapping=ai.partition_mapping)
+                for name, ai in (check_kwargs.get("additional_ins") or {}).items()
+            }
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", dg.PreviewWarning)
             return dg.asset_check(required_resource_keys=keys, **check_kwargs)(wrapper)

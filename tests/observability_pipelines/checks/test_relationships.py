@@ -121,6 +121,7 @@ def test_expected_mean_comes_from_the_generator_config_only():
 def test_checks_run_in_dagster_on_the_same_partition(tmp_path):
     from observability_pipelines.assets.partitions import daily_partitions
     from observability_pipelines.observe.asset import observed_asset
+    from observability_pipelines.observe.openlineage import OpenLineageEmitter
     from observability_pipelines.resources.faults import FaultInjector, FaultSpec
     from observability_pipelines.resources.io_managers import ParquetIOManager
 
@@ -138,6 +139,7 @@ def test_checks_run_in_dagster_on_the_same_partition(tmp_path):
     resources = {
         "raw_data": RawDataSource(customers_per_day=SMALL),
         "io_manager": ParquetIOManager(base_path=str(tmp_path)),
+        "openlineage": OpenLineageEmitter(outbox_path=str(tmp_path / "outbox.db"), enabled=False),
     }
     instance = dg.DagsterInstance.ephemeral()
     # An earlier, clean partition in storage must not be read by the checks of the faulty day.
