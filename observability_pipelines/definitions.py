@@ -10,6 +10,7 @@ from observability_pipelines.assets.ingest import raw_assets
 from observability_pipelines.assets.training import batch_predictions, model_evaluation, trained_model, training_set
 from observability_pipelines.automation.jobs import jobs, schedules
 from observability_pipelines.automation.outbox_sensor import outbox_flush_sensor
+from observability_pipelines.automation.rca_sensor import rca_report, rca_sensor
 from observability_pipelines.checks.model_asset_checks import model_checks
 from observability_pipelines.checks.relationships import relationship_checks
 from observability_pipelines.observe.openlineage import OpenLineageEmitter
@@ -40,9 +41,9 @@ def default_resources() -> dict:
 
 
 defs = dg.Definitions(
-    assets=all_assets,
+    assets=[*all_assets, rca_report],
     asset_checks=[*relationship_checks, *model_checks],
-    sensors=[outbox_flush_sensor],
+    sensors=[outbox_flush_sensor, rca_sensor],
     jobs=jobs,
     schedules=schedules,
     resources=default_resources(),
