@@ -324,12 +324,12 @@ def make_scale_events(n_datasets: int = 1000, n_partitions: int = 5, layers: int
                 tainted[i] = bad
         return tainted
 
+    # Of the layer-1 datasets, the one whose faulted column reaches the most datasets (most echoes).
     fault_ds, fault_col, tainted = None, "c2", {}
     for candidate in by_layer[1]:
         t = tainted_from(candidate, fault_col)
-        if any(layer_of[d] == layers - 1 for d in t):
+        if any(layer_of[d] == layers - 1 for d in t) and len(t) > len(tainted):
             fault_ds, tainted = candidate, t
-            break
     assert fault_ds is not None, "no layer-1 dataset reaches the last layer; change the seed"
     sinks = [d for d in tainted if layer_of[d] == layers - 1]
     sink = sinks[0]

@@ -98,20 +98,32 @@ class RCAResult:
         }
 
     def trace(self) -> str:
-        """One readable line per candidate: symptom ← … ← cause."""
+        """One readable line per root candidate: symptom ← … ← cause; echoes are summarised."""
         if not self.candidates:
             return f"{self.symptom['dataset']}: {self.message}"
+        roots = [c for c in self.candidates if c.echo_of is None] or self.candidates[:1]
         lines = []
-        for rank, c in enumerate(self.candidates, 1):
+        for rank, c in enumerate(roots, 1):
             hops = list(reversed(c.column_path or c.path))
             head = self.symptom.get("summary") or self.symptom["dataset"]
             cause = f"{c.asset}{'.' + c.column if c.column else ''} {c.kind}"
-            detail = c.evidence[0]["detail"] if c.evidence else ""
             middle = " ← ".join(hops[1:-1])
-            chain = " ← ".join(x for x in (head, middle, f"{cause} ({detail})") if x)
+            chain = " ← ".join(x for x in (head, middle, f"{cause} ({_display_detail(c.evidence)})") if x)
             where = f" in partition {c.partition}" if c.partition else ""
             lines.append(f"{rank}. [{c.score:.2f}] {chain}{where}")
+        echoes = [f"{c.asset}{'.' + c.column if c.column else ''}" for c in self.candidates if c.echo_of]
+        if echoes:
+            lines.append(f"   downstream echoes: {', '.join(echoes)}")
         return "\n".join(lines)
+
+
+def _display_detail(evidence: Sequence[Mapping[str, Any]]) -> str:
+    """The most quantitative piece of evidence reads best ("34% null" over "failed not_null")."""
+    for source in ("metrics", "schema", "volume", "drift"):
+        for e in evidence:
+            if e.get("source") == source:
+                return str(e["detail"])
+    return str(evidence[0]["detail"]) if evidence else ""
 
 
 # --------------------------------------------------------------------------- evidence rules
@@ -603,8 +615,8 @@ def analyze(
 def _summary(dataset: str, evidence: Sequence[Evidence]) -> str:
     if not evidence:
         return dataset
-    top = max(evidence, key=lambda e: e.strength)
-    return f"{dataset}{'.' + top.column if top.column else ''} {top.detail}"
+    top = max(evidence, key=lambda e: (e.strength, e.source in ("metrics", "drift")))
+    return f"{dataset}{'.' + top.column if top.column else ''} {_display_detail([top.as_dict()])}"
 
 
 def _dataset_graph(jobs_graph: nx.DiGraph, dataset_ids: set[int]) -> nx.DiGraph:

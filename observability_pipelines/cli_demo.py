@@ -57,8 +57,10 @@ def register(app: typer.Typer) -> None:
             console.print(f"[red]Fault plan rejected[/red]: {exc}\nFix the file (see README, 'Fault plans') and retry.")
             raise typer.Exit(2) from None
 
+        rca = _root_cause(result)
         if as_json:
             print(json.dumps({
+                "rca": rca.as_dict() if rca else None,
                 "dagster_home": str(home),
                 "partitions": result.partitions,
                 "faults": result.fault_plan.to_records(),
@@ -68,6 +70,10 @@ def register(app: typer.Typer) -> None:
             }, indent=2))
         else:
             _print_summary(result, home)
+            if rca is not None:
+                Console().print(f"[bold]Root cause[/bold] of {rca.symptom['dataset']} [{rca.symptom['partition']}]:",
+                                highlight=False)
+                Console().print(rca.trace(), highlight=False)
 
         if no_ui:
             raise typer.Exit(0 if result.runs else 1)
@@ -80,6 +86,27 @@ def register(app: typer.Typer) -> None:
 
         os.chdir(PROJECT_ROOT)
         os.execv(dagster, [dagster, "dev", "-h", "127.0.0.1", "-p", "3000", "-w", str(PROJECT_ROOT / "workspace.yaml")])
+
+
+def _root_cause(result):
+    """RCA of the most downstream asset that failed a check on the first faulty day, if any."""
+    from lineage.rca import RCAError, analyze
+    from lineage.store import LineageStore
+
+    order = ["batch_predictions", "training_set", "customer_features", "clean_customers", "clean_transactions",
+             "clean_labels", "raw_customers", "raw_transactions", "raw_labels"]
+    for run in result.runs:
+        failed = {c.split(":")[0] for c in run.failed_checks}
+        symptom = next((a for a in order if a in failed), None)
+        if symptom and run.partition:
+            store = LineageStore.open()
+            try:
+                return analyze(store, symptom, partition=run.partition)
+            except RCAError:
+                return None
+            finally:
+                store.dispose()
+    return None
 
 
 def _print_summary(result, home: Path) -> None:
