@@ -70,6 +70,22 @@ def test_demo_backfills_with_fault_then_ui_shows_assets(tmp_path):
         mats = httpx.post(f"http://127.0.0.1:{port}/graphql", json={"query": q}, timeout=10).json()
         partitions = {m["partition"] for m in mats["data"]["assetOrError"]["assetMaterializations"]}
         assert partitions == set(summary["partitions"])
+
+        # The daemon's rca_sensor (running by default) records the trace on the rca_report asset.
+        q = ('{ assetOrError(assetKey: {path: ["rca_report"]}) { ... on Asset { assetMaterializations(limit: 20) '
+             '{ metadataEntries { label ... on MarkdownMetadataEntry { mdStr } ... on TextMetadataEntry { text } } } } } }')
+        deadline, traces = time.time() + 150, []
+        while time.time() < deadline and not traces:
+            data = httpx.post(f"http://127.0.0.1:{port}/graphql", json={"query": q}, timeout=10).json()
+            asset = (data.get("data") or {}).get("assetOrError") or {}
+            for mat in asset.get("assetMaterializations") or []:
+                entries = {e["label"]: e.get("mdStr") or e.get("text") for e in mat["metadataEntries"]}
+                if entries.get("top_cause") == "raw_customers.income":
+                    traces.append(entries["trace"])
+            time.sleep(3)
+        assert traces, "rca_sensor did not record a trace naming raw_customers.income within 150 s"
+        assert "null_burst" in traces[0] and "←" in traces[0]
+        assert summary["rca"]["candidates"][0]["asset"] == "raw_customers"
     finally:
         os.killpg(proc.pid, 15)
         proc.wait(timeout=30)
