@@ -1,4 +1,4 @@
-"""Validate events against the official OpenLineage JSON Schemas in /work/shared/openlineage-spec
+"""Validate events against the official OpenLineage JSON Schemas in ../shared/openlineage-spec
 (or the copy vendored in lineage/schemas) plus our shipped drift facet schema.
 
 The official ``https://openlineage.io/spec/...`` ``$id``s and the drift facet's raw.githubusercontent
@@ -19,8 +19,10 @@ from referencing.jsonschema import DRAFT202012
 from lineage.emission.facets import DRIFT_SCHEMA_ID, drift_schema
 
 ROOT = Path(__file__).resolve().parents[3]
-SHARED = Path(os.environ.get("OBS_OPENLINEAGE_SPEC", "/work/shared/openlineage-spec"))
-SPEC_DIR = SHARED if (SHARED / "OpenLineage.json").exists() else ROOT / "lineage" / "schemas"
+# The official spec beside the checkout (../shared, as CI lays it out), else the vendored copy.
+_CANDIDATES = [Path(p) for p in (os.environ.get("OBS_OPENLINEAGE_SPEC"),) if p] + [
+    ROOT.parent / "shared" / "openlineage-spec", ROOT / "lineage" / "schemas"]
+SPEC_DIR = next(p for p in _CANDIDATES if (p / "OpenLineage.json").exists())
 CORE = "https://openlineage.io/spec/2-0-2/OpenLineage.json"
 
 
