@@ -27,6 +27,7 @@ replaced (other sections are kept).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import importlib.util
 import json
@@ -85,7 +86,6 @@ def full_cases() -> list[list[Case]]:
         Case(RC, "scale_change", "income", 1.5),
         Case(RT, "scale_change", "amount", 100.0, symptom=CF),
         Case(CF, "scale_change", "txn_amount_sum_30d", 1.5, symptom=BP),
-        Case(CC, "scale_change", "income", 100.0),
         # mean_shift
         Case(RC, "mean_shift", "age", 2.0),
         Case(RC, "mean_shift", "income", 0.5),
@@ -96,7 +96,6 @@ def full_cases() -> list[list[Case]]:
         Case(RC, "category_remap", "region"),
         Case(RT, "category_remap", "channel"),
         Case(CC, "category_remap", "home_ownership", symptom=BP),
-        Case(RC, "category_remap", "loan_purpose", symptom=CF),
     ]
     b = [
         # column_drop
@@ -107,24 +106,20 @@ def full_cases() -> list[list[Case]]:
         # type_change
         Case(RT, "type_change", "amount"),
         Case(RC, "type_change", "application_ts"),
-        Case(RC, "type_change", "region", symptom=CF),
         Case(CF, "type_change", "income", symptom=BP),
         # duplicate_rows (clean de-duplicates on the key, so only after cleaning)
         Case(CF, "duplicate_rows", None, 0.2, symptom=BP),
         Case(CF, "duplicate_rows", None, 0.05),
         # stale_partition (re-delivery of a source)
         Case(RC, "stale_partition"),
-        Case(RT, "stale_partition", symptom=CF),
         Case(RL, "stale_partition"),
         # row_loss
         Case(RT, "row_loss", None, 0.4),
         Case(RC, "row_loss", None, 0.15),
         Case(RL, "row_loss", None, 0.15),
-        Case(CF, "row_loss", None, 0.3, symptom=BP),
         # label_shift
         Case(RL, "label_shift", None, 0.2),
         Case(RL, "label_shift", None, 0.08),
-        Case(RL, "label_shift", None, -0.1),
     ]
     decoys = [
         # not an ancestor of the symptom
@@ -179,7 +174,8 @@ def run_sweeps(sweeps: list[list[Case]], workdir: Path) -> tuple[list[dict], flo
     started = time.perf_counter()
     for i, cases in enumerate(sweeps):
         t0 = time.perf_counter()
-        outcomes, url, clean_days = harness.run_sweep(cases, workdir=workdir / f"sweep{i}")
+        with _quiet(workdir / f"sweep{i}.log"):  # Dagster's console logger writes every step event to stderr
+            outcomes, url, clean_days = harness.run_sweep(cases, workdir=workdir / f"sweep{i}")
         print(f"  sweep {i + 1}/{len(sweeps)}: {len(cases)} cases, "
               f"{len(cases) + len(clean_days)} partitions, {time.perf_counter() - t0:.0f} s", flush=True)
         store = LineageStore.open(url)
@@ -197,6 +193,21 @@ def run_sweeps(sweeps: list[list[Case]], workdir: Path) -> tuple[list[dict], flo
         finally:
             store.dispose()
     return rows, time.perf_counter() - started
+
+
+@contextlib.contextmanager
+def _quiet(log_path: Path):
+    """Send fd 2 (stderr) to a log file for the duration."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with open(log_path, "ab") as log:
+        os.dup2(log.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -501,7 +512,7 @@ def markdown(args, total: dict, kinds: dict, miss: list[dict], base_miss: list[s
         f"{len(args._sweeps)} runs of the pipelines, {sweep_s / 60:.1f} min wall): every fault kind, injected at "
         "raw_customers / raw_transactions / raw_labels / clean_customers / customer_features, small and large "
         "magnitudes (null_burst 0.1-0.3, scale_change 1.5 and 100, mean_shift 0.5 and 2, row_loss 0.15-0.4, "
-        "label_shift 0.08-0.2 and -0.1, duplicate_rows 0.05 and 0.2), symptoms 2-4 hops downstream "
+        "label_shift 0.08-0.2, duplicate_rows 0.05 and 0.2), symptoms 2-4 hops downstream "
         "(training_set, batch_predictions, customer_features), "
         f"{sum(1 for c in cases if c.decoys)} with an unrelated decoy fault in the same partition "
         "(3 on a non-ancestor, 5 on an ancestor of the symptom whose anomaly does not reach it — raw_labels "

@@ -9,6 +9,7 @@ from pathlib import Path
 import dagster as dg
 import pandas as pd
 
+from observability_pipelines.data.contracts import CONTRACTS, TIMESTAMP
 from observability_pipelines.data.generator import GeneratorConfig, generate_partition
 
 _TIME_COLUMNS = {"customers": "application_ts", "transactions": "transaction_ts", "labels": "label_observed_ts"}
@@ -45,7 +46,14 @@ class RawDataSource(dg.ConfigurableResource):
         path = Path(template.replace("{partition}", partition))
         if not path.exists():
             raise dg.Failure(f"{source} file {path} does not exist; check {source}_path in the raw_data resource config")
-        df = pd.read_parquet(path) if path.suffix in (".parquet", ".pq") else pd.read_csv(path)
+        if path.suffix in (".parquet", ".pq"):
+            df = pd.read_parquet(path)
+        else:
+            # CSV has no types: parse the contract's timestamp columns, as a Parquet file would carry them.
+            contract = CONTRACTS[f"raw_{source}"].columns
+            df = pd.read_csv(path)
+            for column in df.columns.intersection([c for c, k in contract.items() if k == TIMESTAMP]):
+                df[column] = pd.to_datetime(df[column], errors="coerce").astype("datetime64[us]")
         if "{partition}" in template:
             return df
         column = _TIME_COLUMNS[source]
