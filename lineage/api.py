@@ -19,7 +19,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
@@ -52,7 +52,7 @@ def create_app(
 ) -> FastAPI:
     """Build the app. Without `store`, one is opened from `db_url` / `$OBS_LINEAGE_DB` at startup.
 
-    `token` (else `$OBS_LINEAGE_TOKEN`) makes every endpoint but /healthz require
+    `token` (else `$OBS_LINEAGE_TOKEN`) makes every endpoint but /healthz and /metrics require
     `Authorization: Bearer <token>`; `max_body_bytes` (else `$OBS_LINEAGE_MAX_BODY`, default
     5 MB) caps the request body, compressed and decompressed.
     """
@@ -239,18 +239,36 @@ def create_app(
         run_id: RunId = None,
         column: str | None = None,
     ) -> dict[str, Any]:
-        from lineage import rca
+        from lineage import metrics, rca
 
+        metrics.RCA_REQUESTS.inc()
         if name is None:
-            return rca.analyze_latest(store).as_dict()
-        return rca.analyze(store, name, namespace=namespace, partition=partition, run_id=run_id,
-                           column=column).as_dict()
+            result = rca.analyze_latest(store)
+        else:
+            result = rca.analyze(store, name, namespace=namespace, partition=partition, run_id=run_id,
+                                 column=column)
+        metrics.RCA_CANDIDATES.inc(len(result.candidates))
+        return result.as_dict()
 
     @app.get(INGEST_PATH + "/datasets", dependencies=[Authorized])
     def datasets(
         store: StoreDep, search: str | None = None, limit: Annotated[int, Query(ge=1, le=10_000)] = 100
     ) -> list[dict[str, str]]:
         return queries.list_datasets(store, search=search, limit=limit)
+
+    # Prometheus text exposition (lineage/metrics.py). Deliberately without the bearer token:
+    # scrapers usually send none, and the server binds 127.0.0.1 by default.
+    metrics_state: dict[str, Any] = {}
+
+    @app.get("/metrics", response_class=PlainTextResponse)
+    def prometheus_metrics() -> Response:
+        from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+        from lineage.metrics import metrics_registry
+
+        if "registry" not in metrics_state:
+            metrics_state["registry"] = metrics_registry(get_store)
+        return Response(generate_latest(metrics_state["registry"]), media_type=CONTENT_TYPE_LATEST)
 
     return app
 
