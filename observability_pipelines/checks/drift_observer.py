@@ -17,7 +17,8 @@ DRIFT_CHECK = "drift"
 
 def pipeline_drift_config() -> DriftConfig:
     """Significance tests at a strict level; the effect-size floors below keep large samples honest."""
-    return DriftConfig(small_sample_size=10**12, thresholds={"ks": 0.001, "chi2": 0.001,
+    # chi-square is stricter: binary labels at a few hundred rows otherwise alarm about once a month.
+    return DriftConfig(small_sample_size=10**12, thresholds={"ks": 0.001, "chi2": 0.0001,
                                                              "wasserstein": 0.1, "jensenshannon": 0.1, "psi": 0.2})
 
 
@@ -121,11 +122,13 @@ class DriftObserver(Observer):
             if column.psi is not None:
                 metadata[f"{name}/psi"] = dg.MetadataValue.float(float(column.psi))
         if not self.reference_asset:
-            obs.context.resources.io_manager.set_flag(
-                obs.asset, obs.partition, "drift: " + ", ".join(r.column for r in failed) if failed else None
-            )
+            # Blocking check failures (wrong window, duplicate keys) quarantine the partition as well.
+            blocked = [r.check_name for r in obs.check_results
+                       if not r.passed and r.check_name and r.check_name.endswith("_errors")]
+            reason = ", ".join([*(f"drift {r.column}" for r in failed), *blocked]) or None
+            obs.context.resources.io_manager.set_flag(obs.asset, obs.partition, reason)
         description = (
-            "; ".join(f"{r.column}: {r.message}" for r in failed)
+            "; ".join(f"{r.column}: {_reason(r)}" for r in failed)
             if failed
             else f"No drift in {len(result.columns)} columns against {len(used)} earlier partitions."
         )
@@ -139,3 +142,11 @@ class DriftObserver(Observer):
                 metadata=metadata,
             )
         )
+
+
+def _reason(r: ColumnDriftResult) -> str:
+    """Lead with why the column counts as drifted (a null jump can come with an unremarkable test)."""
+    if r.null_drift and r.message.startswith("no drift"):
+        null_part = next((p for p in r.message.split("; ") if "null" in p), r.message)
+        return f"null increase: {null_part}"
+    return r.message

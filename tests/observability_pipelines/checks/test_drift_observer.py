@@ -1,0 +1,172 @@
+"""The drift check of observed assets, on real Dagster runs of raw_customers (small data).
+
+Partitions D0..D9 are materialized in order with a mean shift of ``income`` in D6, then the day before
+D0 is backfilled and D3 re-materialized (both have later partitions on disk by then).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib.util
+import math
+from pathlib import Path
+
+import dagster as dg
+import pandas as pd
+import pytest
+from scipy import stats
+
+ROOT = Path(__file__).resolve().parents[3]
+_spec = importlib.util.spec_from_file_location("_drift_observer_conftest", ROOT / "tests" / "conftest.py")
+_conftest = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_conftest)  # the Pipeline runner of the make_pipeline fixture, usable at module scope
+Pipeline = _conftest.Pipeline
+
+ASSET = "raw_customers"
+START = dt.date(2026, 3, 2)
+D = [(START + dt.timedelta(days=i)).isoformat() for i in range(10)]
+FAULTY = D[6]
+BACKFILL = (START - dt.timedelta(days=1)).isoformat()
+REDO = D[3]
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """Drift check evaluation per materialization, keyed by (order, partition), plus the pipeline."""
+    from observability_pipelines.observe.openlineage import OpenLineageEmitter
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DAGSTER_HOME", str(tmp_path_factory.mktemp("drift_home")))
+        for var in ("OBS_FAULT_PLAN", "OBS_DATA_DIR", "OBS_LINEAGE_DB", "OBS_OUTBOX_PATH"):
+            mp.delenv(var, raising=False)
+        pipeline = Pipeline(
+            tmp_path_factory.mktemp("drift"),
+            plan=[{"asset": ASSET, "partition": FAULTY, "kind": "mean_shift", "column": "income", "magnitude": 1.0}],
+        )
+        pipeline.resources["openlineage"] = OpenLineageEmitter(enabled=False)  # not under test here
+        evaluations = []
+        for partition in [*D, BACKFILL, REDO]:
+            result = pipeline.materialize([ASSET], partition, raise_on_error=False)
+            assert result.success, f"{ASSET}[{partition}] did not materialize"  # drift is WARN, never blocks
+            (drift,) = [e for e in result.get_asset_check_evaluations() if e.check_name == "drift"]
+            evaluations.append((partition, drift))
+    return pipeline, evaluations
+
+
+def _first(runs, partition):
+    return next(e for p, e in runs[1] if p == partition)
+
+
+def _last(runs, partition):
+    return [e for p, e in runs[1] if p == partition][-1]
+
+
+def _rows(pipeline, partitions):
+    return sum(len(pipeline.read(ASSET, p)) for p in partitions)
+
+
+def _columns():
+    from observability_pipelines.observe.defaults import drift_columns
+
+    return drift_columns(ASSET)
+
+
+def test_first_partition_has_no_reference_and_passes(runs):
+    first = _first(runs, D[0])
+    assert first.passed
+    assert "No earlier partitions" in first.description
+    assert first.metadata["reference_partitions"] == dg.MetadataValue.int(0)
+
+
+def test_per_column_scores_are_float_metadata_in_every_partition(runs):
+    for partition in D[1:]:
+        md = _first(runs, partition).metadata
+        floats = {k for k, v in md.items() if isinstance(v, dg.FloatMetadataValue)}
+        assert "drift_share" in floats and 0.0 <= md["drift_share"].value <= 1.0
+        for column in _columns():
+            # the test is chosen per column (KS for continuous, chi-square for few distinct values); PSI always
+            tests = {t for t in ("ks", "chi2") if f"{column}/{t}" in floats}
+            assert len(tests) == 1 and f"{column}/psi" in floats, f"{partition}: scores of {column}: {sorted(floats)}"
+        assert all(math.isfinite(md[k].value) for k in floats), partition
+        for key in ("drifted_columns", "reference_partitions", "reference_rows"):
+            assert isinstance(md[key], dg.IntMetadataValue), key
+    # The same series in every partition, so each key plots as one line over time.
+    keys = [frozenset(_first(runs, p).metadata) for p in D[1:]]
+    assert len(set(keys)) == 1
+    assert {"income/ks", "income/psi", "region/chi2", "region/psi"} <= keys[0]
+
+
+def test_scores_are_stored_per_partition_for_plotting(runs):
+    """What the UI plots: the stored evaluations, one per materialization, each with the same numeric series."""
+    from dagster._core.storage.asset_check_execution_record import COMPLETED_ASSET_CHECK_EXECUTION_RECORD_STATUSES
+
+    pipeline, _ = runs
+    records = pipeline.instance.event_log_storage.get_asset_check_execution_history(
+        dg.AssetCheckKey(dg.AssetKey(ASSET), "drift"), limit=100,
+        status=set(COMPLETED_ASSET_CHECK_EXECUTION_RECORD_STATUSES),
+    )
+    series: dict[str, float] = {}
+    for record in records:
+        partition = pipeline.instance.get_run_by_id(record.run_id).tags["dagster/partition"]
+        metadata = record.event.dagster_event.event_specific_data.metadata
+        if isinstance(metadata.get("income/ks"), dg.FloatMetadataValue):
+            series.setdefault(partition, metadata["income/ks"].value)
+    assert set(D[1:]) <= set(series), sorted(series)
+    assert max(series, key=series.get) == FAULTY  # the shift stands out in the plotted series
+
+
+def test_mean_shift_fails_with_a_readable_description(runs):
+    check = _first(runs, FAULTY)
+    assert not check.passed
+    assert check.severity == dg.AssetCheckSeverity.WARN
+    assert check.description.startswith("income: drift detected"), check.description
+    others = [c for c in _columns() if c != "income"]
+    assert not any(f"{c}:" in check.description for c in others), check.description
+    md = check.metadata
+    assert md["drifted_columns"].value == 1
+    assert md["drift_share"].value == pytest.approx(1 / len(_columns()))
+    assert md["income/ks"].value > 0.3  # one standard deviation: a large effect, not a significant wobble
+    assert md["income/ks"].value > 3 * max(md[f"{c}/ks"].value for c in ("age", "employment_years", "loan_amount"))
+
+
+def test_drifted_partition_is_quarantined_from_later_references(runs):
+    pipeline, _ = runs
+    after = _first(runs, D[7])
+    assert after.passed, after.description
+    # D7 compares with D5..D0 only: the drifted D6 is skipped, so six partitions, not seven.
+    assert after.metadata["reference_partitions"].value == 6
+    assert after.metadata["reference_rows"].value == _rows(pipeline, D[0:6])
+    d8, d9 = _first(runs, D[8]), _first(runs, D[9])
+    assert d8.passed and d9.passed
+    assert d8.metadata["reference_partitions"].value == 7
+    assert d8.metadata["reference_rows"].value == _rows(pipeline, [D[7], *D[0:6]])
+    # The window holds 7 clean partitions: walking back from D9 skips D6 and stops before D0.
+    assert d9.metadata["reference_rows"].value == _rows(pipeline, [D[8], D[7], *D[1:6]])
+    # The faulty data itself is stored (quarantine is a mark, not a deletion).
+    assert (pipeline.base / ASSET / f"{FAULTY}.parquet").exists()
+
+
+def test_reference_window_excludes_later_partitions(runs):
+    pipeline, _ = runs
+    backfill = _last(runs, BACKFILL)  # ten later partitions exist, none earlier
+    assert backfill.passed
+    assert "No earlier partitions" in backfill.description
+    assert backfill.metadata["reference_partitions"].value == 0
+    redo = _last(runs, REDO)  # re-run of D3 after D4..D9 exist: still compares with the past only
+    assert redo.passed
+    assert redo.metadata["reference_partitions"].value == 4  # D2, D1, D0 and the backfilled day before
+    assert redo.metadata["reference_rows"].value == _rows(pipeline, [BACKFILL, *D[0:3]])
+    first_run = _first(runs, REDO)
+    assert first_run.metadata["reference_rows"].value == _rows(pipeline, D[0:3])
+
+
+@pytest.mark.parametrize("partition,reference", [(D[7], D[0:6]), (FAULTY, D[0:6]), (D[9], [*D[1:6], D[7], D[8]])],
+                         ids=["clean-after-quarantine", "drifted", "full-window"])
+@pytest.mark.parametrize("column", ["income", "age"])
+def test_ks_statistic_equals_scipy_on_the_stored_data(runs, partition, reference, column):
+    pipeline, _ = runs
+    ref = pd.concat([pipeline.read(ASSET, p) for p in reference], ignore_index=True)[column].dropna()
+    cur = pipeline.read(ASSET, partition)[column].dropna()
+    expected = stats.ks_2samp(ref.astype("float64"), cur.astype("float64")).statistic
+    got = _first(runs, partition).metadata[f"{column}/ks"].value
+    assert got == pytest.approx(expected, rel=1e-12, abs=1e-15)
