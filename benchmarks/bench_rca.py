@@ -20,8 +20,8 @@ downstream column derived from it. Ingested into a fresh SQLite store, then
 ``analyze(store, <sink>, partition=<last>)`` is timed: first call (builds the lineage graph)
 separately, then repeated calls (median, p95). The top candidate must be the injected dataset.
 
-With ``--write`` (default on) the "Root-cause analysis" section of benchmarks/RESULTS.md is
-replaced (other sections are kept).
+The full run replaces the "Root-cause analysis" section of benchmarks/RESULTS.md (other sections are
+kept); ``--quick`` only prints unless ``--write`` is given, ``--no-write`` never writes.
 """
 
 from __future__ import annotations
@@ -261,8 +261,10 @@ def misses(rows: list[dict]) -> list[dict]:
             problems.append("kind")
         if problems:
             top3 = [f"{a}{'.' + c if c else ''} {k}" for a, c, k in o.ranked[:3]] or ["(no candidates)"]
+            reason = ("detection: no anomaly anywhere upstream (" + o.message + ")" if not o.ranked
+                      else "ranking" if not o.hit1 else "classification")
             out.append({"case": case_label(o.case), "partition": o.partition, "wrong": problems, "top3": top3,
-                        "baseline": o.baseline, "message": o.message})
+                        "baseline": o.baseline, "message": o.message, "reason": reason})
     return out
 
 
@@ -408,6 +410,7 @@ def run_scale(workdir: Path, reps: int, n_datasets: int = 1000) -> dict[str, Any
         first = analyze(store, info["sink"], namespace=SCALE_NS, partition=info["partition"])
         first_ms = (time.perf_counter() - t0) * 1000
         timings = []
+        load = os.getloadavg()[0]
         result = first
         for _ in range(reps):
             t0 = time.perf_counter()
@@ -419,7 +422,7 @@ def run_scale(workdir: Path, reps: int, n_datasets: int = 1000) -> dict[str, Any
         store.dispose()
     return {**info, "generate_s": gen_s, "ingest_s": ingest_s, "first_ms": first_ms,
             "median_ms": statistics.median(timings), "p95_ms": percentile(timings, 0.95),
-            "max_ms": max(timings), "reps": reps, "ancestors": ancestors,
+            "max_ms": max(timings), "reps": reps, "ancestors": ancestors, "load": load,
             "top": (top.asset, top.column, top.kind) if top else None,
             "top_ok": bool(top) and top.asset == info["fault"] and top.column == info["column"]
             and top.kind == "null_burst",
@@ -512,8 +515,9 @@ def markdown(args, total: dict, kinds: dict, miss: list[dict], base_miss: list[s
         f"{len(args._sweeps)} runs of the pipelines, {sweep_s / 60:.1f} min wall): every fault kind, injected at "
         "raw_customers / raw_transactions / raw_labels / clean_customers / customer_features, small and large "
         "magnitudes (null_burst 0.1-0.3, scale_change 1.5 and 100, mean_shift 0.5 and 2, row_loss 0.15-0.4, "
-        "label_shift 0.08-0.2, duplicate_rows 0.05 and 0.2), symptoms 2-4 hops downstream "
-        "(training_set, batch_predictions, customer_features), "
+        "label_shift 0.08-0.2, duplicate_rows 0.05 and 0.2), symptoms downstream "
+        "(training_set 3 hops from raw sources, customer_features 2, batch_predictions 1-2 from customer_features / "
+        "clean_customers and 4 through the model), "
         f"{sum(1 for c in cases if c.decoys)} with an unrelated decoy fault in the same partition "
         "(3 on a non-ancestor, 5 on an ancestor of the symptom whose anomaly does not reach it — raw_labels "
         "is an ancestor of batch_predictions through the model). AC@k: the injected asset is in the top k. "
@@ -538,7 +542,8 @@ def markdown(args, total: dict, kinds: dict, miss: list[dict], base_miss: list[s
     lines += ["", f"Misses of ours ({len(miss)}; case → ranked top 3):", ""]
     if miss:
         for x in miss:
-            lines.append(f"* `{x['case']}` — wrong {', '.join(x['wrong'])}: " + " · ".join(f"`{t}`" for t in x["top3"]))
+            lines.append(f"* `{x['case']}` ({x['partition']}) — wrong {', '.join(x['wrong'])}, {x['reason']}: "
+                         + " · ".join(f"`{t}`" for t in x["top3"]))
     else:
         lines.append("* none")
     lines += ["", f"Baseline misses ({len(base_miss)}):", ""]
@@ -553,7 +558,8 @@ def markdown(args, total: dict, kinds: dict, miss: list[dict], base_miss: list[s
             f"{scale['ingest_s']:.1f} s); dataQualityAssertions (6 not-null + row count per dataset) all passing "
             f"except a not-null failure on `{scale['fault']}.{scale['column']}` in the last partition, echoed by every "
             f"downstream column derived from it ({scale['failing_datasets']} failing datasets). Symptom: sink "
-            f"`{scale['sink']}` ({scale['ancestors']} upstream datasets), fresh SQLite store.",
+            f"`{scale['sink']}` ({scale['ancestors']} upstream datasets), fresh SQLite store; 1-minute load average "
+            f"{scale['load']:.1f} on 2 cores while timing.",
             "",
             "| answer | ms |",
             "|---|---:|",
@@ -566,14 +572,33 @@ def markdown(args, total: dict, kinds: dict, miss: list[dict], base_miss: list[s
             "",
         ]
     ac1_line = (f"* AC@1 ≥ {TARGET_AC1} and clearly above the baseline: **{'met' if ac1_ok and above >= 0.1 else 'not met'}** "
-                f"— AC@1 {fmt(total['ac1'])} vs baseline {fmt(total['base_ac1'])} (+{above:.2f}).")
+                f"— AC@1 {fmt(total['ac1'])} vs baseline {fmt(total['base_ac1'])} (+{above:.2f}); the baseline's "
+                f"AC@3 is {fmt(total['base_ac3'])}, so the gain is in ranking (echoes, decoys), not in recall.")
     lines += ["Targets:", "", ac1_line]
-    sweep_ok = total["p95_ms"] <= TARGET_SECONDS * 1000
-    lines.append(f"* ≤ 1 s per answer: **{'met' if sweep_ok else 'not met'}** on the pipeline store "
-                 f"(p95 {total['p95_ms']:.0f} ms)" + (
-                     f"; **{'met' if scale['p95_ms'] <= 1000 and scale['first_ms'] <= 1000 else 'not met'}** on the "
-                     f"1,000-asset graph (first {scale['first_ms']:.0f} ms, p95 {scale['p95_ms']:.0f} ms)."
-                     if scale else "."))
+    ms = TARGET_SECONDS * 1000
+    lines.append(f"* ≤ 1 s per answer on the pipeline store: **{'met' if total['max_ms'] <= ms else 'not met'}** "
+                 f"(mean {total['mean_ms']:.0f} ms, p95 {total['p95_ms']:.0f} ms, max {total['max_ms']:.0f} ms; the "
+                 "first answer of each sweep builds the lineage graph).")
+    if scale:
+        lines.append(f"* ≤ 1 s per answer on the 1,000-asset graph, repeated answers: "
+                     f"**{'met' if scale['p95_ms'] <= ms else 'not met'}** (median {scale['median_ms']:.0f} ms, "
+                     f"p95 {scale['p95_ms']:.0f} ms); first answer incl. the graph build: "
+                     f"**{'met' if scale['first_ms'] <= ms else 'not met'}** ({scale['first_ms']:.0f} ms).")
+    detection = [x for x in miss if x["reason"].startswith("detection")]
+    lines += [
+        "",
+        "Notes:",
+        "",
+        f"* {len(detection)} of the {len(miss)} misses are detection misses: no check, drift test or metric rule "
+        "fired anywhere upstream, so there is nothing to rank (the RCA says \"no upstream cause found\" rather than "
+        "guessing)." + (" Here: a label_shift of 0.08 on ~250 labels/day is below what the drift test on "
+                       "`defaulted` detects." if any("label_shift 0.08" in x["case"] for x in detection) else ""),
+        "* Only the top candidate is scored for column and kind; echo candidates further down the list sometimes "
+        "carry another kind (e.g. `clean_customers.income scale_change` under a `raw_customers.income mean_shift`).",
+        "* Times are on a shared 2-core VM with other test suites running; they fluctuate by up to 2x between runs. "
+        "Most of an answer on the 1,000-asset graph is reading and JSON-decoding the facets of every ancestor in "
+        "every partition (incl. columnLineage payloads the RCA does not use).",
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -595,6 +620,7 @@ def main() -> int:
     ap.add_argument("--quick", action="store_true", help="10 cases in one sweep, 5 timing repetitions")
     ap.add_argument("--reps", type=int, default=None, help="repeated answers on the 1,000-asset graph (default 10)")
     ap.add_argument("--no-write", action="store_true", help="do not update benchmarks/RESULTS.md")
+    ap.add_argument("--write", action="store_true", help="update benchmarks/RESULTS.md after --quick too")
     ap.add_argument("--skip-sweep", action="store_true", help="only the 1,000-asset timing")
     ap.add_argument("--json", type=Path, default=None, help="also write the raw numbers here")
     args = ap.parse_args()
@@ -634,7 +660,7 @@ def main() -> int:
                        "symptom_columns": r["symptom_columns"], "ms": r["outcome"].elapsed_ms,
                        "message": r["outcome"].message} for r in rows],
         }, indent=2, default=str))
-    if total is not None and not args.no_write:
+    if total is not None and not args.no_write and (args.write or not args.quick):
         write_section(markdown(args, total, kinds, miss, base_miss, scale, sweep_s, cases))
         print(f"updated {RESULTS.relative_to(ROOT)} ({SECTION[3:]})")
     return 0

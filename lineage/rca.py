@@ -33,6 +33,8 @@ FAULT_KINDS = (
 )
 DEFAULT_LABEL_COLUMNS = frozenset({"label", "target", "y", "defaulted", "churned", "is_fraud"})
 HISTORY = 14  # earlier partitions of each dataset used as its own baseline
+# The facets evidence is drawn from; others (column lineage, documentation...) are not read.
+EVIDENCE_FACETS = ("dataQualityAssertions", "dataQualityMetrics", "drift", "outputStatistics", "schema", "version")
 
 
 class RCAError(NotFoundError):
@@ -194,7 +196,8 @@ def _scale_or_shift(current: Mapping[str, Any], history: Sequence[Mapping[str, A
     ratios = [cur[k] / ref[k] for k in keys]
     diffs = [cur[k] - ref[k] for k in keys]
     mean_r, mean_d = statistics.fmean(ratios), statistics.fmean(diffs)
-    cv_r = statistics.pstdev(ratios) / abs(mean_r) if mean_r else math.inf
+    # Spread of the ratios relative to the change they describe (a small shift keeps ratios near 1).
+    cv_r = statistics.pstdev(ratios) / abs(mean_r - 1) if mean_r != 1 else math.inf
     cv_d = statistics.pstdev(diffs) / abs(mean_d) if mean_d else math.inf
     return "scale_change" if cv_r < cv_d else "mean_shift"
 
@@ -374,7 +377,8 @@ class _Loader:
                 for row in conn.execute(
                     select(t.dataset_facets.c.dataset_id, t.dataset_facets.c.run_id, t.dataset_facets.c.facet_name,
                            t.dataset_facets.c.scope, t.dataset_facets.c.payload)
-                    .where(t.dataset_facets.c.run_id.in_(chunk), t.dataset_facets.c.dataset_id.in_(wanted))
+                    .where(t.dataset_facets.c.run_id.in_(chunk), t.dataset_facets.c.dataset_id.in_(wanted),
+                           t.dataset_facets.c.facet_name.in_(EVIDENCE_FACETS))
                     .order_by(t.dataset_facets.c.event_time, t.dataset_facets.c.id)
                 ):
                     obs = producers.get((row.dataset_id, row.run_id)) if row.scope != "input" else None
@@ -476,7 +480,7 @@ def analyze(
         distances, _ = graph.traverse(symptom_node, upstream=True)
         jobs_graph = graph.jobs_graph.copy(as_view=False) if len(graph.jobs_graph) < 5000 else graph.jobs_graph
         columns_graph = graph.columns_graph
-    ancestors = {node[1]: (d + 1) // 1 for node, d in distances.items() if node[0] == "dataset"}
+    ancestors = {node[1]: d for node, d in distances.items() if node[0] == "dataset"}
     ancestors[symptom_id] = 0
     names = graph.names([("dataset", i) for i in ancestors])
     series = _Loader(store).observations(list(ancestors))
@@ -526,6 +530,10 @@ def analyze(
         for n in nodes.values():
             n.evidence = [e for e in n.evidence if e.source != "volume" or e.value is None
                           or abs(e.value - common) > 0.25]
+
+    symptom_evidence = nodes[symptom_id].evidence  # after the seasonal filter above
+    if not column:
+        symptom_columns = {e.column for e in symptom_evidence if e.column}
 
     # Which upstream columns can influence the symptom's columns (column lineage closure).
     relevant: set[tuple[int, str]] = set()
@@ -601,7 +609,7 @@ def analyze(
         "partition": partition,
         "run_id": run_id,
         "columns": sorted(symptom_columns),
-        "evidence": [e.as_dict() for e in symptom_evidence],
+        "evidence": [e.as_dict() for e in nodes[symptom_id].evidence],
         "summary": _summary(names[("dataset", symptom_id)][1], symptom_evidence),
     }
     failing = sorted(
