@@ -85,38 +85,47 @@ def run_sweep(cases: Sequence[Case], *, warmup_days: int = 4, customers_per_day:
     plan += [FaultSpec(**{**d, "partition": p}) for c, p in zip(cases, case_days) for d in c.decoys]
 
     db = workdir / "lineage.db"
-    os.environ["OBS_LINEAGE_DB"] = f"sqlite:///{db}"
-    reset_emitters()
-    resources = {
-        "io_manager": ParquetIOManager(base_path=str(workdir / "data")),
-        "model_io_manager": ModelArtifactIOManager(base_path=str(workdir / "data")),
-        "raw_data": RawDataSource(customers_per_day=customers_per_day),
-        "faults": FaultInjector(plan=plan),
-        "openlineage": OpenLineageEmitter(outbox_path=str(workdir / "outbox.db")),
-    }
-    instance = dg.DagsterInstance.ephemeral()
-    assets = [*all_assets, *defs.asset_checks]
+    previous = os.environ.get("OBS_LINEAGE_DB")
+    try:
+        os.environ["OBS_LINEAGE_DB"] = f"sqlite:///{db}"
+        reset_emitters()
+        resources = {
+            "io_manager": ParquetIOManager(base_path=str(workdir / "data")),
+            "model_io_manager": ModelArtifactIOManager(base_path=str(workdir / "data")),
+            "raw_data": RawDataSource(customers_per_day=customers_per_day),
+            "faults": FaultInjector(plan=plan),
+            "openlineage": OpenLineageEmitter(outbox_path=str(workdir / "outbox.db")),
+        }
+        instance = dg.DagsterInstance.ephemeral()
+        assets = [*all_assets, *defs.asset_checks]
 
-    def run(selection, partition=None):
-        dg.materialize(assets, selection=selection, partition_key=partition, resources=resources,
-                       instance=instance, raise_on_error=False)
+        def run(selection, partition=None):
+            dg.materialize(assets, selection=selection, partition_key=partition, resources=resources,
+                           instance=instance, raise_on_error=False)
 
-    for day in days:
-        run(DAILY, day)
-    run(["trained_model", "model_evaluation"])
-    for day in days:
-        run(["batch_predictions"], day)
+        for day in days:
+            run(DAILY, day)
+        run(["trained_model", "model_evaluation"])
+        for day in days:
+            run(["batch_predictions"], day)
 
-    store = LineageStore.open(f"sqlite:///{db}")
-    outcomes = []
-    for case, partition in zip(cases, case_days):
-        started = time.perf_counter()
-        result = analyze(store, case.symptom, partition=partition)
-        elapsed = (time.perf_counter() - started) * 1000
-        ranked = [(c.asset, c.column, c.kind) for c in result.candidates]
-        outcomes.append(Outcome(case, partition, ranked, elapsed, result.message,
-                                most_upstream_failing(result)))
-    store.dispose()
+        store = LineageStore.open(f"sqlite:///{db}")
+        outcomes = []
+        for case, partition in zip(cases, case_days):
+            started = time.perf_counter()
+            result = analyze(store, case.symptom, partition=partition)
+            elapsed = (time.perf_counter() - started) * 1000
+            ranked = [(c.asset, c.column, c.kind) for c in result.candidates]
+            outcomes.append(Outcome(case, partition, ranked, elapsed, result.message,
+                                    most_upstream_failing(result)))
+        store.dispose()
+    finally:
+        # The emitter reads this at run time; leave the caller's process as it was.
+        if previous is None:
+            os.environ.pop("OBS_LINEAGE_DB", None)
+        else:
+            os.environ["OBS_LINEAGE_DB"] = previous
+        reset_emitters()
     return outcomes, f"sqlite:///{db}", days[:warmup_days]
 
 
