@@ -162,19 +162,9 @@ def test_fault_fails_a_check_on_its_asset(sweep, case):
     )
 
 
-# Random row loss leaves every column's distribution and every row-level invariant intact, and the GE
-# suites only demand at least one row: only the cross-asset relationship check sees it (and, one step
-# later, the drift of the aggregated features). The acceptance asks for a GE or drift check.
-_ROW_LOSS_GAP = pytest.mark.xfail(
-    strict=True,
-    reason="row_loss is caught only by the relationship check transactions_per_applicant on raw_transactions, "
-    "no GE or drift check on the injected asset (GE row count floor is 1; drift compares distributions only)",
-)
-
-
 @pytest.mark.parametrize(
     "case",
-    [pytest.param(c, marks=_ROW_LOSS_GAP) if c.kind == "row_loss" else c for c in CASES],
+    CASES,
     ids=[c.id for c in CASES],
 )
 def test_fault_fails_a_ge_or_drift_check_on_its_asset(sweep, case):
@@ -197,7 +187,9 @@ def test_expected_catchers(sweep):
         "duplicate_rows@raw_transactions": {"great_expectations"},
         "duplicate_rows@customer_features": {"great_expectations"},
         "stale_partition@raw_customers": {"great_expectations"},
-        "row_loss@raw_transactions": {"relationship"},
+        # Random loss keeps every distribution; the per-applicant volume expectation and the relationship
+        # check both see fewer transactions per applicant.
+        "row_loss@raw_transactions": {"great_expectations", "relationship"},
         "label_shift@raw_labels": {"drift"},
     }
     got = {c.id: {e.family for e in _failed_on_target(sweep, c)} for c in CASES}
