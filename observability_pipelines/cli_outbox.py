@@ -21,7 +21,15 @@ def register(app: typer.Typer) -> None:
         """Backlog size, oldest pending event's age, dead events and the last delivery error."""
         from lineage.emission.outbox import Outbox
 
+        from lineage.emission.spool import Spool
+
         st = Outbox().status().as_dict()
+        spool = Spool.from_env()
+        st["spool"] = str(spool.root) if spool else None
+        try:
+            st["spool_files"] = spool.backlog() if spool else None
+        except OSError as exc:
+            st["spool_files"], st["spool_error"] = None, f"{type(exc).__name__}: {exc}"
         if as_json:
             print(json.dumps(st, indent=2))
             return
@@ -29,7 +37,11 @@ def register(app: typer.Typer) -> None:
         out.print(f"Outbox: {st['path']}")
         out.print(f"Pending: [bold]{st['pending']}[/bold]" + (
             f" (oldest {st['oldest_pending_age_s']:.0f}s old)" if st["oldest_pending_age_s"] is not None else ""))
-        out.print(f"Delivered (retained): {st['delivered']}   Dead: {st['dead']}")
+        out.print(f"Delivered (retained): {st['delivered']}   Handed over to the spool: {st['spooled']}   "
+                  f"Dead: {st['dead']}")
+        if st["spool"]:
+            waiting = st["spool_files"] if st["spool_files"] is not None else f"unreadable ({st['spool_error']})"
+            out.print(f"Spool: {st['spool']} — files waiting: {waiting}")
         if st["backend"]:
             out.print(f"Backend: {st['backend']}")
         for label, key in (("Last delivery", "last_delivery_at"), ("Last error at", "last_error_at")):

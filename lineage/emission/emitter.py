@@ -4,7 +4,8 @@
 SQLite append: the events are committed to the outbox, then one delivery attempt is made (skipped
 while a previous failure's backoff runs, or while another process holds the delivery lease for
 longer than half the budget). What is not delivered stays in the outbox for the sensor /
-``obs outbox flush``.
+``obs outbox flush``, or, where a shared spool is configured (``$OBS_LINEAGE_SPOOL``, see
+``lineage.emission.spool``), is handed over there so a worker that goes away takes nothing with it.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 from lineage.emission import delivery
 from lineage.emission.events import to_dict
 from lineage.emission.outbox import Outbox
+from lineage.emission.spool import Spool
 
 log = logging.getLogger(__name__)
 
@@ -32,8 +34,10 @@ class LineageEmitter:
         budget_s: float = delivery.DEFAULT_BUDGET_S,
         deliver_inline: bool = True,
         backoff_s: float = delivery.DEFAULT_BACKOFF_S,
+        spool: Spool | str | None = None,
     ) -> None:
         self.outbox = Outbox(outbox_path)
+        self.spool = spool if isinstance(spool, Spool) else Spool.from_env(spool)
         self.budget_s = budget_s
         self.deliver_inline = deliver_inline
         self.backoff_s = backoff_s
@@ -97,7 +101,37 @@ class LineageEmitter:
         self.enqueue(events)
         if not self.deliver_inline:
             return None
-        return self.try_deliver()
+        result = self.try_deliver()
+        if self.spool is not None and (result is None or result.remaining):
+            self.hand_over()
+        return result
+
+    def hand_over(self) -> int:
+        """Move undelivered events to the shared spool; returns how many. Never raises.
+
+        Rows are marked handed over only after the spool file is complete: if the spool is
+        unreachable too, the events stay pending here.
+        """
+        if self.spool is None or not self.outbox.try_lease(wait_s=self.budget_s / 2):
+            return 0
+        moved = 0
+        try:
+            while rows := self.outbox.pending(limit=500):
+                self.spool.put([row.event() for row in rows])
+                self.outbox.mark_handed_over([row.id for row in rows])
+                moved += len(rows)
+        except Exception as exc:
+            log.warning("could not hand lineage events over to the spool %s (%s: %s); %d stay in the outbox %s",
+                        self.spool.root, type(exc).__name__, exc, self.outbox.backlog(), self.outbox.path)
+        finally:
+            self.outbox.release_lease()
+        return moved
+
+    def collect_spool(self) -> int:
+        """Take events other processes handed over into this outbox (ordered after what is already here)."""
+        if self.spool is None:
+            return 0
+        return self.spool.collect(self.outbox.append)
 
     def try_deliver(self) -> delivery.FlushResult | None:
         try:
@@ -118,7 +152,12 @@ class LineageEmitter:
             return None
 
     def flush(self, budget_s: float | None = None, lease_wait_s: float = 10.0) -> delivery.FlushResult:
-        """Drain the backlog now (ignores the backoff); used by the sensor and ``obs outbox flush``."""
+        """Collect the spool, then drain the backlog (ignores the backoff); used by the sensor and
+        ``obs outbox flush``."""
+        try:
+            self.collect_spool()
+        except Exception as exc:  # an unreachable spool must not hold up the local backlog
+            log.warning("could not collect the lineage spool %s: %s: %s", self.spool.root, type(exc).__name__, exc)
         return delivery.flush(self.outbox, self.sink, budget_s=budget_s, lease_wait_s=lease_wait_s,
                               respect_backoff=False, backoff_s=self.backoff_s)
 

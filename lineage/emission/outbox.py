@@ -5,7 +5,8 @@ Every event is committed here before any delivery is attempted: WAL journal with
 busy timeout so several processes (Dagster's multiprocess executor, the sensor, ``obs outbox
 flush``) can append at once. Rows keep their insertion id; delivery walks ids in order.
 
-States: ``pending`` → ``delivered`` (kept ``DELIVERED_RETENTION`` for audit, then purged) or
+States: ``pending`` → ``delivered`` (kept ``DELIVERED_RETENTION`` for audit, then purged), ``spooled``
+(handed over to a shared spool for another process to deliver; kept and purged the same way) or
 ``dead`` (the backend rejected the event itself, e.g. HTTP 4xx / schema violation: retrying cannot
 help; it is kept and reported, and ``requeue_dead`` puts it back).
 
@@ -89,6 +90,7 @@ class OutboxStatus:
     last_delivery_at: float | None
     next_attempt_at: float | None
     backend: str | None
+    spooled: int = 0  # handed over to the shared spool (retained like delivered rows)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -197,6 +199,7 @@ class Outbox:
             last_delivery_at=num("last_delivery_at"),
             next_attempt_at=num("next_attempt_at"),
             backend=meta.get("backend") or None,
+            spooled=int(counts.get("spooled", 0)),
         )
 
     # ------------------------------------------------------------------ delivery bookkeeping
@@ -214,6 +217,15 @@ class Outbox:
             self._set_meta(conn, last_delivery_at=str(now), next_attempt_at="", consecutive_failures="0",
                            **({"backend": backend} if backend else {}))
             conn.execute("DELETE FROM outbox WHERE state = 'delivered' AND delivered_at < ?",
+                         (now - DELIVERED_RETENTION,))
+
+    def mark_handed_over(self, ids: Iterable[int]) -> None:
+        """Handed to the shared spool; unlike a delivery this says nothing about the backend's health."""
+        now = time.time()
+        with self._write() as conn:
+            conn.executemany("UPDATE outbox SET state = 'spooled', delivered_at = ? WHERE id = ? AND state = 'pending'",
+                             [(now, i) for i in ids])
+            conn.execute("DELETE FROM outbox WHERE state = 'spooled' AND delivered_at < ?",
                          (now - DELIVERED_RETENTION,))
 
     def mark_dead(self, row_id: int, error: str) -> None:

@@ -19,10 +19,16 @@ def flush_outbox_once(budget_s: float | None = FLUSH_BUDGET_S) -> dict:
 
     emitter = LineageEmitter()
     try:
+        try:
+            collected = emitter.collect_spool()  # what workers on other machines handed over
+        except Exception as exc:  # the shared spool is unreachable: deliver the local backlog anyway
+            collected, spool_error = 0, f"lineage spool {emitter.spool.root}: {type(exc).__name__}: {exc}"
+        else:
+            spool_error = None
         status_before = emitter.status()
         if status_before.pending == 0:
-            return {"delivered": 0, "dead": 0, "remaining": 0, "error": None, "skipped": None,
-                    "dead_total": status_before.dead, "oldest_pending_age_s": None}
+            return {"delivered": 0, "dead": 0, "remaining": 0, "error": spool_error, "skipped": None,
+                    "dead_total": status_before.dead, "oldest_pending_age_s": None, "collected": collected}
         try:
             result = emitter.flush(budget_s=budget_s, lease_wait_s=1.0).as_dict()
         except Exception as exc:  # backend cannot even be built (bad config, missing driver)
@@ -30,7 +36,9 @@ def flush_outbox_once(budget_s: float | None = FLUSH_BUDGET_S) -> dict:
                       "error": f"{type(exc).__name__}: {exc}", "skipped": None}
         status = emitter.status()
         result.update(dead_total=status.dead, oldest_pending_age_s=status.oldest_pending_age_s,
-                      backend=status.backend)
+                      backend=status.backend, collected=collected)
+        if spool_error:
+            result["error"] = "; ".join(filter(None, [result.get("error"), spool_error]))
         return result
     finally:
         emitter.close()
@@ -45,7 +53,8 @@ def flush_outbox_once(budget_s: float | None = FLUSH_BUDGET_S) -> dict:
 def outbox_flush_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
     result = flush_outbox_once()
     summary = (
-        f"lineage outbox: delivered {result['delivered']}, backlog {result['remaining']}, "
+        (f"lineage spool: collected {result['collected']}; " if result.get("collected") else "")
+        + f"lineage outbox: delivered {result['delivered']}, backlog {result['remaining']}, "
         f"dead {result.get('dead_total', 0)}"
         + (f", oldest {result['oldest_pending_age_s']:.0f}s" if result.get("oldest_pending_age_s") else "")
         + (f"; last error: {result['error']}" if result.get("error") else "")

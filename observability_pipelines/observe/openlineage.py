@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import threading
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -58,6 +59,12 @@ class OpenLineageEmitter(dg.ConfigurableResource):
         default=None, description="Dataset namespace (else $OBS_OL_DATASET_NAMESPACE)."
     )
     outbox_path: str | None = Field(default=None, description="Outbox SQLite file (else $OBS_OUTBOX_PATH).")
+    spool: str | None = Field(
+        default=None,
+        description="Shared folder or URL (s3://...) where a worker hands over events it could not deliver, for "
+        "the daemon's outbox_flush_sensor to deliver (else $OBS_LINEAGE_SPOOL; unset: events wait in the "
+        "local outbox). Set it when steps run on machines that go away (Celery, k8s).",
+    )
     budget_seconds: float = Field(
         default=2.0, ge=0.0, le=30.0, description="Max time a step spends delivering (the outbox keeps the rest)."
     )
@@ -80,12 +87,15 @@ class OpenLineageEmitter(dg.ConfigurableResource):
         """One emitter per process and outbox (it caches the backend connection)."""
         from lineage.emission.outbox import default_outbox_path
 
+        from lineage.emission.spool import SPOOL_ENV
+
         path = str(self.outbox_path or default_outbox_path())
-        key = (path, float(self.budget_seconds))
+        spool = self.spool or os.environ.get(SPOOL_ENV) or None
+        key = (path, float(self.budget_seconds), spool)
         with _emitters_lock:
             emitter = _emitters.get(key)
             if emitter is None:
-                emitter = _emitters[key] = LineageEmitter(outbox_path=path, budget_s=self.budget_seconds)
+                emitter = _emitters[key] = LineageEmitter(outbox_path=path, budget_s=self.budget_seconds, spool=spool)
             return emitter
 
     def emit(self, *events: Any) -> None:

@@ -74,6 +74,10 @@ class ParquetIOManager(dg.ConfigurableIOManagerFactory):
     base_path: str | None = None
 
     def create_io_manager(self, context: dg.InitResourceContext) -> _ParquetStore:
+        from observability_pipelines.resources.deployment import warn_if_machine_local
+
+        if not self.base_path:
+            warn_if_machine_local(context)
         return _ParquetStore(base_path=resolve_base_path(self.base_path, context))
 
 

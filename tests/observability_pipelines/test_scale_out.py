@@ -85,6 +85,7 @@ def pg_env(pg_database, tmp_path, monkeypatch) -> dict[str, str]:
         "OBS_LINEAGE_DB": f"postgresql://{PG_USER}@{PG_HOST}:{PG_PORT}/{pg_database}",
         "OBS_DATA_DIR": str(tmp_path / "shared_data"),
         "OBS_OUTBOX_PATH": str(tmp_path / "outbox_launcher.db"),
+        "OBS_LINEAGE_SPOOL": str(tmp_path / "shared_spool"),
     }
     for key, value in env.items():
         monkeypatch.setenv(key, value)
@@ -307,3 +308,32 @@ def _tail_logs(tmp_path: Path, names: list[str]) -> str:
         f"--- {name}\n" + (tmp_path / f"{name}.log").read_text()[-3000:] for name in names
         if (tmp_path / f"{name}.log").exists()
     )
+
+
+def _io_warnings(instance: dg.DagsterInstance) -> list[str]:
+    from observability_pipelines.resources import deployment
+    from observability_pipelines.resources.io_managers import ParquetIOManager
+
+    deployment._warned.clear()
+
+    @dg.asset
+    def tiny() -> pd.DataFrame:
+        return pd.DataFrame({"x": [1, 2]})
+
+    result = dg.materialize([tiny], resources={"io_manager": ParquetIOManager()}, instance=instance)
+    return [r.user_message for r in instance.all_logs(result.run_id)
+            if r.level == 30 and "shared Dagster instance" in r.user_message]
+
+
+def test_shared_instance_warns_about_machine_local_settings(pg_env, monkeypatch):
+    instance = dg.DagsterInstance.get()
+    try:
+        assert _io_warnings(instance) == []  # everything shared is configured
+        monkeypatch.delenv("OBS_DATA_DIR")
+        monkeypatch.delenv("OBS_LINEAGE_SPOOL")
+        warnings = _io_warnings(instance)
+        assert len(warnings) == 2, warnings
+        assert any("OBS_DATA_DIR is unset" in w and "shared storage" in w for w in warnings)
+        assert any("OBS_LINEAGE_SPOOL is unset" in w for w in warnings)
+    finally:
+        instance.dispose()
