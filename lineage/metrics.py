@@ -21,6 +21,7 @@ counts over the recent ``window``, default 24 h) and yields:
 * ``obs_pipeline_health_score{pipeline}``: mean of its datasets' scores
 * ``obs_outbox_backlog`` / ``obs_outbox_oldest_age_seconds``: pending events in the local outbox
   and the age of the oldest (only when the outbox file exists; it is never created here)
+* ``obs_lineage_spool_files``: hand-over files waiting in the shared spool (when ``$OBS_LINEAGE_SPOOL`` is set)
 * ``obs_rca_requests_total`` / ``obs_rca_candidates_found_total``: ``/api/v1/rca`` requests and
   the candidates they returned (process-wide counters, :data:`RCA_REQUESTS`, :data:`RCA_CANDIDATES`)
 
@@ -83,6 +84,7 @@ FAMILIES: dict[str, tuple[str, tuple[str, ...]]] = {
     "obs_pipeline_health_score": ("Mean health score of the pipeline's datasets", ("pipeline",)),
     "obs_outbox_backlog": ("Pending events in the local lineage outbox", ()),
     "obs_outbox_oldest_age_seconds": ("Age of the oldest pending outbox event", ()),
+    "obs_lineage_spool_files": ("Hand-over files from workers waiting in the shared lineage spool", ()),
 }
 RCA_METRIC_NAMES = ("obs_rca_requests_total", "obs_rca_candidates_found_total")
 
@@ -255,6 +257,7 @@ class ObservabilityCollector(Collector):
             fam["obs_pipeline_health_score"].add_metric([pipeline], health.pipeline_health(scores))
         yield from fam.values()
         yield from self._outbox_metrics()
+        yield from self._spool_metrics()
 
     # ------------------------------------------------------------------ helpers
     def _interval(self, s: DatasetSnapshot) -> float:
@@ -281,6 +284,20 @@ class ObservabilityCollector(Collector):
         oldest = GaugeMetricFamily("obs_outbox_oldest_age_seconds", FAMILIES["obs_outbox_oldest_age_seconds"][0])
         oldest.add_metric([], status.oldest_pending_age_s or 0.0)
         yield oldest
+
+    def _spool_metrics(self) -> Iterator[Metric]:
+        from lineage.emission.spool import Spool
+
+        spool = Spool.from_env()
+        if spool is None:
+            return
+        try:
+            files = spool.backlog()
+        except Exception:  # shared storage unreachable: no sample rather than a broken scrape
+            return
+        gauge = GaugeMetricFamily("obs_lineage_spool_files", FAMILIES["obs_lineage_spool_files"][0])
+        gauge.add_metric([], files)
+        yield gauge
 
     def snapshots(self, now: datetime | None = None) -> list[DatasetSnapshot]:
         """One :class:`DatasetSnapshot` per produced dataset (the ``max_datasets`` most recent)."""

@@ -23,6 +23,7 @@ def _isolated_env(monkeypatch, tmp_path):
     # Tests never read a developer's fault plan or write into the project's .dagster_home.
     monkeypatch.delenv("OBS_FAULT_PLAN", raising=False)
     monkeypatch.delenv("OBS_DATA_DIR", raising=False)
+    monkeypatch.delenv("OBS_LINEAGE_SPOOL", raising=False)
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
     (tmp_path / "dagster_home").mkdir()
     yield

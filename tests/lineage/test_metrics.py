@@ -17,6 +17,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from lineage import health, metrics
 from lineage.api import create_app
 from lineage.emission.outbox import Outbox
+from lineage.emission.spool import Spool
 from lineage.store import LineageStore
 
 PRODUCER = "https://github.com/example/observability-pipelines/tests"
@@ -145,6 +146,10 @@ def client(store: LineageStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv("OBS_OUTBOX_PATH", str(outbox_path))
     monkeypatch.setenv(health.EXPECTED_INTERVAL_ENV, str(EXPECTED_INTERVAL))
     Outbox(outbox_path).append([{"eventType": "START", "run": {"runId": "r1"}}, {"eventType": "COMPLETE"}])
+    spool = Spool(tmp_path / "spool")
+    for _ in range(3):
+        spool.put([{"eventType": "COMPLETE", "run": {"runId": "r2"}}])
+    monkeypatch.setenv("OBS_LINEAGE_SPOOL", str(spool.root))
     store.ingest(scenario())
     return TestClient(create_app(store=store, token="s3cret"))
 
@@ -184,6 +189,7 @@ def test_metrics_reflect_the_store(client: TestClient) -> None:
     assert value(s, "obs_runs_failed_total", dataset="raw_customers") == 0
 
     assert value(s, "obs_outbox_backlog") == 2
+    assert value(s, "obs_lineage_spool_files") == 3
     assert 0 <= value(s, "obs_outbox_oldest_age_seconds") < 60
     assert value(s, "obs_rca_requests_total") - before[0] >= 1
     assert value(s, "obs_rca_candidates_found_total") - before[1] >= found
