@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from observability_pipelines.assets.partitions import daily_partitions
-from observability_pipelines.data.contracts import FEATURES, VOCABULARIES
+from observability_pipelines.data.contracts import CONTRACTS, FEATURES, INTEGER, NUMERIC, TIMESTAMP, VOCABULARIES
 from observability_pipelines.data.generator import TRANSACTION_WINDOW_DAYS
 from observability_pipelines.observe.asset import observed_asset
 from observability_pipelines.observe.defaults import standard_observers
@@ -75,6 +75,30 @@ def build_features(customers: pd.DataFrame, transactions: pd.DataFrame) -> pd.Da
     return out.reset_index(drop=True)
 
 
+def input_problems(**frames: pd.DataFrame) -> list[str]:
+    """What keeps the inputs from being featurized: contract columns missing or of the wrong type.
+
+    Names columns and dtypes only, never values (a pandas parsing error would quote the offending value).
+    """
+    problems = []
+    for asset, df in frames.items():
+        columns = CONTRACTS[asset].columns
+        missing = [c for c in columns if c not in df.columns]
+        if missing:
+            problems.append(f"{asset} lacks column(s) {missing}")
+        wrong = [
+            f"{c} is {df[c].dtype}, expected {kind}"
+            for c, kind in columns.items()
+            if c in df.columns and (
+                (kind in (NUMERIC, INTEGER) and not pd.api.types.is_numeric_dtype(df[c].dtype))
+                or (kind == TIMESTAMP and not pd.api.types.is_datetime64_any_dtype(df[c].dtype))
+            )
+        ]
+        if wrong:
+            problems.append(f"{asset}: {'; '.join(wrong)}")
+    return problems
+
+
 @observed_asset(
     name="customer_features",
     ins={"clean_customers": dg.AssetIn(), "clean_transactions": dg.AssetIn()},
@@ -88,4 +112,14 @@ def build_features(customers: pd.DataFrame, transactions: pd.DataFrame) -> pd.Da
 )
 def customer_features(context: dg.AssetExecutionContext, clean_customers: pd.DataFrame, clean_transactions: pd.DataFrame):
     """One row per application: attributes, 30-day transaction aggregates (before the application), encodings."""
+    problems = input_problems(clean_customers=clean_customers, clean_transactions=clean_transactions)
+    if problems:
+        # The inputs were stored but failed their blocking checks (ge_<asset>_errors); featurizing them
+        # would crash on a KeyError or quote a raw value in a parse error.
+        raise dg.Failure(
+            description=f"customer_features[{context.partition_key}] not built: {'; '.join(problems)}. "
+            "Fix the source data (see the failed ge_*_errors checks of these inputs) and re-materialize them "
+            "before customer_features.",
+            metadata={"input_problems": dg.MetadataValue.int(len(problems))},
+        )
     return build_features(clean_customers, clean_transactions)

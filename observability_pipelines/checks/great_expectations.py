@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
 import dagster as dg  # noqa: E402
+import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from observability_pipelines.observe.asset import Observation, Observer  # noqa: E402
@@ -334,7 +335,7 @@ _SCHEMA_OBSERVATIONS = {"expect_table_columns_to_match_set", "expect_table_colum
 
 
 def _message(exp_type: str, column: str | None, kw: Mapping[str, Any], res: Mapping[str, Any],
-             observed: Any, exception: str | None) -> str:
+             observed: Any, exception: str | None, infinite: int = 0) -> str:
     where = column or "table"
     if exception:
         if "does not exist" in exception or "not found" in exception.lower():
@@ -355,7 +356,7 @@ def _message(exp_type: str, column: str | None, kw: Mapping[str, Any], res: Mapp
         return f"{where}: {pct:.1f}% not in the expected set of {n} values ({expect_all} expected in it)"
     if exp_type in ("expect_column_values_to_be_of_type", "expect_column_values_to_be_in_type_list"):
         want = kw.get("type_") or kw.get("type_list")
-        return f"{where}: type {observed} (expected {want})"
+        return f"{where}: unexpected type {observed} (expected {want})"
     if exp_type == "expect_column_to_exist":
         return f"{where}: column missing"
     if exp_type == "expect_table_columns_to_match_set":
@@ -365,7 +366,10 @@ def _message(exp_type: str, column: str | None, kw: Mapping[str, Any], res: Mapp
         parts = [f"missing {missing}" if missing else "", f"unexpected {extra}" if extra and kw.get("exact_match", True) else ""]
         return "table: columns differ from the contract: " + ", ".join(p for p in parts if p)
     if exp_type == "expect_table_row_count_to_be_between":
-        return f"table: {observed} rows (expected between {_fmt(kw.get('min_value'))} and {_fmt(kw.get('max_value'))})"
+        lo, hi = kw.get("min_value"), kw.get("max_value")
+        band = (f"at least {_fmt(lo)}" if hi is None else f"at most {_fmt(hi)}" if lo is None
+                else f"between {_fmt(lo)} and {_fmt(hi)}")
+        return f"table: {observed} rows{', the partition is empty' if observed == 0 else ''} (expected {band})"
     if exp_type == "expect_column_pair_values_a_to_be_greater_than_b":
         op = ">=" if kw.get("or_equal") else ">"
         return f"{kw.get('column_A')} {op} {kw.get('column_B')} fails on {pct:.1f}% of rows"
@@ -375,10 +379,29 @@ def _message(exp_type: str, column: str | None, kw: Mapping[str, Any], res: Mapp
         lo, hi = kw.get("min_value"), kw.get("max_value")
         band = f" (expected between {_fmt(lo)} and {_fmt(hi)})" if lo is not None or hi is not None else ""
         return f"{where}: observed {_fmt(observed)}{band} ({exp_type})"
+    raw = res.get("observed_value")
+    if column and ((isinstance(raw, float) and not math.isfinite(raw)) or (raw is None and infinite)):
+        # e.g. the mean of a column holding inf (GX reports +inf and -inf together as no value)
+        return f"{where}: the observed statistic is not a finite number ({exp_type})"
+    if column and raw is None:
+        return f"{where}: no non-null values to evaluate ({exp_type})"
     return f"{where}: failed {exp_type}"
 
 
-def _outcome(r: Any, include_unexpected: bool) -> ExpectationOutcome:
+def _frame_facts(df: pd.DataFrame) -> tuple[frozenset[str], dict[str, int]]:
+    """Column names present and, per float column holding any, the count of infinite values (no values)."""
+    infinite: dict[str, int] = {}
+    for name in df.columns:
+        series = df[name]
+        if pd.api.types.is_float_dtype(series.dtype):
+            n = int(np.isinf(series.to_numpy(dtype="float64", na_value=np.nan)).sum())
+            if n:
+                infinite[str(name)] = n
+    return frozenset(str(c) for c in df.columns), infinite
+
+
+def _outcome(r: Any, include_unexpected: bool,
+             facts: tuple[frozenset[str], dict[str, int]] | None = None) -> ExpectationOutcome:
     cfg = r.expectation_config
     kw = dict(cfg.kwargs)
     exp_type = cfg.type
@@ -406,6 +429,15 @@ def _outcome(r: Any, include_unexpected: bool) -> ExpectationOutcome:
             unexpected = _jsonable(list(values)[:_MAX_UNEXPECTED])
     pct = res.get("unexpected_percent")
     count = res.get("unexpected_count")
+    col = kw.get("column") if isinstance(kw.get("column"), str) else None
+    present, infinite = facts if facts is not None else (None, {})
+    n_inf = infinite.get(col, 0) if col else 0
+    message = "" if r.success else _message(exp_type, col, kw, res, observed, exception, n_inf)
+    if not r.success and col:
+        if present is not None and col not in present and exp_type != "expect_column_to_exist":
+            message = f"{col}: column missing ({exp_type})"  # GX's own errors for it vary and are cryptic
+        elif n_inf:
+            message += f"; {col} holds {n_inf} infinite value{'s' if n_inf != 1 else ''} (inf/-inf)"
     return ExpectationOutcome(
         expectation_type=exp_type,
         column=column,
@@ -415,7 +447,7 @@ def _outcome(r: Any, include_unexpected: bool) -> ExpectationOutcome:
         unexpected_percent=None if pct is None else float(pct),
         element_count=None if res.get("element_count") is None else int(res["element_count"]),
         observed_value=_jsonable(observed),
-        message="" if r.success else _message(exp_type, kw.get("column"), kw, res, observed, exception),
+        message=message,
         exception=exception,
         unexpected_values=unexpected,
         kwargs=_jsonable({k: v for k, v in kw.items() if k not in ("batch_id",)}),
@@ -461,7 +493,8 @@ def validate_dataframe(
     )
     with _Runtime._lock:  # one GX validation at a time per process (the context is shared)
         result = validator.validate_expectation_suite(gx_suite, expectation_parameters=params or None)
-    outcomes = tuple(_outcome(r, include) for r in result.results)
+    facts = _frame_facts(df)
+    outcomes = tuple(_outcome(r, include, facts) for r in result.results)
     return SuiteValidation(suite=suite, outcomes=outcomes, parameters=params, rows=len(df))
 
 

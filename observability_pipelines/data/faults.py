@@ -38,6 +38,7 @@ FAULT_KINDS = (
     "stale_partition",
     "row_loss",
     "label_shift",
+    "inf_values",
 )
 # Kinds that act on one named column, and the column types each accepts.
 _COLUMN_KINDS: dict[str, tuple[str, ...]] = {
@@ -47,6 +48,8 @@ _COLUMN_KINDS: dict[str, tuple[str, ...]] = {
     "category_remap": (CATEGORICAL,),
     "column_drop": (NUMERIC, INTEGER, CATEGORICAL, STRING, TIMESTAMP),
     "type_change": (NUMERIC, INTEGER, CATEGORICAL, TIMESTAMP),
+    # Integer columns cannot hold inf without becoming float (a type change of its own): numeric only.
+    "inf_values": (NUMERIC,),
 }
 DEFAULT_MAGNITUDE = {
     "null_burst": 0.3,
@@ -55,6 +58,7 @@ DEFAULT_MAGNITUDE = {
     "duplicate_rows": 0.1,
     "row_loss": 0.3,
     "label_shift": 0.15,
+    "inf_values": 0.05,
 }
 _UNPARTITIONED = ("model_evaluation",)
 
@@ -136,7 +140,7 @@ def _check_fault(i: int, raw: Any) -> tuple[Fault | None, list[str]]:
 
     m = magnitude if magnitude is not None else DEFAULT_MAGNITUDE.get(kind)
     if m is not None:
-        if kind in ("null_burst", "row_loss", "duplicate_rows") and not 0 < m <= 1:
+        if kind in ("null_burst", "row_loss", "duplicate_rows", "inf_values") and not 0 < m <= 1:
             errors.append(f"{where}: magnitude for {kind} is a fraction of rows in (0, 1], got {m}")
         if kind == "scale_change" and (m <= 0 or m == 1):
             errors.append(f"{where}: magnitude for scale_change is a positive multiplier other than 1, got {m}")
@@ -237,6 +241,13 @@ def apply_fault(
             for rare in counts.index[-2:]:
                 mapping[rare] = "OTHER"
         out[col] = out[col].map(mapping)
+    elif fault.kind == "inf_values":
+        # A division by zero upstream: a fraction of the rows (at least one) becomes +inf or -inf.
+        k = min(n, max(1, int(round(m * n)))) if n else 0
+        rows = rng.choice(n, size=k, replace=False)
+        values = _as_float(out[col]).to_numpy(copy=True)
+        values[rows] = np.where(rng.random(k) < 0.5, np.inf, -np.inf)
+        out[col] = pd.Series(values, index=out.index, name=col)
     elif fault.kind == "column_drop":
         out = out.drop(columns=[col])
     elif fault.kind == "type_change":

@@ -83,6 +83,7 @@ CASES = [
     Case("raw_customers", "stale_partition"),
     Case("raw_transactions", "row_loss"),
     Case("raw_labels", "label_shift"),
+    Case("raw_customers", "inf_values", "income"),
 ]
 
 
@@ -191,6 +192,9 @@ def test_expected_catchers(sweep):
         # check both see fewer transactions per applicant.
         "row_loss@raw_transactions": {"great_expectations", "relationship"},
         "label_shift@raw_labels": {"drift"},
+        # 5% infinite values: out of the GE range; drift ignores non-finite values and 5% stays under its
+        # null/invalid increase threshold (10%).
+        "inf_values@raw_customers.income": {"great_expectations"},
     }
     got = {c.id: {e.family for e in _failed_on_target(sweep, c)} for c in CASES}
     print("\nfault kind -> check families failing on the injected asset:")

@@ -82,8 +82,26 @@ def test_label_shift_moves_positive_rate(frames):
     assert df["defaulted"].mean() - down["defaulted"].mean() == pytest.approx(0.1, abs=0.01)
 
 
+def test_inf_values_sets_a_fraction_of_one_numeric_column_to_infinity(frames):
+    df = frames["customers"]
+    out = apply_fault(df, Fault("raw_customers", P, "inf_values", "income", 0.1))
+    inf = np.isinf(out["income"])
+    assert inf.sum() == round(0.1 * len(df))
+    assert (out.loc[inf, "income"] > 0).any() and (out.loc[inf, "income"] < 0).any()  # both signs
+    np.testing.assert_array_equal(out.loc[~inf, "income"], df.loc[~inf, "income"])  # the rest untouched
+    assert out["income"].dtype == "float64" and df["income"].notna().all() and np.isfinite(df["income"]).all()
+    _unchanged_except(df, out, "income")
+    # the default magnitude; deterministic per fault; never a no-op, even on a tiny frame
+    default = apply_fault(df, Fault("raw_customers", P, "inf_values", "income"))
+    assert np.isinf(default["income"]).sum() == round(0.05 * len(df))
+    pd.testing.assert_frame_equal(default, apply_fault(df, Fault("raw_customers", P, "inf_values", "income")))
+    tiny = apply_fault(df.head(3), Fault("raw_customers", P, "inf_values", "income", 0.01))
+    assert np.isinf(tiny["income"]).sum() == 1
+    assert apply_fault(df.head(0), Fault("raw_customers", P, "inf_values", "income")).empty
+
+
 def test_every_kind_is_covered_by_these_tests():
-    assert len(FAULT_KINDS) == 10
+    assert len(FAULT_KINDS) == 11
 
 
 @pytest.mark.parametrize(
@@ -96,6 +114,15 @@ def test_every_kind_is_covered_by_these_tests():
         ([{"asset": "raw_customers", "partition": "03/04/2026", "kind": "row_loss"}], "not a daily key"),
         ([{"asset": "raw_customers", "partition": P, "kind": "row_loss", "magnitude": 1.5}], "fraction of rows"),
         ([{"asset": "raw_customers", "partition": P, "kind": "scale_change", "column": "region"}], "does not apply"),
+        ([{"asset": "raw_customers", "partition": P, "kind": "inf_values", "column": "region"}],
+         "inf_values does not apply to categorical column raw_customers.region"),
+        ([{"asset": "raw_customers", "partition": P, "kind": "inf_values", "column": "age"}],
+         "inf_values does not apply to integer column"),
+        ([{"asset": "raw_customers", "partition": P, "kind": "inf_values"}], "needs a 'column'"),
+        ([{"asset": "raw_customers", "partition": P, "kind": "inf_values", "column": "income", "magnitude": 0}],
+         "magnitude for inf_values is a fraction of rows"),
+        ([{"asset": "raw_customers", "partition": P, "kind": "inf_values", "column": "income", "magnitude": 1.5}],
+         "magnitude for inf_values is a fraction of rows"),
         ([{"asset": "raw_customers", "partition": P, "kind": "label_shift"}], "no label column"),
         ([{"asset": "clean_customers", "partition": P, "kind": "stale_partition"}], "source assets"),
         ({"not": "a list"}, "expected a list"),
