@@ -15,6 +15,7 @@ import zlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import lru_cache
+from importlib import resources
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, Query, Request
@@ -74,11 +75,22 @@ def create_app(
                 state.pop("store").dispose()
 
     app = FastAPI(
+        dependencies=[Depends(_reject_nul_in_query)],
         title="Lineage store",
         description="OpenLineage ingest and lineage queries (upstream, downstream, paths, columns, impact, history).",
         version="1.0",
         lifespan=lifespan,
     )
+    base_openapi = app.openapi
+
+    def openapi_with_event_schemas() -> dict[str, Any]:
+        # The ingest handler reads the raw body (size cap, gzip) so FastAPI cannot infer its
+        # schema; publish the OpenLineage event definitions the body is validated against.
+        schema = base_openapi()
+        schema.setdefault("components", {}).setdefault("schemas", {}).update(_openlineage_components())
+        return schema
+
+    app.openapi = openapi_with_event_schemas  # type: ignore[method-assign]
 
     def get_store() -> LineageStore:
         if "store" not in state:  # e.g. a TestClient used without its context manager
@@ -132,7 +144,7 @@ def create_app(
             conn.execute(text("SELECT 1"))
         return {"status": "ok", "backend": store.dialect}
 
-    @app.post(INGEST_PATH, status_code=201, dependencies=[Authorized])
+    @app.post(INGEST_PATH, status_code=201, dependencies=[Authorized], openapi_extra=_INGEST_OPENAPI)
     async def ingest(request: Request, store: StoreDep) -> JSONResponse:
         raw = await _read_body(request, body_cap)
         events = _parse_events(raw)
@@ -271,6 +283,65 @@ def create_app(
         return Response(generate_latest(metrics_state["registry"]), media_type=CONTENT_TYPE_LATEST)
 
     return app
+
+
+def _reject_nul_in_query(request: Request) -> None:
+    """A %00 in a query parameter can match nothing stored (PostgreSQL cannot even bind it)."""
+    for key, value in request.query_params.multi_items():
+        if "\x00" in key or "\x00" in value:
+            raise ApiError(400, "bad_query", f"query parameter {key!r} contains a NUL character (%00)")
+
+
+_OL_PREFIX = "OpenLineage"
+_INGEST_OPENAPI: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "description": "One OpenLineage event, or a non-empty JSON array of events stored all-or-nothing. "
+        "Validated against the vendored OpenLineage 2-0-2 schema and the standard facet schemas; "
+        "gzip/deflate Content-Encoding accepted.",
+        "content": {
+            "application/json": {
+                "schema": {
+                    "anyOf": [
+                        {"$ref": f"#/components/schemas/{_OL_PREFIX}Event"},
+                        {"type": "array", "minItems": 1, "items": {"$ref": f"#/components/schemas/{_OL_PREFIX}Event"}},
+                    ]
+                }
+            }
+        },
+    },
+    "responses": {
+        "400": {"description": "empty body, malformed JSON or gzip data, JSON nested too deeply"},
+        "401": {"description": "missing or wrong bearer token (when a token is configured)"},
+        "413": {"description": "body larger than the cap (compressed or decompressed)"},
+        "415": {"description": "unsupported Content-Encoding"},
+        "422": {"description": "an event does not follow the OpenLineage spec; nothing was stored"},
+    },
+}
+
+
+@lru_cache(maxsize=1)
+def _openlineage_components() -> dict[str, Any]:
+    """The vendored OpenLineage core schema's `$defs` as OpenAPI components (`OpenLineage<Name>`)."""
+    core = json.loads((resources.files("lineage") / "schemas" / "OpenLineage.json").read_text(encoding="utf-8"))
+
+    def rewrite(node: Any) -> Any:
+        if isinstance(node, dict):
+            return {
+                key: (
+                    f"#/components/schemas/{_OL_PREFIX}{value.removeprefix('#/$defs/')}"
+                    if key == "$ref" and isinstance(value, str) and value.startswith("#/$defs/")
+                    else rewrite(value)
+                )
+                for key, value in node.items()
+            }
+        if isinstance(node, list):
+            return [rewrite(item) for item in node]
+        return node
+
+    components = {f"{_OL_PREFIX}{name}": rewrite(definition) for name, definition in core["$defs"].items()}
+    components[f"{_OL_PREFIX}Event"] = rewrite({"oneOf": core["oneOf"]})
+    return components
 
 
 async def _read_body(request: Request, cap: int) -> bytes:

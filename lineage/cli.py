@@ -448,8 +448,6 @@ def main() -> None:  # pragma: no cover - `python -m lineage.cli`
     app(sys.argv[1:])
 
 
-if __name__ == "__main__":  # pragma: no cover
-    main()
 
 
 def rca(
@@ -485,3 +483,7 @@ def rca(
     out.print(f"[bold]Symptom[/]: {symptom['summary']}{where}", highlight=False)
     out.print(result.trace(), highlight=False)
     out.print(f"[dim]{result.message}; {result.elapsed_ms:.0f} ms[/]", highlight=False)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

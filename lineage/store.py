@@ -684,8 +684,9 @@ def _derived_rows(
 
 def _sqlite_value(value: Any) -> Any:
     if type(value) is datetime:
-        # The exact text SQLAlchemy's SQLite DateTime writes, so comparisons stay consistent.
-        return value.strftime("%Y-%m-%d %H:%M:%S.%f")
+        # The exact text SQLAlchemy's SQLite DateTime writes, so comparisons stay consistent
+        # (isoformat pads years before 1000 to 4 digits; strftime's %Y does not on glibc).
+        return value.isoformat(sep=" ", timespec="microseconds")
     return value
 
 

@@ -9,6 +9,7 @@ match. Custom facets (e.g. a drift facet) have no schema here and only get the b
 from __future__ import annotations
 
 import json
+import math
 import re
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -64,7 +65,10 @@ def parse_event_time(value: str) -> datetime:
         text = text[:-1] + "+00:00"
     parsed = datetime.fromisoformat(text)
     if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(UTC).replace(tzinfo=None)
+        try:
+            parsed = parsed.astimezone(UTC).replace(tzinfo=None)
+        except OverflowError:  # e.g. 9999-12-31T23:00:00-05:00 is past year 9999 in UTC
+            raise ValueError(f"{value!r} is out of range once converted to UTC") from None
     return parsed
 
 
@@ -154,11 +158,10 @@ class EventValidator:
             raise EventValidationError(
                 f"an event must be a JSON object, got {type(event).__name__}", index=index
             )
-        depth_path = _too_deep(event, self.max_depth)
-        if depth_path is not None:
-            raise EventValidationError(
-                f"payload is nested deeper than {self.max_depth} levels", path=depth_path, index=index
-            )
+        problem = _structure_problem(event, self.max_depth)
+        if problem is not None:  # before the schema check: its messages echo values
+            message, path = problem
+            raise EventValidationError(message, path=path, index=index)
         kind = event_kind(event)
         validator = self._event_validators.get(kind) if kind else self._any_event
         assert validator is not None
@@ -240,17 +243,43 @@ def _facets(event: Mapping[str, Any]) -> Iterable[tuple[list[str | int], str, st
                 yield from items(ds.get(extra_key), [side, i, extra_key], extra_kind)
 
 
-def _too_deep(value: Any, limit: int) -> str | None:
-    """Path of the first container nested beyond `limit`, iteratively (no recursion to exhaust)."""
+def _structure_problem(value: Any, limit: int) -> tuple[str, str] | None:
+    """(message, path) for the first container nested beyond `limit` or the first string (value
+    or key) or number the store cannot keep; iterative, so no recursion to exhaust."""
     stack: list[tuple[Any, int, list[str | int]]] = [(value, 1, [])]
     while stack:
         node, depth, path = stack.pop()
         if depth > limit:
-            return _json_path(path)
+            return f"payload is nested deeper than {limit} levels", _json_path(path)
         if isinstance(node, Mapping):
-            stack.extend((v, depth + 1, [*path, k]) for k, v in node.items() if isinstance(v, (Mapping, list)))
+            children: Iterable[tuple[Any, Any]] = node.items()
         elif isinstance(node, list):
-            stack.extend((v, depth + 1, [*path, i]) for i, v in enumerate(node) if isinstance(v, (Mapping, list)))
+            children = enumerate(node)
+        else:
+            continue
+        for key, child in children:
+            if isinstance(key, str) and (problem := _text_problem(key)):
+                return f"a key {problem}", _json_path(path)
+            if isinstance(child, (Mapping, list)):
+                stack.append((child, depth + 1, [*path, key]))
+            elif isinstance(child, str) and (problem := _text_problem(child)):
+                return f"the string {problem}", _json_path([*path, key])
+            elif isinstance(child, float) and not math.isfinite(child):
+                # e.g. 1e400 parses as infinity: not representable in JSON, so not storable
+                return "number out of range: JSON numbers must be finite", _json_path([*path, key])
+    return None
+
+
+def _text_problem(text: str) -> str | None:
+    """Why a string cannot be stored: NUL (PostgreSQL text cannot hold it; refused on every
+    backend alike) or a lone UTF-16 surrogate such as an unpaired \\ud800 escape (not Unicode)."""
+    if "\x00" in text:
+        return "contains a NUL character (U+0000), which the lineage store cannot keep"
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            return "contains an unpaired UTF-16 surrogate (a lone \\ud800-\\udfff escape), which is not valid Unicode"
     return None
 
 

@@ -183,7 +183,9 @@ def test_metrics_reflect_the_store(client: TestClient) -> None:
     assert value(s, "obs_materialization_duration_seconds", dataset="customer_features") == 30
     fresh = value(s, "obs_dataset_freshness_seconds", dataset="raw_customers")
     expected_age = (NOW - RUN2_START).total_seconds() - RUN2_SECONDS
-    assert expected_age <= fresh < expected_age + 60
+    # NOW is read when the module is imported; the scrape may come minutes later in a long suite.
+    since_import = (datetime.now(UTC).replace(tzinfo=None) - NOW).total_seconds()
+    assert expected_age <= fresh <= expected_age + since_import + 5
     assert value(s, "obs_dataset_freshness_seconds", dataset="customer_features") >= 3 * 3600 - 60 - 1
     assert value(s, "obs_runs_failed_total", dataset="customer_features") == 1
     assert value(s, "obs_runs_failed_total", dataset="raw_customers") == 0
