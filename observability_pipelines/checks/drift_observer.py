@@ -18,8 +18,12 @@ DRIFT_CHECK = "drift"
 def pipeline_drift_config() -> DriftConfig:
     """Significance tests at a strict level; the effect-size floors below keep large samples honest."""
     # chi-square is stricter: binary labels at a few hundred rows otherwise alarm about once a month.
+    from observability_pipelines.checks.great_expectations import include_unexpected_values
+
     return DriftConfig(small_sample_size=10**12, thresholds={"ks": 0.001, "chi2": 0.0001,
-                                                             "wasserstein": 0.1, "jensenshannon": 0.1, "psi": 0.2})
+                                                             "wasserstein": 0.1, "jensenshannon": 0.1, "psi": 0.2},
+                       # the same opt-in as GE's unexpected values: labels of new categories are row values
+                       show_new_labels=include_unexpected_values())
 
 
 @dataclass

@@ -368,13 +368,6 @@ def test_no_row_values_in_lineage_events(sweep):
     assert not leaked, f"category labels {leaked} in lineage events"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="checks/drift.py lists the unseen category labels in the drift message (_analyse_column: "
-    "'N categories unseen in reference: NOR, SOU, ...'), and the drift check copies it into its Dagster "
-    "description; GE results, relationship checks and lineage facets keep labels in the process "
-    "(README: no row values leave the process unless OBS_GE_INCLUDE_UNEXPECTED=1)",
-)
 def test_unseen_category_labels_stay_in_the_process(sweep):
     outcome = _outcome(sweep, "unseen_category")
     assert outcome.new_labels and not outcome.new_labels & {"north", "south", "east", "west", "central"}

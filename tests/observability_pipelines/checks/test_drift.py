@@ -156,8 +156,10 @@ def test_categorical_column_through_detect_drift_matches_scipy():
     assert r.kind == "categorical" and r.test == "chi2"
     np.testing.assert_allclose([r.chi2_stat, r.chi2_pvalue], [sp.statistic, sp.pvalue], rtol=1e-12)
     np.testing.assert_allclose(r.js_distance, jensenshannon(rc, cc, base=2), rtol=1e-12)
-    assert r.n_new_categories == 1 and "zz" in r.message and "unseen" in r.message
+    assert r.n_new_categories == 1 and "1 category unseen" in r.message and "zz" not in r.message
     assert r.drifted and r.status == "drift"
+    shown = detect_drift(ref, cur, DriftConfig(show_new_labels=True)).columns["c"]  # opt-in names the label
+    assert "unseen in reference: zz" in shown.message and shown.chi2_stat == r.chi2_stat
 
 
 def _frame(rng, n, shift=0.0):
@@ -318,3 +320,220 @@ def test_category_dtype_and_bool():
     r = detect_drift(ref, cur).columns
     assert r["c"].kind == "categorical" and r["c"].drifted
     assert r["b"].kind == "categorical" and r["b"].drifted
+
+
+# --------------------------------------------------------------------------
+# sort-once fast paths: NaN/inf slicing, blocked Wasserstein + std, bracketed
+# KS refinement, sort scratch buffers, one-pass categorical counts
+# --------------------------------------------------------------------------
+from observability_pipelines.checks.drift import (  # noqa: E402
+    _bounded_count,
+    _finite_sorted,
+    _std_sorted,
+    _wasserstein_std,
+)
+
+
+def _finite(x):
+    x = np.asarray(x, dtype=float)
+    return x[np.isfinite(x)]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_finite_sorted_slices_nan_and_inf(seed):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 300))
+    x = rng.normal(size=n)
+    kinds = rng.integers(0, 4, size=n)  # 0 keep, 1 NaN, 2 +inf, 3 -inf
+    x[kinds == 1] = np.nan
+    x[kinds == 2] = np.inf
+    x[kinds == 3] = -np.inf
+    num = _finite_sorted(np.sort(x))
+    np.testing.assert_array_equal(num.sorted, np.sort(_finite(x)))
+    assert num.n_rows == n
+    assert num.n_null == int((kinds == 1).sum())
+    assert num.n_inf == int((kinds >= 2).sum())
+    for special_only in ([np.nan] * 3, [np.inf, -np.inf], [-np.inf], [np.inf, np.nan], []):
+        num = _finite_sorted(np.sort(np.array(special_only, dtype=float)))
+        assert num.sorted.size == 0 and num.n_null + num.n_inf == len(special_only)
+
+
+@pytest.mark.parametrize("n1,n2", [(60_000, 60_000), (150_000, 140_001), (90_000, 130_000)])
+def test_nan_inf_columns_through_detect_drift_match_scipy(n1, n2):
+    """Large enough for the refine KS path and several Wasserstein blocks."""
+    rng = np.random.default_rng(n1 + n2)
+    a = rng.lognormal(0, 0.7, n1)
+    b = rng.lognormal(0.05, 0.7, n2)
+    a[rng.random(n1) < 0.02] = np.nan
+    b[rng.random(n2) < 0.03] = np.nan
+    a[:5], b[:3], b[3:7] = np.inf, -np.inf, np.inf
+    ref, cur = pd.DataFrame({"x": a}), pd.DataFrame({"x": b})
+    ref_copy, cur_copy = ref.copy(), cur.copy()
+    r = detect_drift(ref, cur, DriftConfig(ks_pvalue_asymptotic_above=None)).columns["x"]
+    fa, fb = _finite(a), _finite(b)
+    sp = stats.ks_2samp(fa, fb)
+    assert r.ks_stat == sp.statistic
+    np.testing.assert_allclose(r.ks_pvalue, sp.pvalue, rtol=1e-9)
+    w = stats.wasserstein_distance(fa, fb)
+    np.testing.assert_allclose(r.wasserstein, w, rtol=1e-11)
+    np.testing.assert_allclose(r.wasserstein_norm, w / np.std(fa), rtol=1e-11)
+    np.testing.assert_allclose(r.psi, hand_psi(fa, fb), rtol=1e-12)
+    assert (r.n_ref, r.n_cur) == (fa.size, fb.size)
+    assert (r.inf_count_ref, r.inf_count_cur) == (5, 7)
+    np.testing.assert_allclose(r.null_fraction_ref, np.isnan(a).mean())
+    np.testing.assert_allclose(r.null_fraction_cur, np.isnan(b).mean())
+    # the sorts happen in scratch buffers: the inputs are untouched
+    pd.testing.assert_frame_equal(ref, ref_copy)
+    pd.testing.assert_frame_equal(cur, cur_copy)
+
+
+def test_scratch_buffers_shared_across_columns_give_per_column_results():
+    rng = np.random.default_rng(3)
+    n = 30_000
+    ref = pd.DataFrame(
+        {
+            "a": rng.normal(size=n),
+            "b": np.where(rng.random(n) < 0.1, np.nan, rng.exponential(size=n)),
+            "i": rng.integers(0, 1000, n),
+            "f": pd.array(np.where(rng.random(n) < 0.05, np.nan, rng.normal(size=n)), dtype="Float64"),
+            "k": rng.integers(0, 3, n).astype(float),  # low cardinality -> categorical from the sorted buffer
+        }
+    )
+    cur = pd.DataFrame(
+        {
+            "a": rng.normal(0.1, 1, n),
+            "b": np.where(rng.random(n) < 0.2, np.nan, rng.exponential(1.1, size=n)),
+            "i": rng.integers(0, 1100, n),
+            "f": pd.array(np.where(rng.random(n) < 0.05, np.nan, rng.normal(0.2, 1, size=n)), dtype="Float64"),
+            "k": rng.integers(0, 4, n).astype(float),
+        }
+    )
+    together = detect_drift(ref, cur).to_dict()["columns"]
+    for c in ref.columns:
+        alone = detect_drift(ref[[c]], cur[[c]]).to_dict()["columns"][c]
+        assert together[c] == alone, c
+    for c in ("a", "b", "i", "f"):
+        fa = _finite(ref[c].to_numpy(dtype=float, na_value=np.nan))
+        fb = _finite(cur[c].to_numpy(dtype=float, na_value=np.nan))
+        assert together[c]["ks_stat"] == stats.ks_2samp(fa, fb).statistic
+        np.testing.assert_allclose(together[c]["wasserstein"], stats.wasserstein_distance(fa, fb), rtol=1e-11)
+    assert together["k"]["kind"] == "categorical" and together["k"]["n_new_categories"] == 1
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_ks_refine_exact_ties_constant_tiny_and_deep(seed):
+    rng = np.random.default_rng(100 + seed)
+    n1, n2 = (int(v) for v in rng.integers(1, 40_000, size=2))
+    cases = [
+        (rng.normal(size=n1), rng.normal(0.01, 1, size=n2)),
+        (np.round(rng.normal(size=n1), 1), np.round(rng.normal(size=n2), 1)),  # heavy ties
+        (rng.integers(0, 3, n1).astype(float), rng.integers(0, 3, n2).astype(float)),  # 3 values
+        (np.full(n1, 2.0), np.where(rng.random(n2) < 0.5, 2.0, rng.normal(size=n2))),  # constant ref
+        (np.full(n1, 1.0), np.full(n2, 1.0)),  # identical constants
+        (rng.normal(size=3), rng.normal(size=n2)),  # tiny vs large
+    ]
+    for a, b in cases:
+        a, b = np.sort(a), np.sort(b)
+        want = _ks_stat_direct(a, b)
+        for grid, k in [(256, 8), (2, 2), (16, 3), (1024, 16)]:  # tiny grids force deep refinement
+            assert _ks_stat_refine(a, b, grid, k) == want
+            assert _ks_stat_refine(b, a, grid, k) == _ks_stat_direct(b, a)
+
+
+def test_ks_2samp_sorted_refine_path_with_ties_matches_scipy():
+    rng = np.random.default_rng(8)
+    a = np.round(rng.standard_t(4, 70_000), 2)
+    b = np.round(rng.standard_t(4, 45_000) + 0.01, 2)
+    d, p = ks_2samp_sorted(np.sort(a), np.sort(b))
+    sp = stats.ks_2samp(a, b)
+    assert d == sp.statistic
+    np.testing.assert_allclose(p, sp.pvalue, rtol=1e-9)
+
+
+def test_ks_asymptotic_pvalue_is_kstwobign():
+    rng = np.random.default_rng(12)
+    ref = pd.DataFrame({"x": rng.normal(size=200_000)})
+    cur = pd.DataFrame({"x": rng.normal(0.005, 1, size=180_000)})
+    r = detect_drift(ref, cur).columns["x"]
+    en = 200_000 * 180_000 / 380_000
+    assert r.ks_pvalue_method == "kstwobign"
+    np.testing.assert_allclose(r.ks_pvalue, stats.kstwobign.sf(r.ks_stat * np.sqrt(en)), rtol=1e-14)
+
+
+@pytest.mark.parametrize("strict", [False, True])
+def test_bounded_count_equals_searchsorted(strict):
+    rng = np.random.default_rng(int(strict))
+    side = "left" if strict else "right"
+    arrays = (np.sort(rng.normal(size=5000)), np.sort(np.round(rng.normal(size=5000), 1)), np.full(7, 3.0), np.array([1.0]))
+    for s in arrays:
+        x = np.concatenate([rng.choice(s, 200), rng.normal(size=200), [s.min() - 1, s.max() + 1, s.min(), s.max()]])
+        want = np.searchsorted(s, x, side=side)
+        # valid brackets of various widths, including lo == hi and hi == n
+        lo = np.maximum(want - rng.integers(0, 50, want.size), 0)
+        hi = np.minimum(want + rng.integers(0, 50, want.size), s.size)
+        np.testing.assert_array_equal(_bounded_count(s, x, lo, hi, strict), want)
+        full = _bounded_count(s, x, np.zeros_like(want), np.full_like(want, s.size), strict)
+        np.testing.assert_array_equal(full, want)
+        np.testing.assert_array_equal(_bounded_count(s, x, want.copy(), want.copy(), strict), want)
+
+
+@pytest.mark.parametrize(
+    "n1,n2",
+    [(1, 2), (2, 1), (1, 70_000), (70_000, 1), (7, 21), (50_000, 100_000), (100_001, 100_000), (99_999, 100_000),
+     (33_000, 32_768), (200_000, 200_000)],
+)
+def test_wasserstein_and_std_blocked_paths_match_scipy_numpy(n1, n2):
+    rng = np.random.default_rng(n1 * 3 + n2)
+    a = rng.gamma(2.0, size=n1)
+    b = rng.gamma(2.2, size=n2) + 0.1
+    a[: n1 // 4] = np.round(a[: n1 // 4], 1)  # ties
+    sa, sb = np.sort(a), np.sort(b)
+    want = stats.wasserstein_distance(a, b)
+    np.testing.assert_allclose(wasserstein_sorted(sa, sb), want, rtol=1e-11, atol=1e-15)
+    np.testing.assert_allclose(wasserstein_sorted(sb, sa), want, rtol=1e-11, atol=1e-15)
+    w, sd = _wasserstein_std(sa, sb, with_std=True)
+    np.testing.assert_allclose(w, want, rtol=1e-11, atol=1e-15)
+    np.testing.assert_allclose(sd, np.std(a), rtol=1e-12, atol=1e-300)
+    np.testing.assert_allclose(_wasserstein_std(sb, sa, with_std=True)[1], np.std(b), rtol=1e-12)
+
+
+def test_std_blocked_large_offset_and_constant():
+    rng = np.random.default_rng(4)
+    x = np.sort(1e9 + rng.normal(size=100_003))
+    np.testing.assert_allclose(_std_sorted(x), np.std(x), rtol=1e-9)
+    assert _std_sorted(np.full(40_000, 5.5)) == 0.0
+    np.testing.assert_allclose(_wasserstein_std(np.full(5, 1.0), np.arange(5.0), True), (1.4, 0.0))  # (1+0+1+2+3)/5
+
+
+def test_wasserstein_rejects_empty():
+    with pytest.raises(ValueError):
+        wasserstein_sorted(np.array([]), np.array([1.0]))
+
+
+def test_constant_and_empty_current_columns():
+    ref = pd.DataFrame({"x": np.full(50_000, 2.0), "y": np.arange(50_000.0)})
+    cur = pd.DataFrame({"x": np.full(40_000, 2.0), "y": np.full(40_000, np.inf)})
+    r = detect_drift(ref, cur, DriftConfig(numerical_columns=["x"])).columns
+    assert r["x"].ks_stat == 0.0 and r["x"].wasserstein == 0.0 and r["x"].status == "constant"
+    assert r["y"].status == "empty" and r["y"].inf_count_cur == 40_000 and r["y"].drifted
+    r = detect_drift(ref, ref.iloc[:0]).columns
+    assert all(v.status == "empty" for v in r.values())
+
+
+def test_categorical_counts_with_missing_values():
+    rng = np.random.default_rng(6)
+    n = 5000
+    ref_vals = rng.choice(np.array(["a", "b", "c", None], dtype=object), n, p=[0.5, 0.3, 0.1, 0.1])
+    cur_vals = rng.choice(np.array(["a", "b", "c", "d", None], dtype=object), n, p=[0.4, 0.3, 0.1, 0.05, 0.15])
+    for dtype in (object, "str"):
+        ref = pd.DataFrame({"c": pd.Series(ref_vals, dtype=dtype)})
+        cur = pd.DataFrame({"c": pd.Series(cur_vals, dtype=dtype)})
+        r = detect_drift(ref, cur).columns["c"]
+        labels = ["a", "b", "c", "d"]
+        rc = np.array([(ref_vals == v).sum() for v in labels])
+        cc = np.array([(cur_vals == v).sum() for v in labels])
+        sp = stats.chi2_contingency(np.vstack([rc[rc + cc > 0], cc[rc + cc > 0]]), correction=False)
+        np.testing.assert_allclose([r.chi2_stat, r.chi2_pvalue], [sp.statistic, sp.pvalue], rtol=1e-12)
+        np.testing.assert_allclose(r.null_fraction_ref, (ref_vals == None).mean())  # noqa: E711
+        np.testing.assert_allclose(r.null_fraction_cur, (cur_vals == None).mean())  # noqa: E711
+        assert (r.n_ref, r.n_cur) == (int(rc.sum()), int(cc.sum())) and r.n_new_categories == 1
