@@ -239,8 +239,10 @@ def permutation_importance_drift(
         names = [str(c) for c in X_now.columns]
     else:
         names = [f"x{i}" for i in range(np.asarray(X_now).shape[1])]
+    # Give the model what it was fitted on: a frame only if it learned feature names (else sklearn warns).
+    X_fit = X_now if hasattr(model, "feature_names_in_") else np.asarray(X_now, dtype="float64")
     pi = permutation_importance(
-        model, X_now, y_now, n_repeats=n_repeats, random_state=random_state, scoring=scoring
+        model, X_fit, y_now, n_repeats=n_repeats, random_state=random_state, scoring=scoring
     )
     cur = dict(zip(names, map(float, pi.importances_mean)))
     cur_std = dict(zip(names, map(float, pi.importances_std)))
