@@ -38,6 +38,9 @@ class LineageEmitter:
     ) -> None:
         self.outbox = Outbox(outbox_path)
         self.spool = spool if isinstance(spool, Spool) else Spool.from_env(spool)
+        # Only events this emitter enqueued are handed over: events a collector took from the spool into
+        # a shared outbox must wait there for the backend, not bounce back to the spool.
+        self._own_pending: set[int] = set()
         self.budget_s = budget_s
         self.deliver_inline = deliver_inline
         self.backoff_s = backoff_s
@@ -94,7 +97,11 @@ class LineageEmitter:
             enriched = self._enrich(event)
             if enriched is not None:
                 payloads.append(to_dict(enriched))
-        return self.outbox.append(payloads) if payloads else []
+        ids = self.outbox.append(payloads) if payloads else []
+        if self.spool is not None:
+            with self._lock:
+                self._own_pending.update(ids)
+        return ids
 
     def emit(self, *events: Any) -> delivery.FlushResult | None:
         """Store, then try to deliver within the budget. Never raises for backend problems."""
@@ -116,10 +123,18 @@ class LineageEmitter:
             return 0
         moved = 0
         try:
-            while rows := self.outbox.pending(limit=500):
-                self.spool.put([row.event() for row in rows])
-                self.outbox.mark_handed_over([row.id for row in rows])
-                moved += len(rows)
+            with self._lock:
+                own = sorted(self._own_pending)
+            rows = self.outbox.pending_among(own)
+            with self._lock:  # delivered meanwhile (or by another process): no longer ours to move
+                self._own_pending.difference_update(set(own) - {row.id for row in rows})
+            for start in range(0, len(rows), 500):
+                batch = rows[start:start + 500]
+                self.spool.put([row.event() for row in batch])
+                self.outbox.mark_handed_over([row.id for row in batch])
+                with self._lock:
+                    self._own_pending.difference_update(row.id for row in batch)
+                moved += len(batch)
         except Exception as exc:
             log.warning("could not hand lineage events over to the spool %s (%s: %s); %d stay in the outbox %s",
                         self.spool.root, type(exc).__name__, exc, self.outbox.backlog(), self.outbox.path)

@@ -167,6 +167,21 @@ class Outbox:
             )
             return [OutboxRow(*r) for r in cur.fetchall()]
 
+    def pending_among(self, ids: Iterable[int]) -> list[OutboxRow]:
+        """The still-pending rows among ``ids``, in id order."""
+        wanted = sorted(set(ids))
+        found: list[OutboxRow] = []
+        with self._connect() as conn:
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start:start + 500]
+                cur = conn.execute(
+                    "SELECT id, created_at, run_id, event_type, job, payload, attempts FROM outbox "
+                    f"WHERE state = 'pending' AND id IN ({','.join('?' * len(chunk))}) ORDER BY id",
+                    chunk,
+                )
+                found.extend(OutboxRow(*r) for r in cur.fetchall())
+        return found
+
     def rows(self, state: str | None = None) -> list[OutboxRow]:
         with self._connect() as conn:
             sql = "SELECT id, created_at, run_id, event_type, job, payload, attempts FROM outbox"

@@ -152,3 +152,36 @@ def test_cli_status_shows_the_spool(tmp_path, monkeypatch):
     data = json.loads(out.stdout)
     assert data["spool"] == str(spool.root) and data["spool_files"] == 1
 
+
+
+def test_collected_events_wait_in_a_shared_outbox_instead_of_bouncing_back(tmp_path, monkeypatch):
+    """On the daemon's machine a run worker may share the collector's outbox: while the backend is down, what
+    the collector took from the spool stays pending there; a worker hands over only the events it emitted."""
+    down = RecordingBackend()
+    monkeypatch.setenv("OBS_LINEAGE_URL", down.url)
+    spool = Spool(tmp_path / "spool")
+    elsewhere = _events(4, "remote_job")
+    spool.put(elsewhere)  # handed over earlier by a worker on another machine
+    shared_outbox = tmp_path / "o.db"
+    collector = LineageEmitter(outbox_path=shared_outbox, budget_s=0.3, spool=spool)
+    worker = LineageEmitter(outbox_path=shared_outbox, budget_s=0.3, spool=spool)
+    try:
+        assert collector.flush().delivered == 0  # collects 4 into the outbox, backend still down
+        assert collector.status().pending == 4 and spool.backlog() == 0
+        mine = _events(2, "local_job")
+        worker.emit(*mine)
+        files = spool.files()
+        assert len(files) == 1 and spool.read(files[0]) == mine
+        assert worker.status().pending == 4  # the collected ones stay for the backend
+        backend = RecordingBackend(port=down.port).start()
+        try:
+            assert collector.flush().delivered == 6
+            def key(e: dict) -> str:
+                return json.dumps(e, sort_keys=True)
+
+            assert sorted(map(key, backend.events)) == sorted(map(key, elsewhere + mine))
+        finally:
+            backend.stop()
+    finally:
+        collector.close()
+        worker.close()
