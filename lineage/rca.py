@@ -134,6 +134,10 @@ def kind_of_assertion(assertion: str, column_type: str | None) -> str:
     a = assertion.lower()
     if "null" in a:
         return "null_burst"
+    if "proportion_of_unique" in a:
+        # A volume check: the share of distinct keys leaves its band upwards when rows per key are lost
+        # (duplication heavy enough to push it below is reported by the key-uniqueness checks as well).
+        return "row_loss"
     if "unique" in a or "duplicate" in a:
         return "duplicate_rows"
     if "type" in a:

@@ -104,3 +104,10 @@ def test_cli_and_http_give_the_same_ranked_answer(sweep):
 
     bad = CliRunner().invoke(app, ["rca", "training_set", "--partition", "05/03/2026", "--db", url])
     assert bad.exit_code == 2 and "YYYY-MM-DD" in bad.output
+
+
+def test_share_of_distinct_keys_reads_as_lost_rows_and_key_uniqueness_as_duplicates():
+    from lineage.rca import kind_of_assertion
+
+    assert kind_of_assertion("expect_column_proportion_of_unique_values_to_be_between", "string") == "row_loss"
+    assert kind_of_assertion("expect_column_values_to_be_unique", "string") == "duplicate_rows"
