@@ -17,6 +17,8 @@ from pathlib import Path
 
 import dagster as dg
 
+from observability_pipelines.data.faults import Fault
+
 DAILY = ["raw_customers", "raw_transactions", "raw_labels", "clean_customers", "clean_transactions",
          "clean_labels", "customer_features", "training_set"]
 
@@ -31,12 +33,7 @@ class Case:
     decoys: list[dict] = field(default_factory=list)  # unrelated faults in the same partition
 
     def fault(self, partition: str) -> dict:
-        f = {"asset": self.asset, "partition": partition, "kind": self.kind}
-        if self.column:
-            f["column"] = self.column
-        if self.magnitude is not None:
-            f["magnitude"] = self.magnitude
-        return f
+        return Fault(self.asset, partition, self.kind, self.column, self.magnitude).to_record()
 
 
 @dataclass

@@ -166,13 +166,16 @@ class LineageEmitter:
             log.warning("lineage delivery attempt failed: %s", exc)
             return None
 
-    def flush(self, budget_s: float | None = None, lease_wait_s: float = 10.0) -> delivery.FlushResult:
-        """Collect the spool, then drain the backlog (ignores the backoff); used by the sensor and
-        ``obs outbox flush``."""
-        try:
-            self.collect_spool()
-        except Exception as exc:  # an unreachable spool must not hold up the local backlog
-            log.warning("could not collect the lineage spool %s: %s: %s", self.spool.root, type(exc).__name__, exc)
+    def flush(self, budget_s: float | None = None, lease_wait_s: float = 10.0,
+              collect: bool = True) -> delivery.FlushResult:
+        """Collect the spool (unless the caller just did), then drain the backlog (ignores the backoff);
+        used by the sensor and ``obs outbox flush``."""
+        if collect:
+            try:
+                self.collect_spool()
+            except Exception as exc:  # an unreachable spool must not hold up the local backlog
+                log.warning("could not collect the lineage spool %s: %s: %s", self.spool.root,
+                            type(exc).__name__, exc)
         return delivery.flush(self.outbox, self.sink, budget_s=budget_s, lease_wait_s=lease_wait_s,
                               respect_backoff=False, backoff_s=self.backoff_s)
 

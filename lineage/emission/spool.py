@@ -77,14 +77,15 @@ class Spool:
         except (ValueError, UnicodeDecodeError) as exc:
             raise SpoolError(f"{path}: not JSON lines ({exc})") from exc
 
-    def collect(self, append: Callable[[list[dict[str, Any]]], Any], max_files: int | None = None) -> int:
+    def collect(self, append: Callable[[list[dict[str, Any]]], Any]) -> int:
         """Move hand-over files into ``append`` (the local outbox's ``append``); returns the events moved.
 
         A file is claimed by renaming it first, so two collectors never both take it; a claim whose
         collector died (older than ``CLAIM_TIMEOUT_S``) is taken over.
         """
+        entries = self._entries()  # one listing (a remote call on object storage)
         moved = 0
-        for path in [*self._stale_claims(), *self.files()][:max_files]:
+        for path in [*_stale_claims(entries), *(p for p in entries if p.name.endswith(SUFFIX))]:
             claimed = path.with_name(f"{path.name.split(TAKING)[0]}{TAKING}{time.time_ns()}")
             try:
                 path.rename(claimed)
@@ -109,16 +110,18 @@ class Spool:
             return []
         return sorted(self.root.iterdir(), key=lambda p: p.name)
 
-    def _stale_claims(self) -> list[UPath]:
-        now = time.time_ns()
-        stale = []
-        for path in self._entries():
-            if TAKING not in path.name:
-                continue
-            try:
-                claimed_at = int(path.name.rsplit(TAKING, 1)[1])
-            except ValueError:
-                continue
-            if now - claimed_at > CLAIM_TIMEOUT_S * 1e9:
-                stale.append(path)
-        return stale
+
+def _stale_claims(entries: list[UPath]) -> list[UPath]:
+    """Claims older than ``CLAIM_TIMEOUT_S``: their collector died before finishing."""
+    now = time.time_ns()
+    stale = []
+    for path in entries:
+        if TAKING not in path.name:
+            continue
+        try:
+            claimed_at = int(path.name.rsplit(TAKING, 1)[1])
+        except ValueError:
+            continue
+        if now - claimed_at > CLAIM_TIMEOUT_S * 1e9:
+            stale.append(path)
+    return stale

@@ -30,7 +30,7 @@ def flush_outbox_once(budget_s: float | None = FLUSH_BUDGET_S) -> dict:
             return {"delivered": 0, "dead": 0, "remaining": 0, "error": spool_error, "skipped": None,
                     "dead_total": status_before.dead, "oldest_pending_age_s": None, "collected": collected}
         try:
-            result = emitter.flush(budget_s=budget_s, lease_wait_s=1.0).as_dict()
+            result = emitter.flush(budget_s=budget_s, lease_wait_s=1.0, collect=False).as_dict()
         except Exception as exc:  # backend cannot even be built (bad config, missing driver)
             result = {"delivered": 0, "dead": 0, "remaining": status_before.pending,
                       "error": f"{type(exc).__name__}: {exc}", "skipped": None}

@@ -493,7 +493,7 @@ def validate_dataframe(
     )
     with _Runtime._lock:  # one GX validation at a time per process (the context is shared)
         result = validator.validate_expectation_suite(gx_suite, expectation_parameters=params or None)
-    facts = _frame_facts(df)
+    facts = None if result.success else _frame_facts(df)  # only failure messages use them
     outcomes = tuple(_outcome(r, include, facts) for r in result.results)
     return SuiteValidation(suite=suite, outcomes=outcomes, parameters=params, rows=len(df))
 

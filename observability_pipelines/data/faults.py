@@ -79,6 +79,10 @@ class Fault:
     def effective_magnitude(self) -> float | None:
         return self.magnitude if self.magnitude is not None else DEFAULT_MAGNITUDE.get(self.kind)
 
+    def to_record(self) -> dict[str, Any]:
+        """The plan entry for this fault (unset column / magnitude left out)."""
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
     def describe(self) -> str:
         where = f"{self.asset}[{self.partition}]" + (f".{self.column}" if self.column else "")
         mag = self.effective_magnitude
@@ -199,7 +203,7 @@ class FaultPlan:
         return [f for f in self.faults if f.asset == asset and f.partition == partition]
 
     def to_records(self) -> list[dict[str, Any]]:
-        return [{k: v for k, v in asdict(f).items() if v is not None} for f in self.faults]
+        return [f.to_record() for f in self.faults]
 
 
 def _as_float(s: pd.Series) -> pd.Series:

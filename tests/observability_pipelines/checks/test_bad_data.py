@@ -33,6 +33,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from observability_pipelines.data.faults import Fault
+
 ROOT = Path(__file__).resolve().parents[3]
 _spec = importlib.util.spec_from_file_location("_bad_data_conftest", ROOT / "tests" / "conftest.py")
 _conftest = importlib.util.module_from_spec(_spec)
@@ -71,12 +73,7 @@ class Case:
     asset_failure: str | None = None
 
     def fault(self, partition: str) -> dict:
-        f = {"asset": self.asset, "partition": partition, "kind": self.kind}
-        if self.column:
-            f["column"] = self.column
-        if self.magnitude is not None:
-            f["magnitude"] = self.magnitude
-        return f
+        return Fault(self.asset, partition, self.kind, self.column, self.magnitude).to_record()
 
 
 CASES = [

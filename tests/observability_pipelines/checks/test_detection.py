@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from observability_pipelines.data.faults import Fault
+
 ROOT = Path(__file__).resolve().parents[3]
 _spec = importlib.util.spec_from_file_location("_detection_conftest", ROOT / "tests" / "conftest.py")
 _conftest = importlib.util.module_from_spec(_spec)
@@ -63,12 +65,7 @@ class Case:
         return f"{self.kind}@{self.asset}" + (f".{self.column}" if self.column else "")
 
     def fault(self, partition: str) -> dict:
-        f = {"asset": self.asset, "partition": partition, "kind": self.kind}
-        if self.column:
-            f["column"] = self.column
-        if self.magnitude is not None:
-            f["magnitude"] = self.magnitude
-        return f
+        return Fault(self.asset, partition, self.kind, self.column, self.magnitude).to_record()
 
 
 CASES = [
