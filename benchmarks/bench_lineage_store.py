@@ -36,9 +36,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import Column, Integer, MetaData, String, Table, Text, create_engine, text  # noqa: E402
 
-from lineage import queries  # noqa: E402
+from lineage.graph import queries  # noqa: E402
 from lineage.store import LineageStore, canonical_json, event_hash  # noqa: E402
-from lineage.validation import default_validator  # noqa: E402
+from lineage.store.validation import default_validator  # noqa: E402
 
 NS = "bench://warehouse"
 T0 = datetime(2025, 1, 1, tzinfo=UTC)

@@ -5,7 +5,7 @@
 
 Part 1 (accuracy): the reference Dagster pipelines run on seeded data with one fault per partition
 (`benchmarks/rca_harness.py`: every fault kind, at raw sources, clean and feature assets, small and
-large magnitudes, some with unrelated "decoy" faults in the same partition); `lineage.rca.analyze`
+large magnitudes, some with unrelated "decoy" faults in the same partition); `lineage.analysis.rca.analyze`
 is asked about a symptom dataset several hops downstream. Reported: AC@1 / AC@3 (the injected
 asset is the top / in the top 3 candidates), column accuracy (top candidate's column, over cases
 whose fault names a column), kind accuracy (top candidate's fault kind), time per answer, and the
@@ -167,7 +167,7 @@ def case_label(c: Case) -> str:
 
 def run_sweeps(sweeps: list[list[Case]], workdir: Path) -> tuple[list[dict], float]:
     """Run each sweep, then re-open its store for the baseline's top 3 and a second (warm) answer."""
-    from lineage.rca import analyze
+    from lineage.analysis.rca import analyze
     from lineage.store import LineageStore
 
     rows: list[dict] = []
@@ -390,7 +390,7 @@ def make_scale_events(n_datasets: int = 1000, n_partitions: int = 5, layers: int
 
 
 def run_scale(workdir: Path, reps: int, n_datasets: int = 1000) -> dict[str, Any]:
-    from lineage.rca import analyze
+    from lineage.analysis.rca import analyze
     from lineage.store import LineageStore
 
     t0 = time.perf_counter()
@@ -431,7 +431,7 @@ def run_scale(workdir: Path, reps: int, n_datasets: int = 1000) -> dict[str, Any
 
 
 def _ancestor_count(store, sink: str) -> int:
-    from lineage import queries
+    from lineage.graph import queries
     try:
         up = queries.upstream(store, sink, namespace=SCALE_NS, depth=100)
         return len(up["datasets"])
@@ -460,7 +460,7 @@ def print_report(total: dict, kinds: dict, miss: list[dict], base_miss: list[str
     t = Table(title=f"RCA sweep: {total['n']} cases ({sweep_s:.0f} s wall)")
     for h in ("", "AC@1", "AC@3", "column acc", "kind acc", "exact", "mean ms", "p95 ms"):
         t.add_column(h, justify="right" if h else "left")
-    t.add_row("ours (lineage.rca)", fmt(total["ac1"]), fmt(total["ac3"]),
+    t.add_row("ours (lineage.analysis.rca)", fmt(total["ac1"]), fmt(total["ac3"]),
               f"{fmt(total['column'])} (n={total['n_column']})", fmt(total["kind"]), fmt(total["exact"]),
               f"{total['mean_ms']:.0f}", f"{total['p95_ms']:.0f}")
     t.add_row("baseline: most-upstream failing", fmt(total["base_ac1"]), fmt(total["base_ac3"]),
@@ -526,7 +526,7 @@ def markdown(args, total: dict, kinds: dict, miss: list[dict], base_miss: list[s
         "",
         "| | AC@1 | AC@3 | column acc | kind acc | exact | time/answer mean | p95 |",
         "|---|---:|---:|---:|---:|---:|---:|---:|",
-        f"| ours (`lineage.rca.analyze`) | **{fmt(total['ac1'])}** | {fmt(total['ac3'])} | "
+        f"| ours (`lineage.analysis.rca.analyze`) | **{fmt(total['ac1'])}** | {fmt(total['ac3'])} | "
         f"{fmt(total['column'])} (n={total['n_column']}) | {fmt(total['kind'])} | {fmt(total['exact'])} | "
         f"{total['mean_ms']:.0f} ms | {total['p95_ms']:.0f} ms |",
         f"| baseline: most-upstream failing asset | {fmt(total['base_ac1'])} | {fmt(total['base_ac3'])} | — | — | — | — | — |",

@@ -66,7 +66,7 @@ class Outcome:
 
 def run_sweep(cases: Sequence[Case], *, warmup_days: int = 4, customers_per_day: int = 250,
               workdir: Path | None = None, start: str = "2026-03-02") -> tuple[list[Outcome], str, list[str]]:
-    from lineage.rca import analyze
+    from lineage.analysis.rca import analyze
     from lineage.store import LineageStore
     from observability_pipelines.definitions import all_assets, defs
     from observability_pipelines.observe.openlineage import OpenLineageEmitter, reset_emitters

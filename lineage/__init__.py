@@ -1,8 +1,8 @@
-"""OpenLineage backend: an idempotent event store, an ingest/query HTTP API and graph queries.
+"""OpenLineage backend, one folder per stage of the one-way flow:
 
-Modules: `config` (where the store lives), `validation` (official JSON Schemas, vendored in
-`schemas/`), `tables` + `migrations/` (SQLAlchemy Core schema, Alembic), `store` (ingest),
-`graph` (incremental networkx view), `queries` (upstream, downstream, paths, columns, impact,
-history, graph as of a time), `api` (FastAPI app factory) and `cli` (`obs serve`, `obs ingest`,
-`obs lineage ...`). Importing the package has no side effects; import the module you need.
+``emission`` (events and the durable outbox) → ``store`` (validation, tables, migrations, ingest)
+→ ``graph`` (incremental networkx view, lineage queries) → ``analysis`` (root-cause analysis,
+health) → ``serve`` (HTTP API, Prometheus metrics, dashboards) and ``cli`` (`obs serve`,
+`obs ingest`, `obs lineage ...`, `obs rca`). ``config`` says where the store lives. Importing the
+package has no side effects; import the module you need.
 """

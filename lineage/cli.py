@@ -77,7 +77,7 @@ def _open_store(db: str | None) -> Iterator[Any]:
 
 
 def _run_query(db: str | None, query: Callable[[Any], T]) -> T:
-    from lineage.queries import AmbiguousNameError, LineageQueryError
+    from lineage.graph.queries import AmbiguousNameError, LineageQueryError
 
     with _open_store(db) as store:
         try:
@@ -105,7 +105,7 @@ def serve(
 ) -> None:
     import uvicorn
 
-    from lineage.api import create_app
+    from lineage.serve.api import create_app
 
     url = resolve_db_url(db)
     with _open_store(url) as store:  # fail fast (and migrate) before binding the port
@@ -158,7 +158,7 @@ def ingest(
     as_json: JsonOption = False,
     batch_size: Annotated[int, typer.Option(min=1, help="Events per transaction.")] = 500,
 ) -> None:
-    from lineage.validation import EventValidationError, default_validator
+    from lineage.store.validation import EventValidationError, default_validator
 
     events = _read_events(file)
     is_lines = not file.read_text(encoding="utf-8").lstrip().startswith("[")
@@ -230,7 +230,7 @@ def _walk_command(upstream: bool) -> Callable[..., None]:
         db: DbOption = None,
         as_json: JsonOption = False,
     ) -> None:
-        from lineage import queries
+        from lineage.graph import queries
 
         query = queries.upstream if upstream else queries.downstream
         result = _run_query(
@@ -270,7 +270,7 @@ def path_command(
     as_json: JsonOption = False,
 ) -> None:
     """Lineage paths between two datasets."""
-    from lineage import queries
+    from lineage.graph import queries
 
     result = _run_query(
         db,
@@ -309,7 +309,7 @@ def columns_command(
     as_json: JsonOption = False,
 ) -> None:
     """Column-level lineage: which source columns feed a column, through which jobs."""
-    from lineage import queries
+    from lineage.graph import queries
 
     result = _run_query(
         db,
@@ -346,7 +346,7 @@ def impact_command(
     as_json: JsonOption = False,
 ) -> None:
     """Blast radius: every downstream dataset, model and prediction."""
-    from lineage import queries
+    from lineage.graph import queries
 
     result = _run_query(db, lambda s: queries.impact(s, name, namespace=namespace, as_of=as_of, run_id=run_id))
     if as_json:
@@ -379,7 +379,7 @@ def history_command(
     as_json: JsonOption = False,
 ) -> None:
     """Run history of a dataset with its quality (and any other) facets per run."""
-    from lineage import queries
+    from lineage.graph import queries
 
     result = _run_query(db, lambda s: queries.run_history(s, name, namespace=namespace, limit=limit, facets=facet))
     if as_json:
@@ -405,7 +405,7 @@ def graph_command(
     as_json: JsonOption = False,
 ) -> None:
     """The whole job/dataset graph, optionally as of a time or a run."""
-    from lineage import queries
+    from lineage.graph import queries
 
     result = _run_query(db, lambda s: queries.graph_as_of(s, as_of=as_of, run_id=run_id))
     if as_json:
@@ -428,7 +428,7 @@ def datasets_command(
     as_json: JsonOption = False,
 ) -> None:
     """List stored datasets."""
-    from lineage import queries
+    from lineage.graph import queries
 
     result = _run_query(db, lambda s: queries.list_datasets(s, search=search, limit=limit))
     if as_json:
@@ -461,7 +461,7 @@ def rca(
     db: str | None = typer.Option(None, "--db", help="SQLAlchemy URL (default: OBS_LINEAGE_DB or the local store)"),
 ) -> None:
     """Walk upstream from a symptom and rank the likely root causes with their evidence and path."""
-    from lineage import rca as engine
+    from lineage.analysis import rca as engine
 
     if dataset is None and not latest:
         raise _fail("name a dataset or pass --latest", "e.g. `obs rca training_set --partition 2026-03-05`", 2)

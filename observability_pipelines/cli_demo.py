@@ -90,7 +90,7 @@ def register(app: typer.Typer) -> None:
 
 def _root_cause(result):
     """RCA of the most downstream asset that failed a check on the first faulty day, if any."""
-    from lineage.rca import RCAError, analyze
+    from lineage.analysis.rca import RCAError, analyze
     from lineage.store import LineageStore
 
     order = ["batch_predictions", "training_set", "customer_features", "clean_customers", "clean_transactions",

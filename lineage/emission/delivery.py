@@ -172,7 +172,7 @@ class StoreSink:
         return self._store
 
     def send(self, events: Sequence[dict[str, Any]], timeout: float) -> None:
-        from lineage.validation import EventValidationError
+        from lineage.store.validation import EventValidationError
 
         try:
             self.store.ingest(list(events))

@@ -72,7 +72,7 @@ def _markdown(asset: str, partition: str | None, what: str, result) -> str:
 
 
 def analyze_symptoms(instance: dg.DagsterInstance, runs: Iterable, log) -> tuple[list[dg.AssetMaterialization], int]:
-    from lineage.rca import RCAError, analyze
+    from lineage.analysis.rca import RCAError, analyze
     from lineage.store import LineageStore
 
     reports: list[dg.AssetMaterialization] = []

@@ -12,7 +12,7 @@ from urllib.parse import quote
 import pytest
 from sqlalchemy import create_engine, text
 
-from lineage.api import create_app
+from lineage.serve.api import create_app
 from lineage.store import LineageStore
 
 

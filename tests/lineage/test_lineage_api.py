@@ -16,7 +16,7 @@ from lineage_workers import post_worker, simple_event
 from openlineage.client import OpenLineageClient
 from openlineage.client.transport.http import ApiKeyTokenProvider, HttpCompression, HttpConfig, HttpTransport
 
-from lineage.api import create_app
+from lineage.serve.api import create_app
 from lineage.store import LineageStore
 
 DATA = Path(__file__).parent / "data"

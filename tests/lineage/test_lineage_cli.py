@@ -11,7 +11,7 @@ import typer
 from lineage_scenario import SHOP, as_dicts, pipeline_events
 from typer.testing import CliRunner
 
-from lineage import queries
+from lineage.graph import queries
 from lineage.cli import register
 from lineage.store import LineageStore
 

@@ -13,7 +13,7 @@ from lineage_workers import simple_event
 from openlineage.client import OpenLineageClient
 from openlineage.client.transport.http import HttpConfig, HttpTransport
 
-from lineage import queries
+from lineage.graph import queries
 from lineage.store import LineageStore
 
 Q = "/api/v1/lineage"
@@ -170,7 +170,7 @@ def test_graph_is_refreshed_incrementally(store: LineageStore) -> None:
 
 def test_late_commit_below_high_water_mark_is_picked_up(store: LineageStore) -> None:
     """A lower id committed after a higher one (concurrent PG transactions) is not lost."""
-    from lineage import tables as t
+    from lineage.store import tables as t
 
     store.ingest([simple_event(1)])
     queries.downstream(store, "in_1")

@@ -15,10 +15,10 @@ from lineage_workers import ingest_worker, simple_event
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
-from lineage import tables as t
+from lineage.store import tables as t
 from lineage.config import default_db_url, resolve_db_url
 from lineage.store import LineageStore, canonical_json, event_hash
-from lineage.validation import EventValidationError
+from lineage.store.validation import EventValidationError
 
 DATA = Path(__file__).parent / "data"
 

@@ -14,8 +14,9 @@ import pytest
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
-from lineage import health, metrics
-from lineage.api import create_app
+from lineage.analysis import health
+from lineage.serve import metrics
+from lineage.serve.api import create_app
 from lineage.emission.outbox import Outbox
 from lineage.emission.spool import Spool
 from lineage.store import LineageStore

@@ -56,7 +56,7 @@ def test_top_candidate_is_the_injected_fault(sweep, index):
 
 
 def test_clean_partition_has_no_upstream_cause(sweep):
-    from lineage.rca import analyze
+    from lineage.analysis.rca import analyze
     from lineage.store import LineageStore
 
     _, url, clean_days = sweep
@@ -70,7 +70,7 @@ def test_clean_partition_has_no_upstream_cause(sweep):
 
 
 def test_cli_and_http_give_the_same_ranked_answer(sweep):
-    from lineage.api import create_app
+    from lineage.serve.api import create_app
     from lineage.store import LineageStore
     from observability_pipelines.cli import app
 
@@ -107,7 +107,7 @@ def test_cli_and_http_give_the_same_ranked_answer(sweep):
 
 
 def test_share_of_distinct_keys_reads_as_lost_rows_and_key_uniqueness_as_duplicates():
-    from lineage.rca import kind_of_assertion
+    from lineage.analysis.rca import kind_of_assertion
 
     assert kind_of_assertion("expect_column_proportion_of_unique_values_to_be_between", "string") == "row_loss"
     assert kind_of_assertion("expect_column_values_to_be_unique", "string") == "duplicate_rows"

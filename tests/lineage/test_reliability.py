@@ -41,9 +41,9 @@ from lineage_workers import simple_event
 from sqlalchemy import exists, func, select
 from sqlalchemy.engine import make_url
 
-from lineage import queries
-from lineage import tables as t
-from lineage.api import create_app
+from lineage.graph import queries
+from lineage.store import tables as t
+from lineage.serve.api import create_app
 from lineage.store import LineageStore, event_hash
 
 INGEST = "/api/v1/lineage"

@@ -120,7 +120,7 @@ def _pg_scalar(db: str, sql: str):
 
 
 def _assert_lineage(url: str) -> None:
-    from lineage import queries
+    from lineage.graph import queries
     from lineage.store import LineageStore
 
     store = LineageStore.open(url)

@@ -21,7 +21,7 @@ from lineage.emission.facets import DRIFT_SCHEMA_ID, drift_schema
 ROOT = Path(__file__).resolve().parents[3]
 # The official spec beside the checkout (../shared, as CI lays it out), else the vendored copy.
 _CANDIDATES = [Path(p) for p in (os.environ.get("OBS_OPENLINEAGE_SPEC"),) if p] + [
-    ROOT.parent / "shared" / "openlineage-spec", ROOT / "lineage" / "schemas"]
+    ROOT.parent / "shared" / "openlineage-spec", ROOT / "lineage" / "store" / "schemas"]
 SPEC_DIR = next(p for p in _CANDIDATES if (p / "OpenLineage.json").exists())
 CORE = "https://openlineage.io/spec/2-0-2/OpenLineage.json"
 

@@ -17,7 +17,7 @@ DAYS = ["2026-03-02", "2026-03-03"]
 
 
 def _store_edges(store):
-    from lineage import tables as t
+    from lineage.store import tables as t
 
     with store.read() as conn:
         names = {r.id: r.name for r in conn.execute(select(t.datasets.c.id, t.datasets.c.name))}

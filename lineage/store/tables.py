@@ -7,7 +7,7 @@ the same transaction and is insert-only too, so rows can be read incrementally b
 All timestamps are naive UTC (`DateTime(timezone=False)`) on every backend: SQLite has no time
 zone type, and one convention everywhere avoids comparing naive with aware values.
 
-The Alembic migrations in `lineage/migrations/versions/` create exactly these tables; a test
+The Alembic migrations in `lineage/store/migrations/versions/` create exactly these tables; a test
 checks the two agree.
 """
 

@@ -24,10 +24,10 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
-from lineage import queries
+from lineage.graph import queries
 from lineage.config import DEFAULT_MAX_DEPTH, resolve_max_body, resolve_token
 from lineage.store import LineageStore
-from lineage.validation import EventValidationError, EventValidator
+from lineage.store.validation import EventValidationError, EventValidator
 
 INGEST_PATH = "/api/v1/lineage"
 
@@ -251,7 +251,8 @@ def create_app(
         run_id: RunId = None,
         column: str | None = None,
     ) -> dict[str, Any]:
-        from lineage import metrics, rca
+        from lineage.analysis import rca
+        from lineage.serve import metrics
 
         metrics.RCA_REQUESTS.inc()
         if name is None:
@@ -268,7 +269,7 @@ def create_app(
     ) -> list[dict[str, str]]:
         return queries.list_datasets(store, search=search, limit=limit)
 
-    # Prometheus text exposition (lineage/metrics.py). Deliberately without the bearer token:
+    # Prometheus text exposition (lineage/serve/metrics.py). Deliberately without the bearer token:
     # scrapers usually send none, and the server binds 127.0.0.1 by default.
     metrics_state: dict[str, Any] = {}
 
@@ -276,7 +277,7 @@ def create_app(
     def prometheus_metrics() -> Response:
         from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-        from lineage.metrics import metrics_registry
+        from lineage.serve.metrics import metrics_registry
 
         if "registry" not in metrics_state:
             metrics_state["registry"] = metrics_registry(get_store)
@@ -323,7 +324,7 @@ _INGEST_OPENAPI: dict[str, Any] = {
 @lru_cache(maxsize=1)
 def _openlineage_components() -> dict[str, Any]:
     """The vendored OpenLineage core schema's `$defs` as OpenAPI components (`OpenLineage<Name>`)."""
-    core = json.loads((resources.files("lineage") / "schemas" / "OpenLineage.json").read_text(encoding="utf-8"))
+    core = json.loads((resources.files("lineage.store") / "schemas" / "OpenLineage.json").read_text(encoding="utf-8"))
 
     def rewrite(node: Any) -> Any:
         if isinstance(node, dict):

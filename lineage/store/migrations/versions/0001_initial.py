@@ -17,7 +17,7 @@ down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-# Same type as lineage.tables.Id: SQLite only auto-assigns ids for a column typed exactly INTEGER.
+# Same type as lineage.store.tables.Id: SQLite only auto-assigns ids for a column typed exactly INTEGER.
 ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 _SQLITE_APPEND_ONLY = (

@@ -33,12 +33,12 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from lineage import tables as t
+from lineage.store import tables as t
 from lineage.config import resolve_db_url
-from lineage.validation import EventValidator, default_validator, event_kind, parse_event_time
+from lineage.store.validation import EventValidator, default_validator, event_kind, parse_event_time
 
 if TYPE_CHECKING:
-    from lineage.graph import LineageGraph
+    from lineage.graph.model import LineageGraph
 
 T = TypeVar("T")
 
@@ -145,7 +145,7 @@ class LineageStore:
         from alembic.runtime.migration import MigrationContext
         from alembic.script import ScriptDirectory
 
-        script_location = str(resources.files("lineage") / "migrations")
+        script_location = str(resources.files("lineage.store") / "migrations")
         config = Config()
         config.set_main_option("script_location", script_location)
         head = ScriptDirectory.from_config(config).get_current_head()
@@ -435,7 +435,7 @@ class LineageStore:
         """The store's one in-memory graph, created on first use; `snapshot()` refreshes it."""
         with self._graph_lock:
             if self._graph is None:
-                from lineage.graph import LineageGraph
+                from lineage.graph.model import LineageGraph
 
                 self._graph = LineageGraph(self)
             return self._graph

@@ -23,8 +23,8 @@ from typing import Any
 import networkx as nx
 from sqlalchemy import select
 
-from lineage import tables as t
-from lineage.queries import NotFoundError, resolve
+from lineage.store import tables as t
+from lineage.graph.queries import NotFoundError, resolve
 from lineage.store import LineageStore
 
 FAULT_KINDS = (

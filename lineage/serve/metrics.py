@@ -51,8 +51,8 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from sqlalchemy import and_, func, select
 
-from lineage import health
-from lineage import tables as t
+from lineage.analysis import health
+from lineage.store import tables as t
 from lineage.store import LineageStore
 
 DEFAULT_WINDOW = timedelta(hours=24)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from lineage.tables import metadata
+from lineage.store.tables import metadata
 
 VERSION_TABLE = "lineage_alembic_version"  # not `alembic_version`: Dagster shares the database
 

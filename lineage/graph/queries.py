@@ -19,10 +19,10 @@ from typing import Any, Literal
 import networkx as nx
 from sqlalchemy import func, select
 
-from lineage import tables as t
-from lineage.graph import ColumnNode, LineageGraph, Node
+from lineage.store import tables as t
+from lineage.graph.model import ColumnNode, LineageGraph, Node
 from lineage.store import LineageStore, to_naive_utc
-from lineage.validation import parse_event_time
+from lineage.store.validation import parse_event_time
 
 NodeType = Literal["dataset", "job"]
 TERMINAL_STATES = ("COMPLETE", "FAIL", "ABORT")

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 import networkx as nx
 from sqlalchemy import Connection, Row, select
 
-from lineage import tables as t
+from lineage.store import tables as t
 
 if TYPE_CHECKING:
     from lineage.store import LineageStore

@@ -93,7 +93,7 @@ def _format_checker() -> FormatChecker:
 
 
 def _schema_files() -> Iterator[dict[str, Any]]:
-    root = resources.files("lineage") / "schemas"
+    root = resources.files("lineage.store") / "schemas"
     yield json.loads((root / "OpenLineage.json").read_text(encoding="utf-8"))
     for entry in sorted((root / "facets").iterdir(), key=lambda e: e.name):
         if entry.name.endswith(".json"):

@@ -1,0 +1,1 @@
+"""What the store and graph say about failures: root-cause analysis and health scores."""

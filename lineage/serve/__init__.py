@@ -1,0 +1,1 @@
+"""Surfaces over the store: the HTTP API, Prometheus metrics and dashboards."""
