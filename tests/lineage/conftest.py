@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,12 +14,7 @@ from sqlalchemy import create_engine, text
 from lineage.serve.api import create_app
 from lineage.store import LineageStore
 
-
-# Test helpers (lineage_scenario) import by module name, here and in spawned worker processes
-# (which inherit sys.path), whatever pytest's import mode.
-sys.path.insert(0, str(Path(__file__).parent))
-
-from lineage_live import LiveServer  # noqa: E402 - needs the path above
+from helpers.lineage_live import LiveServer
 
 PG_SERVER = os.environ.get("OBS_TEST_POSTGRES", "postgresql+psycopg2://postgres@127.0.0.1:5432/test")
 DATA = Path(__file__).parent / "data"

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 import typer
-from lineage_scenario import SHOP, as_dicts, pipeline_events
+from helpers.lineage_scenario import SHOP, as_dicts, pipeline_events
 from typer.testing import CliRunner
 
 from lineage.graph import queries

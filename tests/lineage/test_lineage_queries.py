@@ -7,9 +7,9 @@ from typing import Any
 
 import httpx
 import pytest
-from lineage_live import LiveServer
-from lineage_scenario import DAY0, LAKE, SHOP, as_dicts, pipeline_events
-from lineage_workers import simple_event
+from helpers.lineage_live import LiveServer
+from helpers.lineage_scenario import DAY0, LAKE, SHOP, as_dicts, pipeline_events
+from helpers.lineage_workers import simple_event
 from openlineage.client import OpenLineageClient
 from openlineage.client.transport.http import HttpConfig, HttpTransport
 

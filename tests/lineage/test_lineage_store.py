@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from lineage_scenario import as_dicts, pipeline_events
-from lineage_workers import ingest_worker, simple_event
+from helpers.lineage_scenario import as_dicts, pipeline_events
+from helpers.lineage_workers import ingest_worker, simple_event
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 

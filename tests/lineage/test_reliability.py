@@ -35,9 +35,9 @@ from typing import Any
 
 import httpx
 import pytest
-from lineage_live import LiveServer, free_port
-from lineage_scenario import PRODUCER, SHOP, as_dicts, pipeline_events
-from lineage_workers import simple_event
+from helpers.lineage_live import LiveServer, free_port
+from helpers.lineage_scenario import PRODUCER, SHOP, as_dicts, pipeline_events
+from helpers.lineage_workers import simple_event
 from sqlalchemy import exists, func, select
 from sqlalchemy.engine import make_url
 

@@ -17,17 +17,13 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import importlib.util
 
 import dagster as dg
 import pandas as pd
 import pytest
+from helpers.pipeline import require_service
 
 ROOT = Path(__file__).resolve().parents[2]
-_spec = importlib.util.spec_from_file_location("_scale_out_conftest", ROOT / "tests" / "conftest.py")
-_conftest = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_conftest)
-require_service = _conftest.require_service
 INSTANCE_YAML = ROOT / "observability_pipelines" / "deploy" / "dagster.postgres.yaml"
 PG_HOST, PG_PORT, PG_USER = "127.0.0.1", 5432, "postgres"
 REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379

@@ -11,10 +11,10 @@ import uuid
 import numpy as np
 import pandas as pd
 import pytest
-from ol_spec import SpecValidator
+from helpers.ol_spec import SpecValidator
 from openlineage.client import event_v2
 from openlineage.client.serde import Serde
-from recording_server import RecordingBackend, free_port
+from helpers.recording_server import RecordingBackend, free_port
 
 from lineage.emission import events as ev
 from lineage.emission import facets as fc

@@ -12,7 +12,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from recording_server import RecordingBackend
+from helpers.recording_server import RecordingBackend
 
 from lineage.emission import events as ev
 from lineage.emission.emitter import LineageEmitter

@@ -19,7 +19,6 @@ what it turned into.
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
 import json
 import logging
 import re
@@ -34,12 +33,9 @@ import pandas as pd
 import pytest
 
 from observability_pipelines.data.faults import Fault
+from helpers.pipeline import DAILY, Pipeline
 
 ROOT = Path(__file__).resolve().parents[3]
-_spec = importlib.util.spec_from_file_location("_bad_data_conftest", ROOT / "tests" / "conftest.py")
-_conftest = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_conftest)  # the Pipeline runner of the make_pipeline fixture, usable at module scope
-Pipeline, DAILY = _conftest.Pipeline, _conftest.DAILY
 
 START = dt.date(2026, 4, 6)
 CLEAN_DAYS = 3  # drift needs earlier partitions; every case here is gross, a short reference is enough

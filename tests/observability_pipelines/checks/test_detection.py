@@ -10,7 +10,6 @@ recorded as a junit property.
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,12 +17,9 @@ from pathlib import Path
 import pytest
 
 from observability_pipelines.data.faults import Fault
+from helpers.pipeline import DAILY, Pipeline
 
 ROOT = Path(__file__).resolve().parents[3]
-_spec = importlib.util.spec_from_file_location("_detection_conftest", ROOT / "tests" / "conftest.py")
-_conftest = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_conftest)  # the Pipeline runner of the make_pipeline fixture, usable at module scope
-Pipeline, DAILY = _conftest.Pipeline, _conftest.DAILY
 
 START = dt.date(2026, 3, 2)
 CLEAN_DAYS = 20

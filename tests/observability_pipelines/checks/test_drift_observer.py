@@ -7,7 +7,6 @@ D0 is backfilled and D3 re-materialized (both have later partitions on disk by t
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
 import math
 from pathlib import Path
 
@@ -15,12 +14,9 @@ import dagster as dg
 import pandas as pd
 import pytest
 from scipy import stats
+from helpers.pipeline import Pipeline
 
 ROOT = Path(__file__).resolve().parents[3]
-_spec = importlib.util.spec_from_file_location("_drift_observer_conftest", ROOT / "tests" / "conftest.py")
-_conftest = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_conftest)  # the Pipeline runner of the make_pipeline fixture, usable at module scope
-Pipeline = _conftest.Pipeline
 
 ASSET = "raw_customers"
 START = dt.date(2026, 3, 2)

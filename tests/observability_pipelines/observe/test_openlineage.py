@@ -13,19 +13,18 @@ import dagster as dg
 import pandas as pd
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "lineage" / "emission"))
-from ol_spec import SpecValidator  # noqa: E402
-from recording_server import RecordingBackend  # noqa: E402
+from helpers.ol_spec import SpecValidator
+from helpers.recording_server import RecordingBackend
 
-from observability_pipelines.observe import defaults  # noqa: E402
-from observability_pipelines.observe.asset import observed_asset  # noqa: E402
-from observability_pipelines.observe.openlineage import (  # noqa: E402
+from observability_pipelines.observe import defaults
+from observability_pipelines.observe.asset import observed_asset
+from observability_pipelines.observe.openlineage import (
     OpenLineageEmitter,
     OpenLineageObserver,
     lineage_asset_check,
     reset_emitters,
 )
-from observability_pipelines.resources.faults import FaultInjector  # noqa: E402
+from observability_pipelines.resources.faults import FaultInjector
 
 DAYS = ["2026-03-02", "2026-03-03"]
 _ASSET_MODULES = ["observability_pipelines.assets.ingest", "observability_pipelines.assets.clean",

@@ -18,7 +18,7 @@ from referencing.jsonschema import DRAFT202012
 
 from lineage.emission.facets import DRIFT_SCHEMA_ID, drift_schema
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[2]
 # The official spec beside the checkout (../shared, as CI lays it out), else the vendored copy.
 _CANDIDATES = [Path(p) for p in (os.environ.get("OBS_OPENLINEAGE_SPEC"),) if p] + [
     ROOT.parent / "shared" / "openlineage-spec", ROOT / "lineage" / "store" / "schemas"]
