@@ -29,7 +29,7 @@ def build(rows: int, base: Path):
     import pandas as pd
 
     from observability_pipelines.observe.asset import observed_asset
-    from observability_pipelines.observe.openlineage import OpenLineageEmitter, OpenLineageObserver
+    from observability_pipelines.observe.openlineage import OpenLineageResource, OpenLineageObserver
     from observability_pipelines.resources.faults import FaultInjector
     from observability_pipelines.resources.io_managers import ParquetIOManager
 
@@ -69,7 +69,7 @@ def build(rows: int, base: Path):
 
     assets = [source, target("bench_plain", []), target("bench_observed", [OpenLineageObserver()])]
     resources = {"io_manager": ParquetIOManager(base_path=str(base)), "faults": FaultInjector(),
-                 "openlineage": OpenLineageEmitter()}
+                 "openlineage": OpenLineageResource()}
     return assets, resources
 
 

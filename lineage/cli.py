@@ -46,6 +46,10 @@ def register(app: typer.Typer) -> None:
     app.command("ingest", help="Ingest OpenLineage events from a JSON-lines file or a JSON array file.")(ingest)
     app.add_typer(lineage_app, name="lineage")
     app.command("rca", help="Root-cause analysis: ranked upstream causes of a failed or drifted dataset.")(rca)
+    from lineage import cli_import, cli_incidents
+
+    cli_incidents.register(app)
+    cli_import.register(app)
 
 
 def _fail(message: str, hint: str | None = None, code: int = 1) -> typer.Exit:
@@ -91,6 +95,25 @@ def _run_query(db: str | None, query: Callable[[Any], T]) -> T:
 
 def _print_json(data: Any) -> None:
     typer.echo(json.dumps(data, indent=2, default=str))
+
+
+def _answer(db: str | None, as_json: bool, ask: Callable[[Any, Any], T]) -> T | None:
+    """Answer a lineage question with :mod:`lineage.graph.queries` (``ask(queries, store)``, the same
+    implementation the API serves); printed as JSON and ``None`` when ``--json`` asks for that."""
+    from lineage.graph import queries
+
+    result = _run_query(db, lambda store: ask(queries, store))
+    if as_json:
+        _print_json(result)
+        return None
+    return result
+
+
+def _table(title: str | None, *headings: str) -> Table:
+    table = Table(title=title)
+    for heading in headings:
+        table.add_column(heading)
+    return table
 
 
 # ---------------------------------------------------------------------- serve / ingest
@@ -158,13 +181,14 @@ def ingest(
     as_json: JsonOption = False,
     batch_size: Annotated[int, typer.Option(min=1, help="Events per transaction.")] = 500,
 ) -> None:
-    from lineage.store.validation import EventValidationError, default_validator
+    from lineage.store.validation import EventValidationError, default_validator, strict_mode
 
     events = _read_events(file)
     is_lines = not file.read_text(encoding="utf-8").lstrip().startswith("[")
     validator = default_validator()
-    # Validate everything first: an invalid file changes nothing in the store.
-    for index, event in enumerate(events):
+    strict = strict_mode()
+    # Strict (OBS_LINEAGE_STRICT=1): validate everything first, an invalid file changes nothing.
+    for index, event in enumerate(events if strict else ()):
         try:
             validator.validate(event, index=index)
         except EventValidationError as exc:
@@ -173,7 +197,8 @@ def ingest(
                 f"{file}: {where} is not a valid OpenLineage event: {exc.path}: {exc.message}",
                 "fix that event (nothing was stored) and run the command again",
             ) from None
-    stored = duplicates = 0
+    stored = duplicates = warnings = 0
+    rejected: list[dict[str, Any]] = []
     with _open_store(db) as store:
         progress = Progress(
             TextColumn("ingesting"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
@@ -182,17 +207,38 @@ def ingest(
         with progress:
             task = progress.add_task("ingest", total=len(events))
             for start in range(0, len(events), batch_size):
-                result = store.ingest(events[start : start + batch_size], validate=False)
+                result = store.ingest(events[start : start + batch_size], validate=not strict, strict=False)
                 stored += result.stored
                 duplicates += result.duplicates
+                warnings += result.warnings
+                rejected += [{**r, "index": r["index"] + start} for r in result.rejected]
                 progress.advance(task, result.received)
         summary = {"file": str(file), "received": len(events), "stored": stored, "duplicates": duplicates, "db": store.url}
+    if rejected or warnings:
+        for r in rejected:
+            r["line"] = _line_of(file, r["index"]) if is_lines else None
+        summary |= {"rejected": rejected, "warnings": warnings}
     if as_json:
         _print_json(summary)
-        return
+    else:
+        _print_ingest_summary(file, summary, is_lines)
+    if rejected:
+        raise typer.Exit(2)  # the good events are stored; the bad ones are listed above
+
+
+def _print_ingest_summary(file: Path, summary: dict[str, Any], is_lines: bool) -> None:
+    for r in summary.get("rejected", []):
+        where = f"line {r['line']}" if is_lines and r.get("line") else f"event #{r['index']}"
+        err.print(f"[bold red]not stored:[/] {file}: {where}: {r['path']}: {r['message']}", highlight=False)
+    if summary.get("warnings"):
+        err.print(
+            f"[yellow]warning:[/] {summary['warnings']} schema warning(s) kept with the stored events "
+            "(GET /api/v1/events/lineage?invalid=true lists them)",
+            highlight=False,
+        )
     out.print(
-        f"[green]ingested[/] {stored} new event(s) from {file} "
-        f"({duplicates} already stored, {len(events)} read) into {summary['db']}",
+        f"[green]ingested[/] {summary['stored']} new event(s) from {file} "
+        f"({summary['duplicates']} already stored, {summary['received']} read) into {summary['db']}",
         highlight=False,
     )
 
@@ -230,17 +276,10 @@ def _walk_command(upstream: bool) -> Callable[..., None]:
         db: DbOption = None,
         as_json: JsonOption = False,
     ) -> None:
-        from lineage.graph import queries
-
-        query = queries.upstream if upstream else queries.downstream
-        result = _run_query(
-            db,
-            lambda s: query(
-                s, name, namespace=namespace, node_type="job" if job else "dataset", depth=depth, as_of=as_of, run_id=run_id
-            ),
-        )
-        if as_json:
-            _print_json(result)
+        result = _answer(db, as_json, lambda q, s: (q.upstream if upstream else q.downstream)(
+            s, name, namespace=namespace, node_type="job" if job else "dataset", depth=depth, as_of=as_of, run_id=run_id
+        ))
+        if result is None:
             return
         root = result["root"]
         when = f" as of {result['as_of']}" if result["as_of"] else ""
@@ -270,24 +309,18 @@ def path_command(
     as_json: JsonOption = False,
 ) -> None:
     """Lineage paths between two datasets."""
-    from lineage.graph import queries
-
-    result = _run_query(
-        db,
-        lambda s: queries.paths(
-            s, source, target, source_namespace=source_namespace, target_namespace=target_namespace,
-            max_paths=max_paths, max_depth=depth, as_of=as_of,
-        ),
-    )
-    if as_json:
-        _print_json(result)
+    result = _answer(db, as_json, lambda q, s: q.paths(
+        s, source, target, source_namespace=source_namespace, target_namespace=target_namespace,
+        max_paths=max_paths, max_depth=depth, as_of=as_of,
+    ))
+    if result is None:
         return
     if not result["paths"]:
         out.print(f"no lineage path between {source} and {target} (in either direction)", highlight=False)
         return
     if result["reversed"]:
         out.print(f"[yellow]{target} is upstream of {source}; showing paths from {target}[/]", highlight=False)
-    table = Table(title=f"{result['count']} path(s)")
+    table = _table(f"{result['count']} path(s)")
     table.add_column("#", justify="right")
     table.add_column("hops", justify="right")
     table.add_column("path")
@@ -309,21 +342,14 @@ def columns_command(
     as_json: JsonOption = False,
 ) -> None:
     """Column-level lineage: which source columns feed a column, through which jobs."""
-    from lineage.graph import queries
-
-    result = _run_query(
-        db,
-        lambda s: queries.column_lineage(
-            s, name, column, namespace=namespace, direction="downstream" if downstream_ else "upstream",
-            depth=depth, as_of=as_of, include_indirect=not no_indirect,
-        ),
-    )
-    if as_json:
-        _print_json(result)
+    result = _answer(db, as_json, lambda q, s: q.column_lineage(
+        s, name, column, namespace=namespace, direction="downstream" if downstream_ else "upstream",
+        depth=depth, as_of=as_of, include_indirect=not no_indirect,
+    ))
+    if result is None:
         return
-    table = Table(title=f"{result['direction']} columns of {name}.{column}")
-    for heading in ("distance", "namespace", "dataset", "field", "jobs", "transformations", "indirect"):
-        table.add_column(heading)
+    table = _table(f"{result['direction']} columns of {name}.{column}",
+                   "distance", "namespace", "dataset", "field", "jobs", "transformations", "indirect")
     for c in result["columns"]:
         table.add_row(
             str(c["distance"]), c["namespace"], c["name"], c["field"] or "(whole dataset)",
@@ -346,11 +372,8 @@ def impact_command(
     as_json: JsonOption = False,
 ) -> None:
     """Blast radius: every downstream dataset, model and prediction."""
-    from lineage.graph import queries
-
-    result = _run_query(db, lambda s: queries.impact(s, name, namespace=namespace, as_of=as_of, run_id=run_id))
-    if as_json:
-        _print_json(result)
+    result = _answer(db, as_json, lambda q, s: q.impact(s, name, namespace=namespace, as_of=as_of, run_id=run_id))
+    if result is None:
         return
     counts = result["counts"]
     out.print(
@@ -359,9 +382,7 @@ def impact_command(
         f"{counts['datasets']} other dataset(s), {counts['jobs']} job(s)",
         highlight=False,
     )
-    table = Table()
-    for heading in ("category", "distance", "namespace", "name"):
-        table.add_column(heading)
+    table = _table(None, "category", "distance", "namespace", "name")
     for group in ("models", "predictions", "datasets", "jobs"):
         for item in result[group]:
             table.add_row(group.rstrip("s"), str(item["distance"]), item["namespace"], item["name"])
@@ -379,15 +400,12 @@ def history_command(
     as_json: JsonOption = False,
 ) -> None:
     """Run history of a dataset with its quality (and any other) facets per run."""
-    from lineage.graph import queries
-
-    result = _run_query(db, lambda s: queries.run_history(s, name, namespace=namespace, limit=limit, facets=facet))
-    if as_json:
-        _print_json(result)
+    result = _answer(db, as_json, lambda q, s: q.run_history(s, name, namespace=namespace, limit=limit, facets=facet))
+    if result is None:
         return
-    table = Table(title=f"runs touching {result['dataset']['namespace']}:{result['dataset']['name']} ({result['total_runs']} total)")
-    for heading in ("run", "job", "roles", "state", "started", "ended", "version", "facets"):
-        table.add_column(heading)
+    dataset = result["dataset"]
+    table = _table(f"runs touching {dataset['namespace']}:{dataset['name']} ({result['total_runs']} total)",
+                   "run", "job", "roles", "state", "started", "ended", "version", "facets")
     for run in result["runs"]:
         facet_names = sorted({n for scope in run["facets"].values() for n in scope})
         table.add_row(
@@ -405,16 +423,11 @@ def graph_command(
     as_json: JsonOption = False,
 ) -> None:
     """The whole job/dataset graph, optionally as of a time or a run."""
-    from lineage.graph import queries
-
-    result = _run_query(db, lambda s: queries.graph_as_of(s, as_of=as_of, run_id=run_id))
-    if as_json:
-        _print_json(result)
+    result = _answer(db, as_json, lambda q, s: q.graph_as_of(s, as_of=as_of, run_id=run_id))
+    if result is None:
         return
-    table = Table(title=f"{len(result['nodes'])} nodes, {len(result['edges'])} edges" + (f" as of {result['as_of']}" if result["as_of"] else ""))
-    table.add_column("from")
-    table.add_column("to")
-    table.add_column("first seen")
+    when = f" as of {result['as_of']}" if result["as_of"] else ""
+    table = _table(f"{len(result['nodes'])} nodes, {len(result['edges'])} edges{when}", "from", "to", "first seen")
     for edge in result["edges"]:
         table.add_row(edge["from"], edge["to"], edge["first_seen"])
     out.print(table)
@@ -428,15 +441,10 @@ def datasets_command(
     as_json: JsonOption = False,
 ) -> None:
     """List stored datasets."""
-    from lineage.graph import queries
-
-    result = _run_query(db, lambda s: queries.list_datasets(s, search=search, limit=limit))
-    if as_json:
-        _print_json(result)
+    result = _answer(db, as_json, lambda q, s: q.list_datasets(s, search=search, limit=limit))
+    if result is None:
         return
-    table = Table(title=f"{len(result)} dataset(s)")
-    table.add_column("namespace")
-    table.add_column("name")
+    table = _table(f"{len(result)} dataset(s)", "namespace", "name")
     for item in result:
         table.add_row(item["namespace"], item["name"])
     out.print(table)
@@ -452,34 +460,44 @@ def main() -> None:  # pragma: no cover - `python -m lineage.cli`
 
 def rca(
     dataset: str | None = typer.Argument(None, help="symptom dataset (OpenLineage name); omit with --latest"),
-    partition: str | None = typer.Option(None, "--partition", "-p", help="daily partition YYYY-MM-DD"),
-    run: str | None = typer.Option(None, "--run", help="OpenLineage run id of the symptom"),
+    partition: str | None = typer.Option(None, "--partition", "-p",
+                                         help="partition key: YYYY-MM-DD, YYYY-MM-DD-HH:MM, or as Dagster shows it"),
+    run: str | None = typer.Option(None, "--run", help="OpenLineage run id that wrote or tested the symptom"),
+    at: str | None = typer.Option(None, "--at", help="the symptom's latest version at this ISO-8601 time (UTC)"),
     latest: bool = typer.Option(False, "--latest", help="analyze the most recent recorded failure"),
     namespace: str | None = typer.Option(None, "--namespace", help="when the name is ambiguous"),
     column: str | None = typer.Option(None, "--column", help="focus on one column of the symptom"),
     as_json: bool = typer.Option(False, "--json", help="machine-readable output"),
     db: str | None = typer.Option(None, "--db", help="SQLAlchemy URL (default: OBS_LINEAGE_DB or the local store)"),
 ) -> None:
-    """Walk upstream from a symptom and rank the likely root causes with their evidence and path."""
+    """Walk upstream from a symptom and rank the likely root causes with their evidence and path.
+
+    The symptom is the dataset's version in --partition (partitioned runs), the one --run wrote or
+    tested, the latest at --at, or the latest; --latest picks the most recent failure of any dataset.
+    """
     from lineage.analysis import rca as engine
+    from lineage.facets import check_partition_key, parse_time
 
     if dataset is None and not latest:
         raise _fail("name a dataset or pass --latest", "e.g. `obs rca training_set --partition 2026-03-05`", 2)
-    if partition is not None:
-        import datetime as dt
-
-        try:
-            dt.date.fromisoformat(partition)
-        except ValueError:
-            raise _fail(f"partition {partition!r} is not a daily key", "use YYYY-MM-DD", 2) from None
+    if sum(x is not None for x in (partition, run, at)) > 1:
+        raise _fail("pass only one of --partition, --run and --at", None, 2)
+    try:
+        partition = check_partition_key(partition) if partition is not None else None
+    except ValueError as exc:
+        raise _fail(str(exc), "e.g. --partition 2026-03-05", 2) from None
+    when = parse_time(at) if at is not None else None
+    if at is not None and when is None:
+        raise _fail(f"--at {at!r} is not an ISO-8601 time", "e.g. --at 2026-03-05T12:00:00Z", 2)
     result = _run_query(db, lambda store: engine.analyze_latest(store, column=column) if dataset is None else
                         engine.analyze(store, dataset, namespace=namespace, partition=partition, run_id=run,
-                                       column=column))
+                                       at=when, column=column))
     if as_json:
         _print_json(result.as_dict())
         return
     symptom = result.symptom
-    where = f" partition {symptom['partition']}" if symptom.get("partition") else ""
+    where = f" partition {symptom['partition']}" if symptom.get("partition") else (
+        f" at {symptom['time']}" if symptom.get("time") else "")
     out.print(f"[bold]Symptom[/]: {symptom['summary']}{where}", highlight=False)
     out.print(result.trace(), highlight=False)
     out.print(f"[dim]{result.message}; {result.elapsed_ms:.0f} ms[/]", highlight=False)

@@ -11,9 +11,9 @@ from observability_pipelines.assets.training import batch_predictions, model_eva
 from observability_pipelines.automation.jobs import jobs, schedules
 from observability_pipelines.automation.outbox_sensor import outbox_flush_sensor
 from observability_pipelines.automation.rca_sensor import rca_report, rca_sensor
-from observability_pipelines.checks.model_asset_checks import model_checks
+from observability_pipelines.checks.model_asset_checks import model_check_definitions
 from observability_pipelines.checks.relationships import relationship_checks
-from observability_pipelines.observe.openlineage import OpenLineageEmitter
+from observability_pipelines.observe.openlineage import OpenLineageResource
 from observability_pipelines.resources.faults import FaultInjector
 from observability_pipelines.resources.io_managers import ModelArtifactIOManager, ParquetIOManager
 from observability_pipelines.resources.source import RawDataSource
@@ -36,13 +36,13 @@ def default_resources() -> dict:
         "model_io_manager": ModelArtifactIOManager(),
         "raw_data": RawDataSource(),
         "faults": FaultInjector(),
-        "openlineage": OpenLineageEmitter(),
+        "openlineage": OpenLineageResource(),
     }
 
 
 defs = dg.Definitions(
     assets=[*all_assets, rca_report],
-    asset_checks=[*relationship_checks, *model_checks],
+    asset_checks=[*relationship_checks, *model_check_definitions],
     sensors=[outbox_flush_sensor, rca_sensor],
     jobs=jobs,
     schedules=schedules,

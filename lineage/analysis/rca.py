@@ -1,17 +1,21 @@
 """Root-cause analysis: from a symptom on one dataset to ranked upstream causes, with evidence and path.
 
 Works on the lineage store alone, so events from any OpenLineage producer take part: failed
-``dataQualityAssertions`` (GE, dbt tests, ...), ``drift`` facets, schemas, row counts and column metrics
-(``dataQualityMetrics`` / ``outputStatistics``), run failures. For every ancestor of the symptom in the
-same partition (the run's ``nominalTime`` day; the latest earlier run for unpartitioned datasets) it
-collects evidence against the dataset's own history, then keeps the *earliest* anomalous ancestors on
-the path: an anomaly whose columns are fed by an anomalous parent is an echo, not a cause.
+``dataQualityAssertions`` (GX, dbt tests, asset checks, on outputs or on a consuming run's inputs),
+``test`` run facets, ``drift`` facets, schemas, row counts and column metrics, failed runs.
+
+The symptom is one version of a dataset: its partition when runs carry one, else one run
+(``run_id``), the latest at or before a time (``at``), or the latest. Every ancestor in the lineage
+*as of that version's run* contributes its version of the same partition (unpartitioned: the
+latest written at or before the symptom), judged against its own earlier clean versions
+(:mod:`lineage.analysis.evidence`). The *earliest* anomalies on the path are the causes: an anomaly
+whose columns are fed by an anomalous parent able to produce it
+(:mod:`lineage.analysis.propagation`) is an echo. Weights: :mod:`lineage.analysis.weights`.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import statistics
 import time
 from collections import defaultdict
@@ -21,50 +25,23 @@ from datetime import datetime
 from typing import Any
 
 import networkx as nx
-from sqlalchemy import select
 
-from lineage.store import tables as t
+from lineage.analysis.assertion_kinds import kind_of_assertion
+from lineage.analysis.evidence import DEFAULT_LABEL_COLUMNS, Evidence, gather_evidence, log_row_change
+from lineage.analysis.observations import DatasetSnapshot, load_snapshots
+from lineage.analysis.propagation import explains
+from lineage.analysis.weights import WEIGHTS as W
+from lineage.facets import AssertionsFacet, DriftDatasetFacet, partition_key
+from lineage.graph.cache import graph_for
 from lineage.graph.queries import NotFoundError, resolve
-from lineage.store import LineageStore
+from lineage.store import LineageStore, reads
 
-FAULT_KINDS = (
-    "null_burst", "scale_change", "mean_shift", "category_remap", "column_drop", "type_change",
-    "duplicate_rows", "stale_partition", "row_loss", "label_shift", "code_change", "unknown",
-)
-DEFAULT_LABEL_COLUMNS = frozenset({"label", "target", "y", "defaulted", "churned", "is_fraud"})
-HISTORY = 14  # earlier partitions of each dataset used as its own baseline
-# The facets evidence is drawn from; others (column lineage, documentation...) are not read.
-EVIDENCE_FACETS = ("dataQualityAssertions", "dataQualityMetrics", "drift", "outputStatistics", "schema", "version")
+__all__ = ["DEFAULT_LABEL_COLUMNS", "Candidate", "DatasetSnapshot", "Evidence", "RCAError", "RCAResult",
+           "analyze", "analyze_latest", "gather_evidence", "kind_of_assertion", "latest_failure"]
 
 
 class RCAError(NotFoundError):
     """The symptom could not be located in the lineage store; the message says what to try."""
-
-
-@dataclass
-class Evidence:
-    kind: str
-    strength: float
-    detail: str
-    column: str | None = None
-    source: str = ""  # assertion | drift | schema | volume | metrics | version | run
-    value: float | None = None  # e.g. the log row-count ratio of volume evidence
-
-    def as_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in asdict(self).items()}
-
-
-@dataclass
-class Observation:
-    """What the store knows of one dataset in one partition (or run)."""
-
-    dataset_id: int
-    partition: str | None
-    time: datetime
-    run_ids: set[int] = field(default_factory=set)
-    facets: dict[str, Any] = field(default_factory=dict)
-    failed: bool = False
-    error: str | None = None
 
 
 @dataclass
@@ -104,19 +81,20 @@ class RCAResult:
         if not self.candidates:
             return f"{self.symptom['dataset']}: {self.message}"
         roots = [c for c in self.candidates if c.echo_of is None] or self.candidates[:1]
-        lines = []
-        for rank, c in enumerate(roots, 1):
-            hops = list(reversed(c.column_path or c.path))
-            head = self.symptom.get("summary") or self.symptom["dataset"]
-            cause = f"{c.asset}{'.' + c.column if c.column else ''} {c.kind}"
-            middle = " ← ".join(hops[1:-1])
-            chain = " ← ".join(x for x in (head, middle, f"{cause} ({_display_detail(c.evidence)})") if x)
-            where = f" in partition {c.partition}" if c.partition else ""
-            lines.append(f"{rank}. [{c.score:.2f}] {chain}{where}")
+        lines = [f"{rank}. [{c.score:.2f}] {self._chain(c)}" + (f" in partition {c.partition}" if c.partition else "")
+                 for rank, c in enumerate(roots, 1)]
         echoes = [f"{c.asset}{'.' + c.column if c.column else ''}" for c in self.candidates if c.echo_of]
         if echoes:
             lines.append(f"   downstream echoes: {', '.join(echoes)}")
         return "\n".join(lines)
+
+    def _chain(self, c: Candidate) -> str:
+        cause = f"{c.asset}{'.' + c.column if c.column else ''} {c.kind} ({_display_detail(c.evidence)})"
+        if c.asset == self.symptom["dataset"] and c.namespace == self.symptom["namespace"]:
+            return cause  # the symptom is its own cause: say it once
+        hops = list(reversed(c.column_path or c.path))
+        head = self.symptom.get("summary") or self.symptom["dataset"]
+        return " ← ".join(x for x in (head, " ← ".join(hops[1:-1]), cause) if x)
 
 
 def _display_detail(evidence: Sequence[Mapping[str, Any]]) -> str:
@@ -128,341 +106,248 @@ def _display_detail(evidence: Sequence[Mapping[str, Any]]) -> str:
     return str(evidence[0]["detail"]) if evidence else ""
 
 
-# --------------------------------------------------------------------------- evidence rules
-def kind_of_assertion(assertion: str, column_type: str | None) -> str:
-    """Map a test name (GE expectation, dbt test, relationship check) to the fault vocabulary."""
-    a = assertion.lower()
-    if "null" in a:
-        return "null_burst"
-    if "proportion_of_unique" in a:
-        # A volume check: the share of distinct keys leaves its band upwards when rows per key are lost
-        # (duplication heavy enough to push it below is reported by the key-uniqueness checks as well).
-        return "row_loss"
-    if "unique" in a or "duplicate" in a:
-        return "duplicate_rows"
-    if "type" in a:
-        return "type_change"
-    if "exist" in a or "columns_to_match" in a or "column_count" in a:
-        return "column_drop"
-    if "in_set" in a or "accepted_values" in a or "distinct_values" in a:
-        return "category_remap"
-    if any(w in a for w in ("row_count", "relationship", "orphan", "cover", "per_applicant", "rows_match", "per_")):
-        return "row_loss"
-    if "between" in a or "range" in a or "min" in a or "max" in a or "mean" in a:
-        if column_type and ("time" in column_type or "date" in column_type):
-            return "stale_partition"
-        return "scale_change"
-    return "unknown"
+# --------------------------------------------------------------------------- choosing versions
+def _pick_symptom(series: Sequence[DatasetSnapshot], partition: str | None, run: int | None,
+                  at: datetime | None, dataset: str) -> DatasetSnapshot | None:
+    """The symptom's version: written or tested by ``run``, of ``partition``, or the latest (at ``at``)."""
+    if run is not None:
+        found = next((s for s in reversed(series) if run in s.run_ids or run in s.tested_by), None)
+        if found is None:
+            raise RCAError(f"that run neither wrote nor tested {dataset}; see `obs lineage history {dataset}`")
+        return found
+    if partition is not None:
+        return next((s for s in reversed(series) if s.partition == partition), None)
+    earlier = [s for s in series if at is None or s.time <= at]
+    if not earlier:
+        when = f" at or before {at.isoformat()}" if at else ""
+        raise RCAError(f"no runs of {dataset} are recorded{when}; pass --partition, --run or --at of a recorded run")
+    return max(earlier, key=lambda s: s.time)
 
 
-def _median(values: Iterable[float]) -> float | None:
-    values = [v for v in values if v is not None and math.isfinite(v)]
-    return statistics.median(values) if values else None
+def _pick_ancestor(series: Sequence[DatasetSnapshot], partition: str | None,
+                   before: datetime | None) -> DatasetSnapshot | None:
+    """The same partition when the ancestor has partitions, else its latest version before the symptom."""
+    if partition is not None and any(s.partition for s in series):
+        return next((s for s in reversed(series) if s.partition == partition), None)
+    earlier = [s for s in series if before is None or s.time <= before]
+    return max(earlier, key=lambda s: s.time) if earlier else None
 
 
-def _row_count(obs: Observation) -> float | None:
-    stats = obs.facets.get("outputStatistics") or {}
-    if isinstance(stats.get("rowCount"), (int, float)):
-        return float(stats["rowCount"])
-    metrics = obs.facets.get("dataQualityMetrics") or {}
-    if isinstance(metrics.get("rowCount"), (int, float)):
-        return float(metrics["rowCount"])
-    return None
+def _history(series: Sequence[DatasetSnapshot], chosen: DatasetSnapshot) -> list[DatasetSnapshot]:
+    """Earlier clean versions (partition order when partitioned, else time), oldest first."""
+    if chosen.partition:
+        earlier = [s for s in series if s is not chosen and (s.partition or "") < chosen.partition]
+    else:
+        earlier = [s for s in series if s is not chosen and s.time < chosen.time]
+    clean = [s for s in earlier[-W.history_scan:] if not s.self_evident and s.produced]
+    return clean[-W.history:]
 
 
-def _column_metrics(obs: Observation) -> dict[str, dict[str, Any]]:
-    metrics = obs.facets.get("dataQualityMetrics") or {}
-    cols = metrics.get("columnMetrics")
-    return cols if isinstance(cols, dict) else {}
+# --------------------------------------------------------------------------- lineage as of the symptom
+@dataclass
+class _Lineage:
+    """Ancestors (id → job hops), names, and the dataset / column graphs as of the symptom's run."""
+
+    ancestors: dict[int, int]
+    names: dict[tuple[str, int], tuple[str, str]]
+    datasets: nx.DiGraph
+    columns: nx.DiGraph
+    described: set[int]  # datasets whose columns have recorded lineage
+
+    def name(self, dataset_id: int) -> str:
+        return self.names[("dataset", dataset_id)][1]
+
+    def namespace(self, dataset_id: int) -> str:
+        return self.names[("dataset", dataset_id)][0]
+
+    def reaches(self, src: int, dst: int) -> bool:
+        return src in self.datasets and dst in self.datasets and nx.has_path(self.datasets, src, dst)
+
+    def feeds(self, src: tuple[int, str | None], dst: tuple[int, str | None]) -> bool:
+        """Can the source column influence the target column? Dataset-level anomalies (lost rows,
+        re-delivery) reach every column; without column lineage of the target, a column feeds its namesake."""
+        if src[1] is None or dst[1] is None:
+            return True
+        if dst[0] not in self.described:
+            return src[1] == dst[1]
+        return src in self.columns and dst in self.columns and nx.has_path(self.columns, src, dst)
 
 
-def _schema(obs: Observation) -> dict[str, str]:
-    schema = obs.facets.get("schema") or {}
-    return {f["name"]: str(f.get("type") or "") for f in schema.get("fields", []) if isinstance(f, dict) and "name" in f}
+def _lineage(store: LineageStore, symptom_id: int, as_of: datetime | None) -> _Lineage:
+    graph = graph_for(store)
+    with graph.snapshot():
+        distances, _ = graph.traverse(("dataset", symptom_id), upstream=True, as_of=as_of)
+        ancestors = {node[1]: d for node, d in distances.items() if node[0] == "dataset"}
+        ancestors[symptom_id] = 0
+        jobs = graph.view(as_of)
+        columns = graph.column_view(as_of).subgraph(
+            [n for n in graph.column_view(as_of) if n[0] in ancestors]).copy()
+        datasets = _dataset_graph(jobs, set(ancestors))
+        names = graph.names([("dataset", i) for i in ancestors])
+    described = {dst[0] for _, dst in columns.edges}
+    return _Lineage(ancestors, names, datasets, columns, described)
 
 
-def _quantiles(metric: Mapping[str, Any]) -> dict[str, float]:
-    q = metric.get("quantiles")
-    return {str(k): float(v) for k, v in q.items() if isinstance(v, (int, float))} if isinstance(q, dict) else {}
-
-
-def _scale_or_shift(current: Mapping[str, Any], history: Sequence[Mapping[str, Any]]) -> str | None:
-    """Multiplication keeps quantile ratios constant, a shift keeps quantile differences constant."""
-    cur = _quantiles(current)
-    ref: dict[str, float] = {}
-    for key in cur:
-        med = _median(_quantiles(h).get(key) for h in history)
-        if med is not None:
-            ref[key] = med
-    keys = [k for k in cur if k in ref and abs(ref[k]) > 1e-12]
-    if len(keys) < 3:
-        return None
-    ratios = [cur[k] / ref[k] for k in keys]
-    diffs = [cur[k] - ref[k] for k in keys]
-    mean_r, mean_d = statistics.fmean(ratios), statistics.fmean(diffs)
-    # Spread of the ratios relative to the change they describe (a small shift keeps ratios near 1).
-    cv_r = statistics.pstdev(ratios) / abs(mean_r - 1) if mean_r != 1 else math.inf
-    cv_d = statistics.pstdev(diffs) / abs(mean_d) if mean_d else math.inf
-    return "scale_change" if cv_r < cv_d else "mean_shift"
-
-
-def gather_evidence(
-    obs: Observation, history: Sequence[Observation], label_columns: frozenset[str] = DEFAULT_LABEL_COLUMNS
-) -> list[Evidence]:
-    out: list[Evidence] = []
-    schema = _schema(obs)
-
-    for a in (obs.facets.get("dataQualityAssertions") or {}).get("assertions", []) or []:
-        if not isinstance(a, dict) or a.get("success", True):
+def _dataset_graph(jobs: nx.DiGraph, dataset_ids: set[int]) -> nx.DiGraph:
+    """Dataset → dataset edges (through a job, or declared directly) among the given datasets."""
+    g = nx.DiGraph()
+    g.add_nodes_from(dataset_ids)
+    for d in dataset_ids:
+        node = ("dataset", d)
+        if node not in jobs:
             continue
-        column = a.get("column")
-        kind = kind_of_assertion(str(a.get("assertion", "")), schema.get(column) if column else None)
-        if kind == "row_loss" and "dup" in str(a.get("assertion", "")).lower():
-            kind = "duplicate_rows"
-        if kind == "scale_change" and column:
-            # A range check fails for a unit change and for a shift alike: the quantiles tell them apart.
-            kind = _scale_or_shift(_column_metrics(obs).get(column, {}),
-                                   [_column_metrics(h).get(column, {}) for h in history]) or kind
-        # A check that names neither a known test nor a column (e.g. a whole-suite check) says little.
-        strength = 0.9 if (kind != "unknown" or column) else 0.3
-        out.append(Evidence(kind, strength, f"failed {a.get('assertion')}" + (f" on {column}" if column else ""),
-                            column, "assertion"))
-
-    drift = obs.facets.get("drift") or {}
-    history_metrics = [_column_metrics(h) for h in history]
-    for column, col in (drift.get("columns") or {}).items():
-        if not isinstance(col, dict) or not col.get("drifted"):
-            continue
-        status = col.get("status")
-        stat = col.get("statistic")
-        score = col.get("ks_stat") if col.get("ks_stat") is not None else col.get("js_distance")
-        strength = 0.55 + 0.35 * min(1.0, float(score or 0.3) / 0.5)
-        if status == "missing_column":
-            kind = "column_drop"
-        elif status == "type_mismatch":
-            kind = "type_change"
-        elif col.get("null_drift"):
-            kind = "null_burst"
-        elif column in label_columns:
-            kind = "label_shift"
-        elif col.get("kind") == "categorical":
-            kind = "category_remap" if (col.get("n_new_categories") or 0) > 0 else (
-                "label_shift" if (col.get("n_categories_ref") or 0) <= 2 and column in label_columns else "category_remap")
-        else:
-            current = _column_metrics(obs).get(column, {})
-            kind = _scale_or_shift(current, [m.get(column, {}) for m in history_metrics]) or "mean_shift"
-        test = col.get("test")
-        out.append(Evidence(kind, strength, f"drift ({test} {stat:.3g})" if isinstance(stat, (int, float))
-                            else f"drift ({status})", column, "drift"))
-
-    if history:
-        prev_schema = _schema(history[-1])
-        if prev_schema and schema:
-            for column in prev_schema:
-                if column not in schema:
-                    out.append(Evidence("column_drop", 0.95, f"column {column} missing from schema", column, "schema"))
-                elif schema[column] != prev_schema[column]:
-                    out.append(Evidence("type_change", 0.9,
-                                        f"type {prev_schema[column]}→{schema[column]}", column, "schema"))
-
-        rows = _row_count(obs)
-        hist_rows = [r for r in (_row_count(h) for h in history) if r]
-        if rows is not None and len(hist_rows) >= 3:
-            logs = [math.log(r) for r in hist_rows]
-            center = statistics.median(logs)
-            spread = max(statistics.median([abs(x - center) for x in logs]) * 1.4826, 0.05)
-            z = (math.log(max(rows, 1.0)) - center) / spread
-            if abs(z) > 4 and abs(math.log(max(rows, 1.0)) - center) > 0.25:
-                kind = "row_loss" if z < 0 else "duplicate_rows"
-                out.append(Evidence(kind, 0.45, f"{int(rows)} rows vs median {math.exp(center):.0f}", None, "volume",
-                                    value=math.log(max(rows, 1.0)) - center))
-
-        metrics = _column_metrics(obs)
-        for column, metric in metrics.items():
-            if not isinstance(metric, dict):
-                continue
-            hist = [m.get(column) for m in history_metrics if isinstance(m.get(column), dict)]
-            if rows and metric.get("nullCount") is not None and hist:
-                frac = float(metric["nullCount"]) / max(rows, 1.0)
-                base = _median(float(h["nullCount"]) / max(_row_count(o) or 1.0, 1.0)
-                               for h, o in zip(hist, history) if h.get("nullCount") is not None)
-                if base is not None and frac - base > 0.05:
-                    out.append(Evidence("null_burst", 0.5 + 0.4 * min(1.0, (frac - base) / 0.3),
-                                        f"{frac:.0%} null (usually {base:.0%})", column, "metrics"))
-            if rows and metric.get("distinctCount") is not None and hist and column.endswith("_id"):
-                ratio = float(metric["distinctCount"]) / max(rows, 1.0)
-                base = _median(float(h["distinctCount"]) / max(_row_count(o) or 1.0, 1.0)
-                               for h, o in zip(hist, history) if h.get("distinctCount") is not None)
-                if base is not None and base > 0.99 and ratio < 0.98:
-                    out.append(Evidence("duplicate_rows", 0.7, f"{column} {ratio:.1%} distinct (usually 100%)",
-                                        None, "metrics"))
-
-        # Re-delivery: every numeric summary identical to an earlier partition's.
-        current = {c: (m.get("min"), m.get("max"), json.dumps(m.get("quantiles"), sort_keys=True))
-                   for c, m in _column_metrics(obs).items() if isinstance(m, dict) and m.get("quantiles")}
-        if len(current) >= 2:
-            for earlier in history:
-                other = {c: (m.get("min"), m.get("max"), json.dumps(m.get("quantiles"), sort_keys=True))
-                         for c, m in _column_metrics(earlier).items() if isinstance(m, dict) and m.get("quantiles")}
-                if other == current and earlier.partition != obs.partition:
-                    out.append(Evidence("stale_partition", 0.9,
-                                        f"content identical to partition {earlier.partition}", None, "metrics"))
-                    break
-        version = (obs.facets.get("version") or {}).get("datasetVersion")
-        if version and any((h.facets.get("version") or {}).get("datasetVersion") == version for h in history):
-            out.append(Evidence("stale_partition", 0.85, "same dataset version as an earlier partition", None,
-                                "version"))
-
-    if obs.failed:
-        out.append(Evidence("unknown", 0.7, f"run failed: {(obs.error or '')[:160]}", None, "run"))
-    return out
+        for nxt in jobs.succ[node]:
+            targets = [nxt] if nxt[0] == "dataset" else list(jobs.succ[nxt])
+            g.add_edges_from((d, t[1]) for t in targets if t[0] == "dataset" and t[1] in dataset_ids and t[1] != d)
+    return g
 
 
-# --------------------------------------------------------------------------- store access
-def _partition_of(payload: Mapping[str, Any]) -> str | None:
-    start = payload.get("nominalStartTime")
-    return str(start)[:10] if start else None
-
-
-class _Loader:
-    """Bulk reads of facets, partitions and run states for a set of datasets."""
-
-    def __init__(self, store: LineageStore):
-        self.store = store
-
-    def observations(self, dataset_ids: Sequence[int]) -> dict[int, list[Observation]]:
-        by_key: dict[tuple[int, str | None, int | None], Observation] = {}
-        wanted = list(dataset_ids)
-        with self.store.read() as conn:
-            edges = conn.execute(
-                select(t.io_edges.c.dataset_id, t.io_edges.c.run_id, t.io_edges.c.direction, t.io_edges.c.event_time)
-                .where(t.io_edges.c.dataset_id.in_(wanted), t.io_edges.c.run_id.is_not(None))
-            ).all()
-            run_ids = sorted({r.run_id for r in edges})
-            partitions: dict[int, str | None] = {}
-            states: dict[int, list[tuple[datetime, str | None]]] = defaultdict(list)
-            errors: dict[int, str] = {}
-            for chunk in _chunks(run_ids, 500):
-                for row in conn.execute(
-                    select(t.run_facets.c.run_id, t.run_facets.c.facet_name, t.run_facets.c.payload)
-                    .where(t.run_facets.c.run_id.in_(chunk),
-                           t.run_facets.c.facet_name.in_(["nominalTime", "errorMessage"]))
-                ):
-                    payload = json.loads(row.payload)
-                    if row.facet_name == "nominalTime":
-                        partitions[row.run_id] = _partition_of(payload)
-                    else:
-                        errors[row.run_id] = str(payload.get("message", ""))
-                for row in conn.execute(
-                    select(t.run_states.c.run_id, t.run_states.c.event_type, t.run_states.c.event_time)
-                    .where(t.run_states.c.run_id.in_(chunk))
-                ):
-                    states[row.run_id].append((row.event_time, row.event_type))
-            # Producer runs define observations; consumer and check runs of the same partition add to them.
-            producers: dict[tuple[int, int], Observation] = {}
-            consumers: dict[tuple[int, int], tuple[int, str]] = {}
-            for row in edges:
-                partition = partitions.get(row.run_id)
-                if row.direction != "out":
-                    if partition is not None:
-                        consumers[(row.dataset_id, row.run_id)] = (row.dataset_id, partition)
-                    continue
-                key = (row.dataset_id, partition, None if partition else row.run_id)
-                obs = by_key.get(key)
-                if obs is None:
-                    obs = by_key[key] = Observation(row.dataset_id, partition, row.event_time)
-                obs.run_ids.add(row.run_id)
-                obs.time = max(obs.time, row.event_time)
-                producers[(row.dataset_id, row.run_id)] = obs
-                final = max(states.get(row.run_id, [(row.event_time, None)]), key=lambda s: s[0])[1]
-                if final in ("FAIL", "ABORT"):
-                    obs.failed, obs.error = True, errors.get(row.run_id)
-            for chunk in _chunks(run_ids, 500):
-                for row in conn.execute(
-                    select(t.dataset_facets.c.dataset_id, t.dataset_facets.c.run_id, t.dataset_facets.c.facet_name,
-                           t.dataset_facets.c.scope, t.dataset_facets.c.payload)
-                    .where(t.dataset_facets.c.run_id.in_(chunk), t.dataset_facets.c.dataset_id.in_(wanted),
-                           t.dataset_facets.c.facet_name.in_(EVIDENCE_FACETS))
-                    .order_by(t.dataset_facets.c.event_time, t.dataset_facets.c.id)
-                ):
-                    obs = producers.get((row.dataset_id, row.run_id)) if row.scope != "input" else None
-                    if obs is None:
-                        ref = consumers.get((row.dataset_id, row.run_id))
-                        obs = by_key.get((ref[0], ref[1], None)) if ref else None
-                        if obs is None or row.facet_name not in ("dataQualityAssertions", "dataQualityMetrics"):
-                            continue
-                    payload = json.loads(row.payload)
-                    if row.facet_name == "dataQualityAssertions":
-                        merged = obs.facets.setdefault("dataQualityAssertions", {"assertions": []})["assertions"]
-                        for a in payload.get("assertions") or []:
-                            if a not in merged:
-                                merged.append(a)
-                    elif row.facet_name == "dataQualityMetrics" and row.scope == "input":
-                        obs.facets.setdefault("dataQualityMetrics", payload)
-                    else:
-                        obs.facets[row.facet_name] = payload
-        result: dict[int, list[Observation]] = defaultdict(list)
-        for obs in by_key.values():
-            result[obs.dataset_id].append(obs)
-        for series in result.values():
-            series.sort(key=lambda o: (o.partition or "", o.time))
-        return result
-
-
-def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
-
-
-# --------------------------------------------------------------------------- the engine
+# --------------------------------------------------------------------------- evidence per ancestor
 @dataclass
 class _Node:
     dataset_id: int
     distance: int
-    obs: Observation | None
+    snapshot: DatasetSnapshot | None
+    history: list[DatasetSnapshot]
     evidence: list[Evidence]
 
 
-def _pick(series: Sequence[Observation], partition: str | None, before: datetime | None) -> tuple[
-        Observation | None, list[Observation]]:
-    """The observation for the symptom's partition (or the latest before it) and its own history."""
-    if not series:
-        return None, []
-    chosen: Observation | None = None
-    if partition is not None:
-        for obs in series:
-            if obs.partition == partition:
-                chosen = obs
-    if chosen is None:
-        if any(o.partition for o in series) and partition is not None:
-            return None, []
-        earlier = [o for o in series if before is None or o.time <= before]
-        chosen = max(earlier, key=lambda o: o.time) if earlier else None
-    if chosen is None:
-        return None, []
-    history = [o for o in series if o is not chosen and (
-        (o.partition or "") < (chosen.partition or "") if chosen.partition else o.time < chosen.time)]
-    clean = [o for o in history[-HISTORY * 2:] if not _self_evident(o)]
-    return chosen, clean[-HISTORY:]
+def _nodes(series: Mapping[int, list[DatasetSnapshot]], lineage: _Lineage, symptom_id: int,
+           symptom: DatasetSnapshot | None, partition: str | None, labels: frozenset[str]) -> dict[int, _Node]:
+    nodes: dict[int, _Node] = {}
+    before = symptom.time if symptom is not None else None
+    for dataset_id, distance in lineage.ancestors.items():
+        own = series.get(dataset_id, [])
+        snap = symptom if dataset_id == symptom_id else _pick_ancestor(own, partition, before)
+        history = _history(own, snap) if snap is not None else []
+        evidence = gather_evidence(snap, history, labels) if snap is not None else []
+        nodes[dataset_id] = _Node(dataset_id, distance, snap, history, evidence)
+    if symptom is None:
+        nodes[symptom_id].evidence = [Evidence("unknown", W.not_materialized,
+                                               f"not materialized for partition {partition}", None, "freshness")]
+    _drop_seasonal(nodes)
+    return nodes
 
 
-def _self_evident(obs: Observation) -> bool:
-    """Partitions that failed their own assertions or drifted are no baseline for others."""
-    assertions = (obs.facets.get("dataQualityAssertions") or {}).get("assertions") or []
-    drifted = (obs.facets.get("drift") or {}).get("drifted_columns") or []
-    return obs.failed or any(isinstance(a, dict) and not a.get("success", True) for a in assertions) or bool(drifted)
+def _drop_seasonal(nodes: Mapping[int, _Node]) -> None:
+    """Volume moving together everywhere (a quiet Sunday) is seasonality, not a fault at one dataset."""
+    if not any(e.source == "volume" for n in nodes.values() for e in n.evidence):
+        return
+    changes = [c for n in nodes.values() if n.snapshot is not None
+               and (c := log_row_change(n.snapshot, n.history)) is not None]
+    if len(changes) < W.seasonal_min_datasets:
+        return
+    common = statistics.median(changes)
+    for n in nodes.values():
+        n.evidence = [e for e in n.evidence if e.source != "volume" or e.value is None
+                      or abs(e.value - common) > W.seasonal_tolerance]
 
 
-def _best_kind(evidence: Sequence[Evidence]) -> tuple[str, float]:
+# --------------------------------------------------------------------------- ranking
+def best_kind(evidence: Sequence[Evidence]) -> tuple[str, float]:
+    """The kind the evidence agrees on: strongest, plus a bonus per further piece of the same kind."""
     votes: dict[str, float] = defaultdict(float)
     for e in evidence:
-        votes[e.kind] = max(votes[e.kind], e.strength) + 0.05 * (votes[e.kind] > 0)
-    specific = {k: v for k, v in votes.items() if k != "unknown"}
-    pool = specific or votes
-    kind = max(pool, key=pool.get)
+        votes[e.kind] = max(votes[e.kind], e.strength) + W.vote_bonus * (votes[e.kind] > 0)
+    pool = {k: v for k, v in votes.items() if k != "unknown"} or votes
+    kind = max(pool, key=pool.__getitem__)
     return kind, min(pool[kind], 1.0)
 
 
+def _column_groups(evidence: Sequence[Evidence]) -> dict[str | None, list[Evidence]]:
+    groups: dict[str | None, list[Evidence]] = defaultdict(list)
+    for e in evidence:
+        groups[e.column].append(e)
+    generic = groups.get(None)
+    if generic and len(groups) > 1 and all(e.kind == "unknown" and e.source == "assertion" for e in generic):
+        del groups[None]  # a whole-suite check failing beside the specific failures it summarises
+    return groups
+
+
+@dataclass
+class _Symptom:
+    dataset_id: int
+    columns: set[str]
+    kinds: set[str]
+    relevant: set[tuple[int, str | None]]  # ancestor columns that can reach the symptom's columns
+
+
+def _symptom(nodes: Mapping[int, _Node], lineage: _Lineage, symptom_id: int, column: str | None) -> _Symptom:
+    evidence = nodes[symptom_id].evidence
+    columns = {column} if column else {e.column for e in evidence if e.column}
+    relevant: set[tuple[int, str | None]] = set()
+    for col in columns:
+        start = (symptom_id, col)
+        relevant |= nx.ancestors(lineage.columns, start) if start in lineage.columns else set()
+        relevant.add(start)
+    return _Symptom(symptom_id, columns, {e.kind for e in evidence} - {"unknown"}, relevant)
+
+
+def _explained_by(dataset_id: int, column: str | None, kind: str, nodes: Mapping[int, _Node],
+                  lineage: _Lineage) -> tuple[int, Evidence] | None:
+    """The strongest anomaly upstream that feeds this column and can produce this kind."""
+    best: tuple[int, Evidence] | None = None
+    for parent, node in nodes.items():
+        if parent == dataset_id or not node.evidence or not lineage.reaches(parent, dataset_id):
+            continue
+        for e in node.evidence:
+            if (lineage.feeds((parent, e.column), (dataset_id, column)) and explains(e.kind, kind)
+                    and (best is None or e.strength > best[1].strength)):
+                best = (parent, e)
+    return best
+
+
+def _candidate(node: _Node, column: str | None, evidence: list[Evidence], nodes: Mapping[int, _Node],
+               lineage: _Lineage, symptom: _Symptom) -> Candidate:
+    kind, score = best_kind(evidence)
+    parent = _explained_by(node.dataset_id, column, kind, nodes, lineage)
+    if parent is not None:
+        score *= W.echo_factor
+    on_path = (not symptom.columns or column is None or (node.dataset_id, column) in symptom.relevant
+               or node.dataset_id not in {src[0] for src, _ in lineage.columns.edges})
+    if not on_path or (symptom.kinds and not any(explains(kind, k) for k in symptom.kinds)):
+        score *= W.off_path_factor
+    score += W.distance_bonus * node.distance
+    return Candidate(
+        asset=lineage.name(node.dataset_id), namespace=lineage.namespace(node.dataset_id), column=column,
+        partition=node.snapshot.partition if node.snapshot else None, kind=kind, score=round(min(score, 1.0), 4),
+        evidence=[e.as_dict() for e in sorted(evidence, key=lambda e: -e.strength)],
+        path=_dataset_path(lineage, node.dataset_id, symptom.dataset_id),
+        column_path=_column_path(lineage, node.dataset_id, column, symptom),
+        echo_of=(lineage.name(parent[0]) + (f".{parent[1].column}" if parent[1].column else "")) if parent else None,
+    )
+
+
+def _rank(nodes: Mapping[int, _Node], lineage: _Lineage, symptom: _Symptom) -> list[Candidate]:
+    candidates = [_candidate(n, col, ev, nodes, lineage, symptom)
+                  for n in nodes.values() if n.evidence for col, ev in _column_groups(n.evidence).items()]
+    symptom_name = lineage.name(symptom.dataset_id)
+
+    def own_root(c: Candidate) -> bool:
+        # Nothing upstream explains the symptom's own anomaly: it starts there, say so first.
+        return c.echo_of is None and c.asset == symptom_name and c.score >= W.assertion_generic
+    return sorted(candidates, key=lambda c: (not own_root(c), c.echo_of is not None, -c.score))
+
+
+def _dataset_path(lineage: _Lineage, src: int, dst: int) -> list[str]:
+    try:
+        ids = nx.shortest_path(lineage.datasets, src, dst)
+    except (nx.NetworkXNoPath, nx.NodeNotFound):
+        ids = [src]
+    return [lineage.name(i) for i in ids]
+
+
+def _column_path(lineage: _Lineage, src: int, column: str | None, symptom: _Symptom) -> list[str]:
+    g = lineage.columns
+    if column is None or (src, column) not in g:
+        return []
+    targets = [(symptom.dataset_id, c) for c in symptom.columns] or [n for n in g if n[0] == symptom.dataset_id]
+    paths = [nx.shortest_path(g, (src, column), t) for t in targets if t in g and nx.has_path(g, (src, column), t)]
+    best = min(paths, key=len) if paths else None
+    return [f"{lineage.name(d)}.{c}" for d, c in best] if best else []
+
+
+# --------------------------------------------------------------------------- entry points
 def analyze(
     store: LineageStore,
     dataset: str,
@@ -470,211 +355,90 @@ def analyze(
     namespace: str | None = None,
     partition: str | None = None,
     run_id: str | None = None,
+    at: datetime | None = None,
     column: str | None = None,
     max_candidates: int = 5,
     label_columns: Iterable[str] = DEFAULT_LABEL_COLUMNS,
 ) -> RCAResult:
-    """Rank the likely root causes of a symptom on ``dataset`` (in ``partition``, or ``run_id``)."""
+    """Rank the likely root causes of a symptom on ``dataset``: in ``partition``, in the version
+    ``run_id`` wrote or tested, in the latest version at or before ``at`` (naive UTC), or the latest."""
     started = time.perf_counter()
-    labels = frozenset(label_columns)
-    symptom_node = resolve(store, dataset, namespace, "dataset")
-    symptom_id = symptom_node[1]
-    graph = store.graph()
-    with graph.snapshot():
-        distances, _ = graph.traverse(symptom_node, upstream=True)
-        jobs_graph = graph.jobs_graph.copy(as_view=False) if len(graph.jobs_graph) < 5000 else graph.jobs_graph
-        columns_graph = graph.columns_graph
-    ancestors = {node[1]: d for node, d in distances.items() if node[0] == "dataset"}
-    ancestors[symptom_id] = 0
-    names = graph.names([("dataset", i) for i in ancestors])
-    series = _Loader(store).observations(list(ancestors))
+    symptom_id = resolve(store, dataset, namespace, "dataset")[1]
+    with store.read() as conn:
+        own = load_snapshots(conn, [symptom_id]).get(symptom_id, [])
+        run = reads.rca_run_id(conn, run_id) if run_id else None
+    if run_id and run is None:
+        raise RCAError(f"run {run_id} is not recorded; see `obs lineage history {dataset}` for its runs")
+    symptom = _pick_symptom(own, partition, run, at, dataset)
+    partition = symptom.partition if symptom is not None else partition
+    lineage = _lineage(store, symptom_id, symptom.time if symptom is not None else at)
+    with store.read() as conn:
+        series = {**load_snapshots(conn, [i for i in lineage.ancestors if i != symptom_id]), symptom_id: own}
+    nodes = _nodes(series, lineage, symptom_id, symptom, partition, frozenset(label_columns))
+    if symptom is None and not any(n.snapshot and n.snapshot.partition == partition for n in nodes.values()):
+        raise RCAError(f"nothing upstream of {dataset} is recorded for partition {partition}; "
+                       f"check the partition key or `obs lineage history {dataset}`")
+    facts = _symptom(nodes, lineage, symptom_id, column)
+    candidates = _rank(nodes, lineage, facts)
+    return RCAResult(_describe(lineage, nodes, facts, partition, run_id), candidates[:max_candidates],
+                     _message(candidates, lineage.name(symptom_id), partition),
+                     (time.perf_counter() - started) * 1000, _failing(nodes, lineage))
 
-    if run_id is not None and partition is None:
-        partition = _partition_for_run(store, run_id)
-    symptom_obs, symptom_hist = _pick(series.get(symptom_id, []), partition, None)
-    if symptom_obs is None and partition is None:
-        raise RCAError(f"no runs of {dataset} are recorded; pass --partition or --run of a recorded run")
-    if symptom_obs is None:
-        # The asset never materialized for this partition (e.g. a blocking check upstream stopped it):
-        # that absence is the symptom, and the upstream walk still applies.
-        if not any(o.partition == partition for i in ancestors if i != symptom_id for o in series.get(i, [])):
-            raise RCAError(f"nothing upstream of {dataset} is recorded for partition {partition}; "
-                           f"check the partition key or `obs lineage history {dataset}`")
-        symptom_evidence = [Evidence("unknown", 0.5, f"not materialized for partition {partition}", None, "freshness")]
-        symptom_time = None
-    else:
-        partition = symptom_obs.partition or partition
-        symptom_evidence = gather_evidence(symptom_obs, symptom_hist, labels)
-        symptom_time = symptom_obs.time
-    symptom_columns = {e.column for e in symptom_evidence if e.column}
-    if column:
-        symptom_columns = {column}
 
-    nodes: dict[int, _Node] = {}
-    series_hist: dict[int, list[Observation]] = {}
-    for dataset_id, distance in ancestors.items():
-        obs, hist = ((symptom_obs, symptom_hist) if dataset_id == symptom_id
-                     else _pick(series.get(dataset_id, []), partition, symptom_time))
-        series_hist[dataset_id] = hist
-        evidence = (symptom_evidence if dataset_id == symptom_id
-                    else gather_evidence(obs, hist, labels) if obs is not None else [])
-        nodes[dataset_id] = _Node(dataset_id, distance, obs, evidence)
-
-    # Volume moving together everywhere (a quiet Sunday) is seasonality, not a fault at one dataset.
-    ratios = [e.value for n in nodes.values() for e in n.evidence if e.source == "volume" and e.value is not None]
-    all_ratios = []
-    for n in nodes.values():
-        if n.obs is not None:
-            hist = [r for r in (_row_count(h) for h in series_hist.get(n.dataset_id, [])) if r]
-            rows = _row_count(n.obs)
-            if rows and len(hist) >= 3:
-                all_ratios.append(math.log(max(rows, 1.0)) - statistics.median(math.log(r) for r in hist))
-    if ratios and len(all_ratios) >= 3:
-        common = statistics.median(all_ratios)
-        for n in nodes.values():
-            n.evidence = [e for e in n.evidence if e.source != "volume" or e.value is None
-                          or abs(e.value - common) > 0.25]
-
-    symptom_evidence = nodes[symptom_id].evidence  # after the seasonal filter above
-    if not column:
-        symptom_columns = {e.column for e in symptom_evidence if e.column}
-
-    # Which upstream columns can influence the symptom's columns (column lineage closure).
-    relevant: set[tuple[int, str]] = set()
-    for col in symptom_columns:
-        start = (symptom_id, col)
-        if start in columns_graph:
-            relevant |= nx.ancestors(columns_graph, start)
-        relevant.add(start)
-
-    def feeds(src: tuple[int, str | None], dst: tuple[int, str | None]) -> bool:
-        if src[1] is None or dst[1] is None:
-            return True  # dataset-level anomalies (lost rows, re-delivery) reach every column
-        return (src in columns_graph and dst in columns_graph and nx.has_path(columns_graph, src, dst))
-
-    dataset_graph = _dataset_graph(jobs_graph, set(nodes))
-    anomalous = {i for i, n in nodes.items() if n.evidence}
-    candidates: list[Candidate] = []
-    for dataset_id in anomalous:
-        node = nodes[dataset_id]
-        by_column: dict[str | None, list[Evidence]] = defaultdict(list)
-        for e in node.evidence:
-            by_column[e.column].append(e)
-        # Dataset-level evidence applies to the whole dataset: merge it under the strongest column.
-        for col, evidence in by_column.items():
-            generic = all(e.kind == "unknown" and e.source == "assertion" for e in evidence)
-            if col is None and generic and len(by_column) > 1:
-                continue  # a whole-suite check failing beside the specific failures it summarises
-            kind, strength = _best_kind(evidence)
-            upstream_anomalies = [
-                (p, pe) for p in anomalous if p != dataset_id and p in dataset_graph
-                and dataset_id in dataset_graph and nx.has_path(dataset_graph, p, dataset_id)
-                for pe in nodes[p].evidence
-                if feeds((p, pe.column), (dataset_id, col))
-            ]
-            echo_of = None
-            score = strength
-            if upstream_anomalies:
-                parent, pe = max(upstream_anomalies, key=lambda x: x[1].strength)
-                echo_of = names[("dataset", parent)][1] + (f".{pe.column}" if pe.column else "")
-                score *= 0.25
-            on_path = (not symptom_columns or col is None or (dataset_id, col) in relevant)
-            if not on_path:
-                score *= 0.4
-            score += 0.01 * node.distance  # between equals, the earlier (more upstream) node explains more
-            path = _dataset_path(dataset_graph, dataset_id, symptom_id, names)
-            column_path = _column_path(columns_graph, dataset_id, col, symptom_id, symptom_columns, names)
-            candidates.append(Candidate(
-                asset=names[("dataset", dataset_id)][1],
-                namespace=names[("dataset", dataset_id)][0],
-                column=col,
-                partition=node.obs.partition if node.obs else None,
-                kind=kind,
-                score=round(min(score, 1.0), 4),
-                evidence=[e.as_dict() for e in sorted(evidence, key=lambda e: -e.strength)],
-                path=path,
-                column_path=column_path,
-                echo_of=echo_of,
-            ))
-    candidates.sort(key=lambda c: -c.score)
-    roots = [c for c in candidates if c.echo_of is None]
-    upstream_roots = [c for c in roots if c.asset != names[("dataset", symptom_id)][1]]
-    if not upstream_roots and not roots:
-        message = "no upstream cause found: no ancestor in this partition shows an anomaly"
-        if candidates:
-            message += " (the symptom's own anomalies are listed)"
-    elif not upstream_roots:
-        message = "no upstream cause found: the anomaly starts at the symptom's own dataset"
-    else:
-        message = f"{len(upstream_roots)} upstream root cause candidate(s)"
-    symptom = {
-        "dataset": names[("dataset", symptom_id)][1],
-        "namespace": names[("dataset", symptom_id)][0],
+def _describe(lineage: _Lineage, nodes: Mapping[int, _Node], symptom: _Symptom, partition: str | None,
+              run_id: str | None) -> dict[str, Any]:
+    node = nodes[symptom.dataset_id]
+    return {
+        "dataset": lineage.name(symptom.dataset_id),
+        "namespace": lineage.namespace(symptom.dataset_id),
         "partition": partition,
         "run_id": run_id,
-        "columns": sorted(symptom_columns),
-        "evidence": [e.as_dict() for e in nodes[symptom_id].evidence],
-        "summary": _summary(names[("dataset", symptom_id)][1], symptom_evidence),
+        "time": node.snapshot.time.isoformat() if node.snapshot else None,
+        "columns": sorted(symptom.columns),
+        "evidence": [e.as_dict() for e in node.evidence],
+        "tested": (tested := _tested_by_symptom_run(lineage, nodes, symptom.dataset_id)),
+        "summary": _summary(lineage.name(symptom.dataset_id), node.evidence, tested),
     }
-    failing = sorted(
-        ({"asset": names[("dataset", i)][1], "distance": n.distance} for i, n in nodes.items()
-         if any(e.source in ("assertion", "drift") for e in n.evidence)),
-        key=lambda x: -x["distance"],
-    )
-    return RCAResult(symptom, candidates[:max_candidates], message, (time.perf_counter() - started) * 1000, failing)
 
 
-def _summary(dataset: str, evidence: Sequence[Evidence]) -> str:
+def _tested_by_symptom_run(lineage: _Lineage, nodes: Mapping[int, _Node], symptom_id: int) -> list[dict[str, Any]]:
+    """Failed tests that the run writing the symptom reported on its inputs: the symptom is then a
+    test's output (a dbt test's audit table), and what it is about is the tested dataset and column."""
+    own = nodes[symptom_id].snapshot
+    if own is None:
+        return []
+    return [{"dataset": lineage.name(i), "column": a.column, "assertion": a.name or a.assertion}
+            for i, n in nodes.items() if i != symptom_id and n.snapshot
+            for run, verdicts in n.snapshot.tested_by.items() if run in own.run_ids
+            for a in verdicts if not a.success]
+
+
+def _summary(dataset: str, evidence: Sequence[Evidence], tested: Sequence[Mapping[str, Any]] = ()) -> str:
+    if tested:
+        what = ", ".join(f"{t['dataset']}{'.' + t['column'] if t['column'] else ''} ({t['assertion']})" for t in tested)
+        return f"{dataset}: failed test of {what}"
     if not evidence:
         return dataset
     top = max(evidence, key=lambda e: (e.strength, e.source in ("metrics", "drift")))
     return f"{dataset}{'.' + top.column if top.column else ''} {_display_detail([top.as_dict()])}"
 
 
-def _dataset_graph(jobs_graph: nx.DiGraph, dataset_ids: set[int]) -> nx.DiGraph:
-    """Dataset → dataset edges (through jobs) among the given datasets."""
-    g = nx.DiGraph()
-    g.add_nodes_from(dataset_ids)
-    for d in dataset_ids:
-        node = ("dataset", d)
-        if node not in jobs_graph:
-            continue
-        for job in jobs_graph.succ[node]:
-            for out in jobs_graph.succ[job]:
-                if out[0] == "dataset" and out[1] in dataset_ids and out[1] != d:
-                    g.add_edge(d, out[1])
-    return g
+def _message(candidates: Sequence[Candidate], symptom: str, partition: str | None) -> str:
+    roots = [c for c in candidates if c.echo_of is None]
+    upstream = [c for c in roots if c.asset != symptom]
+    where = "in this partition" if partition else "before this run"
+    if not roots:
+        return f"no upstream cause found: no ancestor shows an anomaly {where}" + (
+            " (the symptom's own anomalies are listed)" if candidates else "")
+    if not upstream:
+        return "no upstream cause found: the anomaly starts at the symptom's own dataset"
+    return f"{len(upstream)} upstream root cause candidate(s)"
 
 
-def _dataset_path(g: nx.DiGraph, src: int, dst: int, names: Mapping) -> list[str]:
-    try:
-        ids = nx.shortest_path(g, src, dst)
-    except (nx.NetworkXNoPath, nx.NodeNotFound):
-        ids = [src]
-    return [names[("dataset", i)][1] for i in ids]
-
-
-def _column_path(columns_graph: nx.DiGraph, src: int, column: str | None, dst: int, dst_columns: set[str],
-                 names: Mapping) -> list[str]:
-    if column is None or (src, column) not in columns_graph:
-        return []
-    best: list | None = None
-    targets = [(dst, c) for c in dst_columns] or [n for n in columns_graph if n[0] == dst]
-    for target in targets:
-        if target in columns_graph and nx.has_path(columns_graph, (src, column), target):
-            p = nx.shortest_path(columns_graph, (src, column), target)
-            best = p if best is None or len(p) < len(best) else best
-    return [f"{names.get(('dataset', d), ('', str(d)))[1]}.{c}" for d, c in best] if best else []
-
-
-def _partition_for_run(store: LineageStore, run_id: str) -> str | None:
-    with store.read() as conn:
-        row = conn.execute(
-            select(t.run_facets.c.payload)
-            .join(t.runs, t.runs.c.id == t.run_facets.c.run_id)
-            .where(t.runs.c.run_uuid == run_id, t.run_facets.c.facet_name == "nominalTime")
-        ).first()
-    return _partition_of(json.loads(row.payload)) if row else None
+def _failing(nodes: Mapping[int, _Node], lineage: _Lineage) -> list[dict[str, Any]]:
+    failing = [{"asset": lineage.name(i), "distance": n.distance} for i, n in nodes.items()
+               if any(e.source in ("assertion", "drift") for e in n.evidence)]
+    return sorted(failing, key=lambda x: -x["distance"])
 
 
 def analyze_latest(store: LineageStore, **kwargs: Any) -> RCAResult:
@@ -682,30 +446,49 @@ def analyze_latest(store: LineageStore, **kwargs: Any) -> RCAResult:
     found = latest_failure(store)
     if found is None:
         raise RCAError("no failed assertion, drift or failed run is recorded; nothing to analyze")
-    namespace, name, partition = found
+    namespace, name, partition, run_id = found
+    if partition is None:
+        return analyze(store, name, namespace=namespace, run_id=run_id, **kwargs)
     return analyze(store, name, namespace=namespace, partition=partition, **kwargs)
 
 
-def latest_failure(store: LineageStore) -> tuple[str, str, str | None] | None:
-    """(namespace, name, partition) of the most recent dataset with a failed assertion, drift or failed run."""
+def latest_failure(store: LineageStore, scan: int = 2000) -> tuple[str, str, str | None, str] | None:
+    """(namespace, name, partition, run uuid) of the most recent failed assertion, drift or failed run."""
     with store.read() as conn:
-        rows = conn.execute(
-            select(t.dataset_facets.c.dataset_id, t.dataset_facets.c.run_id, t.dataset_facets.c.facet_name,
-                   t.dataset_facets.c.payload)
-            .where(t.dataset_facets.c.facet_name.in_(["dataQualityAssertions", "drift"]))
-            .order_by(t.dataset_facets.c.event_time.desc(), t.dataset_facets.c.id.desc())
-            .limit(2000)
-        ).all()
-        for row in rows:
-            payload = json.loads(row.payload)
-            bad = (any(isinstance(a, dict) and not a.get("success", True) for a in payload.get("assertions", []))
-                   if row.facet_name == "dataQualityAssertions" else bool(payload.get("drifted_columns")))
-            if bad:
-                ds = conn.execute(select(t.datasets.c.namespace, t.datasets.c.name)
-                                  .where(t.datasets.c.id == row.dataset_id)).one()
-                nominal = conn.execute(
-                    select(t.run_facets.c.payload).where(t.run_facets.c.run_id == row.run_id,
-                                                         t.run_facets.c.facet_name == "nominalTime")
-                ).first()
-                return ds.namespace, ds.name, _partition_of(json.loads(nominal.payload)) if nominal else None
+        found = _latest_bad_facet(conn, scan)
+        for failed in reads.rca_recent_failed_runs(conn, 50):
+            outputs = reads.rca_run_outputs(conn, failed.run_id)
+            if outputs and (found is None or failed.event_time > found[2]):
+                found = (outputs[0], failed.run_id, failed.event_time)
+            if outputs:
+                break
+        if found is None:
+            return None
+        dataset_id, run_id, _ = found
+        namespace, name = reads.rca_dataset_name(conn, dataset_id)  # type: ignore[misc]
+        facets = {r.facet_name: _loads(r.payload) for r in reads.rca_run_facets(conn, [run_id], ("nominalTime", "tags"))}
+        run_uuid = reads.rca_runs(conn, [run_id])[0].run_uuid
+    return namespace, name, partition_key(facets), run_uuid
+
+
+def _latest_bad_facet(conn: Any, scan: int) -> tuple[int, int, datetime] | None:
+    for row in reads.rca_recent_quality_facets(conn, [AssertionsFacet.KEY, DriftDatasetFacet.KEY], scan):
+        if row.run_id is None:
+            continue
+        if row.facet_name == AssertionsFacet.KEY:
+            facet = AssertionsFacet.from_payload(_loads(row.payload))
+            bad = bool(facet and facet.failed)
+        else:
+            drift = DriftDatasetFacet.from_payload(_loads(row.payload))
+            bad = bool(drift and drift.drifted_columns)
+        if bad:
+            return row.dataset_id, row.run_id, row.event_time
     return None
+
+
+def _loads(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except (TypeError, ValueError):
+        return None
+

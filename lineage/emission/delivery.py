@@ -1,14 +1,16 @@
 """Deliver outbox events to a backend, in order, within a time budget.
 
-Backends (:func:`resolve_sink`):
+The backend is an openlineage-python transport (:func:`resolve_transport`):
 
-1. an OpenLineage transport, when openlineage-python finds any configuration: ``openlineage.yml``
-   (``$OPENLINEAGE_CONFIG``, the working directory, ``~/.openlineage``), ``OPENLINEAGE__TRANSPORT__*``
-   variables, or ``OPENLINEAGE_URL`` — exactly the client's own resolution
-   (``OpenLineageClient().transport``), so console, file, http, kafka, composite... all work;
-2. otherwise the project's embedded lineage store: HTTP ``POST $OBS_LINEAGE_URL/api/v1/lineage``
-   (JSON array batches) if that is set, else a direct write into the store database
-   (``lineage.store.LineageStore.open()``, ``$OBS_LINEAGE_DB`` or ``$DAGSTER_HOME/lineage.db``).
+1. when openlineage-python finds a transport configuration: ``openlineage.yml`` (``$OPENLINEAGE_CONFIG``,
+   the working directory, ``~/.openlineage``), ``OPENLINEAGE__TRANSPORT__*`` variables, or
+   ``OPENLINEAGE_URL``: exactly the client's own resolution, so console, file, http, kafka,
+   composite... and the project's own ``obs_lineage_store`` / ``obs_lineage_api`` types all work;
+2. otherwise the project's embedded lineage store: ``obs_lineage_api`` (``POST
+   $OBS_LINEAGE_URL/api/v1/lineage``, JSON array batches) if that is set, else ``obs_lineage_store``
+   (a direct write into ``$OBS_LINEAGE_DB`` or ``$DAGSTER_HOME/lineage.db``).
+
+See :mod:`lineage.emission.transports` for the transports and their configuration.
 
 Guarantees: at-least-once, in outbox order. A flush stops at the first transient failure, so a
 later event is never delivered while an earlier one is still pending (per run and globally). A
@@ -22,12 +24,15 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
-from lineage.emission.events import rehydrate
+from openlineage.client.client import OpenLineageClient
+from openlineage.client.transport import NoopTransport, get_default_factory
+from openlineage.client.transport.noop import NoopConfig
+
 from lineage.emission.outbox import Outbox, OutboxRow
+from lineage.emission.transports import BatchTransport, DeliveryError, as_batch, tuned_for_outbox
 
 log = logging.getLogger(__name__)
 
@@ -35,208 +40,71 @@ LINEAGE_URL_ENV = "OBS_LINEAGE_URL"
 LINEAGE_TOKEN_ENV = "OBS_LINEAGE_TOKEN"
 DEFAULT_BUDGET_S = 2.0
 DEFAULT_BACKOFF_S = 5.0
+MAX_SEND_TIMEOUT_S = 10.0
+
+__all__ = ["DeliveryError", "FlushResult", "embedded_store_transport", "flush", "openlineage_client",
+           "openlineage_configured", "resolve_transport"]
 
 
-class DeliveryError(Exception):
-    """``permanent``: the backend rejected the event itself; ``index``: which event of the batch."""
-
-    def __init__(self, message: str, *, permanent: bool = False, index: int | None = None) -> None:
-        super().__init__(message)
-        self.permanent = permanent
-        self.index = index
+# --------------------------------------------------------------------------- choosing the transport
+def _disabled() -> bool:
+    return os.getenv("OPENLINEAGE_DISABLED", "").strip().lower() == "true"
 
 
-class Sink(Protocol):
-    name: str
-    max_batch: int
-
-    def send(self, events: Sequence[dict[str, Any]], timeout: float) -> None: ...
-
-    def close(self) -> None: ...
+def _unresolved_client(config: dict[str, Any] | None) -> OpenLineageClient:
+    # A placeholder transport: building the client must not open a connection (or a Kafka producer)
+    # before the configuration is tuned for the outbox.
+    return OpenLineageClient(config=config, transport=NoopTransport(NoopConfig()))
 
 
-# --------------------------------------------------------------------------- sinks
-class TransportSink:
-    """Any openlineage-python transport; one event per ``emit`` (what transports accept)."""
-
-    max_batch = 1
-
-    def __init__(self, transport: Any) -> None:
-        self.transport = transport
-        self.name = f"openlineage:{getattr(transport, 'kind', type(transport).__name__)}"
-        self._tune(transport)
-
-    @staticmethod
-    def _tune(transport: Any) -> None:
-        """Bound blocking: no internal HTTP retries (the outbox retries), no endless Kafka flush."""
-        kind = getattr(transport, "kind", None)
-        if kind == "http":
-            import requests.adapters
-            import urllib3
-
-            transport.session.mount(
-                transport.url, requests.adapters.HTTPAdapter(max_retries=urllib3.util.Retry(total=0, raise_on_status=False))
-            )
-        elif kind == "kafka":
-            transport.flush = False  # we wait for delivery ourselves, with the budget's timeout
-        elif kind == "composite":
-            for inner in getattr(transport, "transports", []):
-                TransportSink._tune(inner)
-
-    def send(self, events: Sequence[dict[str, Any]], timeout: float) -> None:
-        transport = self.transport
-        kind = getattr(transport, "kind", None)
-        saved_timeout = getattr(transport, "timeout", None)
-        try:
-            if kind == "http" and saved_timeout is not None:
-                transport.timeout = max(0.05, min(float(saved_timeout), timeout))
-            for event in events:
-                transport.emit(rehydrate(event))
-            if kind == "kafka":
-                if not transport.wait_for_completion(timeout=max(0.05, timeout)):
-                    producer = getattr(transport, "producer", None)
-                    if producer is not None:
-                        producer.purge()  # it stays in the outbox; do not let the producer resend it later
-                    raise DeliveryError("kafka: broker did not acknowledge within the delivery budget")
-        except DeliveryError:
-            raise
-        except Exception as exc:
-            raise _classify(exc) from exc
-        finally:
-            if kind == "http" and saved_timeout is not None:
-                transport.timeout = saved_timeout
-
-    def close(self) -> None:
-        try:
-            self.transport.close(0)
-        except Exception:  # pragma: no cover - best effort
-            pass
+def _transport_config(client: OpenLineageClient) -> dict[str, Any] | None:
+    """The transport config the client resolved, or the ``OPENLINEAGE_URL`` shorthand as an http config."""
+    resolved = client.config.transport
+    if resolved and resolved.get("type"):
+        return dict(resolved)
+    url = os.environ.get("OPENLINEAGE_URL")
+    if not url:
+        return None
+    # The same http transport openlineage-python builds from these variables.
+    http: dict[str, Any] = {"type": "http", "url": url,
+                            "endpoint": os.environ.get("OPENLINEAGE_ENDPOINT", "api/v1/lineage")}
+    if api_key := os.environ.get("OPENLINEAGE_API_KEY"):
+        http["auth"] = {"type": "api_key", "apiKey": api_key}
+    return http
 
 
-class LineageHttpSink:
-    """The embedded lineage API: ``POST <url>/api/v1/lineage`` with a JSON array (one transaction)."""
-
-    max_batch = 200
-
-    def __init__(self, url: str, token: str | None = None) -> None:
-        import httpx
-
-        self.url = url.rstrip("/") + "/api/v1/lineage"
-        self.name = f"lineage-api:{url}"
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
-        self._client = httpx.Client(headers=headers)
-
-    def send(self, events: Sequence[dict[str, Any]], timeout: float) -> None:
-        import httpx
-
-        body = list(events) if len(events) > 1 else events[0]
-        try:
-            resp = self._client.post(self.url, json=body, timeout=httpx.Timeout(max(0.05, timeout)))
-        except httpx.HTTPError as exc:
-            raise DeliveryError(f"{type(exc).__name__}: {exc}") from exc
-        if resp.status_code < 300:
-            return
-        detail = resp.text[:500]
-        permanent = 400 <= resp.status_code < 500 and resp.status_code not in (401, 403, 408, 409, 425, 429)
-        index = None
-        if permanent:
-            try:
-                index = resp.json().get("index")
-            except ValueError:
-                index = None
-            if index is None and len(events) == 1:
-                index = 0
-        raise DeliveryError(f"HTTP {resp.status_code}: {detail}", permanent=permanent and index is not None,
-                            index=index)
-
-    def close(self) -> None:
-        self._client.close()
-
-
-class StoreSink:
-    """Direct write into the lineage store database (no server needed)."""
-
-    max_batch = 500
-
-    def __init__(self, store: Any = None, url: str | None = None) -> None:
-        self._store = store
-        self._url = url
-        self.name = "lineage-store"
-
-    @property
-    def store(self) -> Any:
-        if self._store is None:
-            from lineage.store import LineageStore
-
-            self._store = LineageStore.open(self._url)
-        return self._store
-
-    def send(self, events: Sequence[dict[str, Any]], timeout: float) -> None:
-        from lineage.store.validation import EventValidationError
-
-        try:
-            self.store.ingest(list(events))
-        except EventValidationError as exc:
-            index = exc.index if exc.index is not None else (0 if len(events) == 1 else None)
-            raise DeliveryError(str(exc), permanent=index is not None, index=index) from exc
-        except Exception as exc:
-            raise DeliveryError(f"{type(exc).__name__}: {exc}") from exc
-
-    def close(self) -> None:
-        if self._store is not None and self._url is not None:
-            self._store.dispose()
-
-
-class CallableSink:
-    """Wrap ``ingest(events: list[dict])`` (any callable) as a sink; its exceptions are transient."""
-
-    max_batch = 500
-
-    def __init__(self, ingest: Callable[[list[dict[str, Any]]], Any], name: str = "callable") -> None:
-        self._ingest = ingest
-        self.name = name
-
-    def send(self, events: Sequence[dict[str, Any]], timeout: float) -> None:
-        try:
-            self._ingest(list(events))
-        except Exception as exc:
-            raise DeliveryError(f"{type(exc).__name__}: {exc}") from exc
-
-    def close(self) -> None:
-        pass
-
-
-def _classify(exc: BaseException) -> DeliveryError:
-    status = getattr(getattr(exc, "response", None), "status_code", None)
-    if isinstance(status, int) and 400 <= status < 500 and status not in (401, 403, 408, 409, 425, 429):
-        return DeliveryError(f"HTTP {status}: {exc}", permanent=True, index=0)
-    return DeliveryError(f"{type(exc).__name__}: {exc}")
-
-
-def openlineage_configured() -> bool:
+def openlineage_configured(config: dict[str, Any] | None = None) -> bool:
     """Does openlineage-python find a transport configuration (file, env vars, OPENLINEAGE_URL)?"""
-    if os.getenv("OPENLINEAGE_DISABLED", "").strip().lower() == "true":
-        return True
-    if os.environ.get("OPENLINEAGE_URL"):
-        return True
-    from openlineage.client.client import OpenLineageClient
-
-    if any(k.startswith("OPENLINEAGE__TRANSPORT") for k in os.environ):
-        return True
-    return OpenLineageClient._find_yaml_config_path() is not None
+    return _disabled() or _transport_config(_unresolved_client(config)) is not None
 
 
-def resolve_sink(config: dict[str, Any] | None = None) -> Sink:
-    """The backend, by the rules in the module docstring; ``config`` is an explicit OpenLineage config."""
-    if config or openlineage_configured():
-        from openlineage.client.client import OpenLineageClient
+def openlineage_client(config: dict[str, Any] | None = None) -> OpenLineageClient | None:
+    """openlineage-python's client (its configuration, filters, facets) with a transport tuned for the
+    outbox; None when openlineage-python finds no transport configuration."""
+    client = _unresolved_client(config)
+    if _disabled():
+        return client  # its placeholder is the no-op transport OPENLINEAGE_DISABLED asks for
+    transport_config = _transport_config(client)
+    if transport_config is None:
+        return None
+    client.transport = get_default_factory().create(tuned_for_outbox(transport_config))
+    return client
 
-        client = OpenLineageClient(config=config) if config else OpenLineageClient()
-        return TransportSink(client.transport)
+
+def embedded_store_transport() -> BatchTransport:
+    """The project's own store when openlineage-python is not configured: its API at ``$OBS_LINEAGE_URL``,
+    else its database, built by the same transport factory from the same kind of config."""
     url = os.environ.get(LINEAGE_URL_ENV)
+    config: dict[str, Any] = {"type": "obs_lineage_store"}
     if url:
-        return LineageHttpSink(url, os.environ.get(LINEAGE_TOKEN_ENV) or None)
-    return StoreSink()
+        config = {"type": "obs_lineage_api", "url": url, "api_key": os.environ.get(LINEAGE_TOKEN_ENV) or None}
+    return as_batch(get_default_factory().create(config))
+
+
+def resolve_transport(config: dict[str, Any] | None = None) -> BatchTransport:
+    """The backend, by the rules in the module docstring; ``config`` is an explicit OpenLineage config."""
+    client = openlineage_client(config)
+    return as_batch(client.transport) if client else embedded_store_transport()
 
 
 # --------------------------------------------------------------------------- flushing
@@ -258,7 +126,7 @@ class FlushResult:
 
 def flush(
     outbox: Outbox,
-    sink: Sink,
+    transport: BatchTransport,
     *,
     budget_s: float | None = DEFAULT_BUDGET_S,
     lease_wait_s: float = 0.0,
@@ -287,24 +155,25 @@ def flush(
                 break
             if max_events is not None and delivered + dead >= max_events:
                 break
-            batch: list[OutboxRow] = outbox.pending(limit=sink.max_batch)
+            batch: list[OutboxRow] = outbox.pending(limit=transport.max_batch)
             if not batch:
                 break
             try:
-                sink.send([row.event() for row in batch], timeout=min(remaining_time or 10.0, 10.0))
+                transport.send([row.event() for row in batch],
+                               timeout=min(remaining_time or MAX_SEND_TIMEOUT_S, MAX_SEND_TIMEOUT_S))
             except DeliveryError as exc:
                 if exc.permanent and exc.index is not None and 0 <= exc.index < len(batch):
                     bad = batch[exc.index]
-                    log.error("lineage event %s rejected permanently by %s: %s", bad.id, sink.name, exc)
+                    log.error("lineage event %s rejected permanently by %s: %s", bad.id, transport.name, exc)
                     outbox.mark_dead(bad.id, str(exc))
                     dead += 1
                     continue  # earlier events of the batch are resent with the next batch
                 error = str(exc)
-                outbox.record_failure([batch[0].id], f"{sink.name}: {error}", backoff_s)
+                outbox.record_failure([batch[0].id], f"{transport.name}: {error}", backoff_s)
                 log.warning("lineage delivery to %s failed (%s); %d event(s) stay in the outbox",
-                            sink.name, error, outbox.backlog())
+                            transport.name, error, outbox.backlog())
                 break
-            outbox.mark_delivered([row.id for row in batch], backend=sink.name)
+            outbox.mark_delivered([row.id for row in batch], backend=transport.name)
             delivered += len(batch)
     finally:
         outbox.release_lease()

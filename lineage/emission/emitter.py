@@ -20,6 +20,7 @@ from lineage.emission import delivery
 from lineage.emission.events import to_dict
 from lineage.emission.outbox import Outbox
 from lineage.emission.spool import Spool
+from lineage.emission.transports import BatchTransport, as_batch
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +31,7 @@ class LineageEmitter:
         *,
         outbox_path: str | Path | None = None,
         openlineage_config: dict[str, Any] | None = None,
-        sink: delivery.Sink | None = None,
+        transport: BatchTransport | None = None,
         budget_s: float = delivery.DEFAULT_BUDGET_S,
         deliver_inline: bool = True,
         backoff_s: float = delivery.DEFAULT_BACKOFF_S,
@@ -45,9 +46,9 @@ class LineageEmitter:
         self.deliver_inline = deliver_inline
         self.backoff_s = backoff_s
         self._config = openlineage_config
-        self._sink = sink
+        self._transport = transport
         self._client: Any = None
-        self._client_resolved = sink is not None
+        self._client_resolved = transport is not None
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------------ backend
@@ -55,19 +56,18 @@ class LineageEmitter:
         """The openlineage-python client when OpenLineage is configured (for its enrichment + transport)."""
         if not self._client_resolved:
             self._client_resolved = True
-            if self._config or delivery.openlineage_configured():
-                from openlineage.client.client import OpenLineageClient
-
-                self._client = OpenLineageClient(config=self._config) if self._config else OpenLineageClient()
+            self._client = delivery.openlineage_client(self._config)
         return self._client
 
     @property
-    def sink(self) -> delivery.Sink:
+    def transport(self) -> BatchTransport:
+        """Where events go (see :func:`lineage.emission.delivery.resolve_transport`), built on first use."""
         with self._lock:
-            if self._sink is None:
+            if self._transport is None:
                 client = self._openlineage_client()
-                self._sink = delivery.TransportSink(client.transport) if client else delivery.resolve_sink()
-            return self._sink
+                self._transport = (as_batch(client.transport) if client
+                                   else delivery.embedded_store_transport())
+            return self._transport
 
     def _enrich(self, event: Any) -> Any | None:
         """Client-side facets the user configured for openlineage-python (env vars, tags, git), filters."""
@@ -78,7 +78,7 @@ class LineageEmitter:
             return event
         try:
             cfg = client.config
-            if client._filters and client.filter_event(event) is None:
+            if client.filter_event(event) is None:
                 return None
             if cfg.facets.environment_variables:
                 event = client.add_environment_facets(event)
@@ -150,7 +150,7 @@ class LineageEmitter:
 
     def try_deliver(self) -> delivery.FlushResult | None:
         try:
-            sink = self.sink
+            transport = self.transport
         except Exception as exc:
             msg = f"cannot build the lineage backend: {type(exc).__name__}: {exc}"
             log.warning("%s; events stay in the outbox %s", msg, self.outbox.path)
@@ -159,7 +159,7 @@ class LineageEmitter:
             return None
         try:
             return delivery.flush(
-                self.outbox, sink, budget_s=self.budget_s, lease_wait_s=self.budget_s / 2,
+                self.outbox, transport, budget_s=self.budget_s, lease_wait_s=self.budget_s / 2,
                 respect_backoff=True, backoff_s=self.backoff_s,
             )
         except Exception as exc:  # the outbox keeps everything; never fail a materialization here
@@ -176,12 +176,12 @@ class LineageEmitter:
             except Exception as exc:  # an unreachable spool must not hold up the local backlog
                 log.warning("could not collect the lineage spool %s: %s: %s", self.spool.root,
                             type(exc).__name__, exc)
-        return delivery.flush(self.outbox, self.sink, budget_s=budget_s, lease_wait_s=lease_wait_s,
+        return delivery.flush(self.outbox, self.transport, budget_s=budget_s, lease_wait_s=lease_wait_s,
                               respect_backoff=False, backoff_s=self.backoff_s)
 
     def status(self):
         return self.outbox.status()
 
     def close(self) -> None:
-        if self._sink is not None:
-            self._sink.close()
+        if self._transport is not None:
+            self._transport.close(0)

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import traceback
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -26,17 +25,16 @@ from typing import Any
 
 from openlineage.client import event_v2
 from openlineage.client.facet_v2 import (
-    dataset_version_dataset,
     documentation_job,
-    error_message_run,
     job_type_job,
-    nominal_time_run,
     ownership_job,
     parent_run,
     source_code_location_job,
 )
 from openlineage.client.constants import DEFAULT_PRODUCER as DEFAULT_CLIENT_PRODUCER
 from openlineage.client.serde import Serde
+
+from lineage.facets import ErrorMessageFacet, NominalTimeFacet, VersionFacet, partition_facets
 
 PRODUCER = "https://github.com/observability-pipelines/observability-pipelines/tree/main/lineage/emission"
 RUN_ID_NAMESPACE = uuid.UUID("6f1c3a52-8f0e-5b8e-9d1e-0b5c2f7d4a10")
@@ -45,7 +43,6 @@ DATASET_NAMESPACE_ENV = "OBS_OL_DATASET_NAMESPACE"
 NUMERIC_AGGREGATES_ENV = "OBS_OL_NUMERIC_AGGREGATES"
 DEFAULT_JOB_NAMESPACE = "dagster"
 DEFAULT_DATASET_NAMESPACE = "dagster://observability_pipelines"
-MAX_STACK_CHARS = 20_000
 
 
 def _env_bool(name: str, default: bool) -> bool:
@@ -97,25 +94,14 @@ def now_iso() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
-def nominal_time(partition: str | None) -> nominal_time_run.NominalTimeRunFacet | None:
-    """The partition's day (``YYYY-MM-DD`` partitions) as [00:00Z, next day 00:00Z)."""
-    if not partition:
-        return None
-    try:
-        day = dt.date.fromisoformat(partition[:10])
-    except ValueError:
-        return None
-    start = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
-    if len(partition) > 10:  # hourly or finer partitions: "YYYY-MM-DD-HH:MM"
-        try:
-            start = dt.datetime.strptime(partition, "%Y-%m-%d-%H:%M").replace(tzinfo=dt.UTC)
-            end = start + dt.timedelta(hours=1)
-        except ValueError:
-            return None
-    else:
-        end = start + dt.timedelta(days=1)
-    fmt = "%Y-%m-%dT%H:%M:%S.000Z"
-    return nominal_time_run.NominalTimeRunFacet(nominalStartTime=start.strftime(fmt), nominalEndTime=end.strftime(fmt))
+def nominal_time(partition: str | None) -> NominalTimeFacet | None:
+    """The time window of a daily (``YYYY-MM-DD``) or hourly (``YYYY-MM-DD-HH:MM``) partition key."""
+    return partition_facets(partition).get(NominalTimeFacet.KEY)
+
+
+def partition_run_facets(partition: str | None) -> dict[str, Any]:
+    """Run facets that carry a partition key (``tags`` + ``nominalTime``; see ``lineage.facets.partition``)."""
+    return partition_facets(partition)
 
 
 def parent_facet(dagster_run_id: str, job_namespace: str, job_name: str) -> parent_run.ParentRunFacet:
@@ -129,14 +115,8 @@ def parent_facet(dagster_run_id: str, job_namespace: str, job_name: str) -> pare
     )
 
 
-def error_facet(error: BaseException) -> error_message_run.ErrorMessageRunFacet:
-    stack = "".join(traceback.format_exception(type(error), error, error.__traceback__))
-    if len(stack) > MAX_STACK_CHARS:
-        stack = stack[:1000] + "\n...\n" + stack[-(MAX_STACK_CHARS - 1006):]
-    message = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
-    return error_message_run.ErrorMessageRunFacet(
-        message=message[:4000], programmingLanguage="PYTHON", stackTrace=stack
-    )
+def error_facet(error: BaseException) -> ErrorMessageFacet:
+    return ErrorMessageFacet.build(error)
 
 
 def job_facets(
@@ -163,8 +143,8 @@ def job_facets(
     return facets
 
 
-def dataset_version(version: str) -> dataset_version_dataset.DatasetVersionDatasetFacet:
-    return dataset_version_dataset.DatasetVersionDatasetFacet(datasetVersion=str(version))
+def dataset_version(version: str) -> VersionFacet:
+    return VersionFacet.build(version)
 
 
 def _stamp(facets: Any, producer: str) -> None:

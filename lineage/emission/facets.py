@@ -22,19 +22,23 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from importlib import resources
-from typing import Any, ClassVar
+from typing import Any
 
-import attr
 import numpy as np
 import pandas as pd
-from openlineage.client.facet_v2 import (
-    DatasetFacet,
-    column_lineage_dataset,
-    data_quality_assertions_dataset,
-    data_quality_metrics_input_dataset,
-    output_statistics_output_dataset,
-    schema_dataset,
+
+from lineage.facets import (
+    DRIFT_SCHEMA_ID,
+    DRIFT_SCHEMA_URL,
+    AssertionsFacet,
+    ColumnDrift,
+    ColumnLineageFacet,
+    ColumnMetrics,
+    DriftDatasetFacet,
+    MetricsFacet,
+    OutputStatisticsFacet,
+    SchemaFacet,
+    drift_schema,
 )
 
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
@@ -44,107 +48,11 @@ KMV_K = 4096
 # Identifier-like columns never get value aggregates (a min/max of ids would be an id).
 ID_COLUMN = re.compile(r"(^|_)(id|ids|uuid|guid|key|email|phone|name|ssn)$", re.IGNORECASE)
 
-DRIFT_SCHEMA_ID = (
-    "https://raw.githubusercontent.com/observability-pipelines/observability-pipelines/main/"
-    "lineage/emission/schemas/DriftDatasetFacet.json"
-)
-DRIFT_SCHEMA_URL = DRIFT_SCHEMA_ID + "#/$defs/DriftDatasetFacet"
-
-
-def drift_schema() -> dict[str, Any]:
-    """The shipped JSON Schema of the drift facet (its ``$id`` is :data:`DRIFT_SCHEMA_ID`)."""
-    import json
-
-    text = (resources.files("lineage.emission") / "schemas" / "DriftDatasetFacet.json").read_text("utf-8")
-    return json.loads(text)
-
-
-# --------------------------------------------------------------------------- custom drift facet
-@attr.define
-class ColumnDrift:
-    drifted: bool
-    kind: str | None = None
-    test: str | None = None
-    statistic: float | None = None
-    pValue: float | None = None  # noqa: N815
-    threshold: float | None = None
-    psi: float | None = None
-    wassersteinNormalized: float | None = None  # noqa: N815
-    jsDistance: float | None = None  # noqa: N815
-    newCategories: int | None = None  # noqa: N815
-    status: str | None = None
-
-
-@attr.define
-class DriftDatasetFacet(DatasetFacet):
-    """Custom dataset facet ``drift``: distribution drift of this dataset version (statistics only)."""
-
-    drifted: bool
-    shareDrifted: float  # noqa: N815
-    columns: dict[str, ColumnDrift] = attr.field(factory=dict)
-    driftShareThreshold: float | None = attr.field(default=None)  # noqa: N815
-    referenceRows: int | None = attr.field(default=None)  # noqa: N815
-    currentRows: int | None = attr.field(default=None)  # noqa: N815
-    referencePartitions: list[str] | None = attr.field(default=None)  # noqa: N815
-    _additional_skip_redact: ClassVar[list[str]] = ["drifted", "shareDrifted"]
-
-    @staticmethod
-    def _get_schema() -> str:
-        return DRIFT_SCHEMA_URL
-
-    @classmethod
-    def from_fact(cls, fact: Mapping[str, Any]) -> DriftDatasetFacet:
-        """From ``obs.facts["drift"]`` (``DatasetDriftResult.to_dict()``); free-text messages are dropped."""
-        columns = {}
-        for name, col in (fact.get("columns") or {}).items():
-            if not isinstance(col, Mapping):
-                continue
-            columns[str(name)] = ColumnDrift(
-                drifted=bool(col.get("drifted", False)),
-                kind=_str_or_none(col.get("kind")) if col.get("kind") in ("numerical", "categorical") else None,
-                test=_str_or_none(col.get("test")),
-                statistic=_finite(col.get("statistic")),
-                pValue=_clip01(_finite(col.get("p_value"))),
-                threshold=_finite(col.get("threshold")),
-                psi=_finite(col.get("psi")),
-                wassersteinNormalized=_finite(col.get("wasserstein_norm")),
-                jsDistance=_finite(col.get("js_distance")),
-                newCategories=_int_or_none(col.get("n_new_categories")),
-                status=_str_or_none(col.get("status")),
-            )
-        refs = fact.get("reference_partitions")
-        return cls(
-            drifted=bool(fact.get("drifted", False)),
-            shareDrifted=min(1.0, max(0.0, _finite(fact.get("share_drifted")) or 0.0)),
-            columns=columns,
-            driftShareThreshold=_finite(fact.get("drift_share_threshold")),
-            referenceRows=_int_or_none(fact.get("n_ref")),
-            currentRows=_int_or_none(fact.get("n_cur")),
-            referencePartitions=[str(r) for r in refs] if isinstance(refs, list) else None,
-        )
-
-
-def _finite(v: Any) -> float | None:
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        return None
-    return f if np.isfinite(f) else None
-
-
-def _clip01(v: float | None) -> float | None:
-    return None if v is None else min(1.0, max(0.0, v))
-
-
-def _int_or_none(v: Any) -> int | None:
-    try:
-        return None if v is None or isinstance(v, bool) else int(v)
-    except (TypeError, ValueError):
-        return None
-
-
-def _str_or_none(v: Any) -> str | None:
-    return None if v is None else str(v)
+__all__ = [  # the typed facet classes live in lineage.facets; re-exported for emission's callers
+    "DRIFT_SCHEMA_ID", "DRIFT_SCHEMA_URL", "ColumnDrift", "DriftDatasetFacet", "drift_schema",
+    "assertions_facet", "column_lineage_facet", "column_metrics", "combine_partitions", "content_hash",
+    "data_quality_metrics", "output_statistics", "schema_facet",
+]
 
 
 # --------------------------------------------------------------------------- data quality metrics
@@ -205,17 +113,17 @@ def _distinct(series: pd.Series, rows: int) -> int | None:
 
 def column_metrics(
     frame: pd.DataFrame, *, numeric_aggregates: bool = True, seed: int = 0, private_columns: Iterable[str] = ()
-) -> tuple[int, dict[str, data_quality_metrics_input_dataset.ColumnMetrics]]:
+) -> tuple[int, dict[str, ColumnMetrics]]:
     """(row count, per-column metrics) of one frame. See the module docstring for privacy and cost."""
     rows = len(frame)
     nulls = frame.isna().sum().to_numpy() if rows else np.zeros(frame.shape[1], dtype=int)
     rng = np.random.default_rng(seed)
     private = set(private_columns)
-    out: dict[str, data_quality_metrics_input_dataset.ColumnMetrics] = {}
+    out: dict[str, ColumnMetrics] = {}
     for position, name in enumerate(frame.columns):
         series = frame.iloc[:, position]
         null_count = int(nulls[position])
-        metrics = data_quality_metrics_input_dataset.ColumnMetrics(
+        metrics = ColumnMetrics(
             nullCount=null_count,
             distinctCount=_distinct(series, rows) if rows else 0,
             count=float(rows - null_count),
@@ -240,15 +148,13 @@ def column_metrics(
 def data_quality_metrics(
     value: pd.DataFrame | Mapping[str, pd.DataFrame], *, numeric_aggregates: bool = True,
     private_columns: Iterable[str] = (),
-) -> data_quality_metrics_input_dataset.DataQualityMetricsInputDatasetFacet | None:
+) -> MetricsFacet | None:
     """``dataQualityMetrics`` input facet of a frame, or of a partition dict (partitions are combined)."""
     frame = combine_partitions(value)
     if frame is None:
         return None
     rows, metrics = column_metrics(frame, numeric_aggregates=numeric_aggregates, private_columns=private_columns)
-    return data_quality_metrics_input_dataset.DataQualityMetricsInputDatasetFacet(
-        columnMetrics=metrics, rowCount=rows, fileCount=len(value) if isinstance(value, Mapping) else None
-    )
+    return MetricsFacet.build(rows, metrics, file_count=len(value) if isinstance(value, Mapping) else None)
 
 
 def combine_partitions(value: Any) -> pd.DataFrame | None:
@@ -258,63 +164,30 @@ def combine_partitions(value: Any) -> pd.DataFrame | None:
         frames = [v for _, v in sorted(value.items()) if isinstance(v, pd.DataFrame)]
         if not frames:
             return None
-        return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True, copy=False)
+        return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
     return None
 
 
 # --------------------------------------------------------------------------- output facets
-def schema_facet(columns: Iterable[tuple[str, str | None]]) -> schema_dataset.SchemaDatasetFacet:
-    return schema_dataset.SchemaDatasetFacet(
-        fields=[
-            schema_dataset.SchemaDatasetFacetFields(name=str(name), type=kind, ordinal_position=i + 1)
-            for i, (name, kind) in enumerate(columns)
-        ]
-    )
+def schema_facet(columns: Iterable[tuple[str, str | None]]) -> SchemaFacet:
+    return SchemaFacet.build(columns)
 
 
-def column_lineage_facet(
-    deps_by_column: Mapping[str, Sequence[tuple[str, str, str]]],
-) -> column_lineage_dataset.ColumnLineageDatasetFacet | None:
+def column_lineage_facet(deps_by_column: Mapping[str, Sequence[tuple[str, str, str]]]) -> ColumnLineageFacet | None:
     """``{output column: [(namespace, dataset name, input column), ...]}`` → ``columnLineage`` facet."""
-    fields = {
-        str(column): column_lineage_dataset.Fields(
-            inputFields=[
-                column_lineage_dataset.InputField(namespace=ns, name=name, field=field) for ns, name, field in deps
-            ]
-        )
-        for column, deps in deps_by_column.items()
-        if deps
-    }
-    return column_lineage_dataset.ColumnLineageDatasetFacet(fields=fields) if fields else None
+    return ColumnLineageFacet.build(deps_by_column)
 
 
-def output_statistics(rows: int | None, size: int | None = None):
-    if rows is None and size is None:
-        return None
-    return output_statistics_output_dataset.OutputStatisticsOutputDatasetFacet(rowCount=rows, size=size)
+def output_statistics(rows: int | None, size: int | None = None) -> OutputStatisticsFacet | None:
+    return OutputStatisticsFacet.build(rows, size)
 
 
-def assertions_facet(
-    assertions: Iterable[Mapping[str, Any]],
-) -> data_quality_assertions_dataset.DataQualityAssertionsDatasetFacet | None:
-    """From ``{"assertion", "success", "column", "severity", ["name", "description"]}`` dicts.
+def assertions_facet(assertions: Iterable[Mapping[str, Any]]) -> AssertionsFacet | None:
+    """From ``{"assertion", "success", "column", "severity", ["name"]}`` dicts.
 
     Only names, verdicts, columns and severities are kept: expected/actual values could carry data.
     """
-    items = []
-    for a in assertions:
-        if not isinstance(a, Mapping) or not a.get("assertion"):
-            continue
-        items.append(
-            data_quality_assertions_dataset.Assertion(
-                assertion=str(a["assertion"]),
-                success=bool(a.get("success")),
-                column=_str_or_none(a.get("column")) or None,
-                severity=_str_or_none(a.get("severity")),
-                name=_str_or_none(a.get("name")),
-            )
-        )
-    return data_quality_assertions_dataset.DataQualityAssertionsDatasetFacet(assertions=items) if items else None
+    return AssertionsFacet.build(assertions)
 
 
 FULL_HASH_MAX_ROWS = 200_000

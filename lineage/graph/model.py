@@ -1,24 +1,31 @@
 """In-memory networkx view of the lineage store, built incrementally.
 
-Two directed graphs are kept per store:
+Nodes are `("dataset", id)` and `("job", id)`. An input edge runs dataset -> job, an output edge
+job -> dataset; the explicit `lineage` facet and a static DatasetEvent's column lineage add
+dataset -> dataset (and job -> job) edges. Columns are `(dataset_id, field)` nodes, `field` None
+standing for "the whole dataset" (the ColumnLineage facet's `dataset` list).
 
-* the job graph: nodes `("dataset", id)` and `("job", id)`; an input edge runs dataset -> job, an
-  output edge job -> dataset. Edge attributes `first_seen` / `last_seen` (naive UTC) let a
-  query see the graph as it was at any time without re-reading the store.
-* the column graph: nodes `(dataset_id, field)` where `field` None stands for "the whole
-  dataset" (dependencies from the ColumnLineage facet's `dataset` list); edges carry the jobs
-  and transformations that connect the two columns.
+**Current lineage follows Marquez's job versions.** Every edge row belongs to a unit: a run, or a
+run-less event (a JobEvent, a DatasetEvent), of an owner: the job, or for a DatasetEvent the
+dataset it describes. A job's version is what its run read and wrote, so the job's current
+lineage is that of its latest completed run (the latest run when none completed yet); runs
+reporting no lineage at all do not change it. A job that stopped reading a dataset no longer
+has it as an input, while `view(as_of)` / `traverse(..., as_of=...)` give the lineage that was
+current at `as_of`, old edges included. `jobs_graph` / `columns_graph` hold every edge ever seen
+(built on first use: queries read the views).
 
-Every query calls `refresh()`, which reads only the edge rows added since the last call (a
-high-water mark on the insert-only edge tables). PostgreSQL can commit a lower id after a higher
-one (two concurrent transactions), so ids skipped over are remembered as gaps and re-checked on
-the next refreshes until they appear or are old enough to be rollbacks.
+Every query calls `refresh()`, which reads only the rows added since the last call (a high-water
+mark per insert-only table). PostgreSQL can commit a lower id after a higher one (two concurrent
+transactions), so ids skipped over are remembered as gaps and re-checked on the next refreshes
+until they appear or are old enough to be rollbacks.
 """
 
 from __future__ import annotations
 
+import heapq
 import threading
 import time
+import weakref
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -29,16 +36,25 @@ import networkx as nx
 from sqlalchemy import Connection, Row, select
 
 from lineage.store import tables as t
+from lineage.store.database import to_naive_utc
 
 if TYPE_CHECKING:
     from lineage.store import LineageStore
 
 Node = tuple[str, int]  # ("dataset" | "job", row id)
 ColumnNode = tuple[int, str | None]  # (dataset id, field or None for the whole dataset)
+Edge = tuple[Node, Node]
+ColumnEdge = tuple[ColumnNode, ColumnNode]
+Owner = tuple[str, int]  # ("job", id), or ("dataset", id) for a DatasetEvent's declarations
+UnitKey = tuple[str, int]  # ("run", run id) or ("event", event id) for run-less events
+# (time, job id, (transformation type, subtype) or None): one column edge row.
+ColumnHit = tuple[datetime, int | None, tuple[str, str | None] | None]
 
 # A transaction still open after this long is not expected; its ids are treated as rolled back.
 GAP_TTL_SECONDS = 120.0
 MAX_TRACKED_GAPS = 50_000
+AS_OF_VIEWS_KEPT = 16  # point-in-time graphs cached until the store changes
+COMPLETE = "COMPLETE"
 _IN_CHUNK = 500
 
 
@@ -74,21 +90,85 @@ class _Cursor:
         return rows
 
 
+@dataclass
+class _Unit:
+    """The edges one run (or run-less event) reported, with the times they were reported."""
+
+    key: UnitKey
+    owner: Owner
+    started: datetime
+    completed: datetime | None = None
+    edges: dict[Edge, list[datetime]] = field(default_factory=dict)
+    columns: dict[ColumnEdge, list[ColumnHit]] = field(default_factory=dict)
+
+    def order(self, as_of: datetime | None) -> tuple[int, datetime, UnitKey] | None:
+        """Rank among the owner's units at `as_of` (completed ones first); None if not yet seen."""
+        if self.completed is not None and (as_of is None or self.completed <= as_of):
+            return (1, self.completed, self.key)
+        if as_of is None or self.started <= as_of:
+            return (0, self.started, self.key)
+        return None
+
+
+def _edge_columns(table: Any) -> list[Any]:
+    c = table.c
+    return [c.id, c.event_id, c.run_id, c.src_dataset_id, c.src_field, c.dst_dataset_id, c.dst_field, c.job_id,
+            c.transformation_type, c.transformation_subtype, c.event_time]
+
+
 class LineageGraph:
     """Graph of one store. Use `with graph.snapshot():` to refresh and read consistently."""
 
     def __init__(self, store: LineageStore) -> None:
-        self.store = store
-        self.jobs_graph: nx.DiGraph = nx.DiGraph()
-        self.columns_graph: nx.DiGraph = nx.DiGraph()
+        self._store = weakref.ref(store)  # the graph cache is keyed by the store: no cycle
         self.fields_by_dataset: dict[int, set[str]] = {}
+        # Every edge ever seen -> first_seen / last_seen (and jobs, transformations for columns).
+        self._edge_attrs: dict[Edge, dict[str, Any]] = {}
+        self._column_attrs: dict[ColumnEdge, dict[str, Any]] = {}
+        self._history: tuple[nx.DiGraph, nx.DiGraph] | None = None
         self._dataset_names: dict[int, tuple[str, str]] = {}
         self._job_names: dict[int, tuple[str, str]] = {}
-        self._io_cursor = _Cursor()
-        self._column_cursor = _Cursor()
+        self._cursors = {name: _Cursor() for name in ("io", "columns", "declared", "declared_columns", "states")}
+        self._units: dict[UnitKey, _Unit] = {}
+        self._owner_units: dict[Owner, set[UnitKey]] = {}
+        self._completed: dict[int, datetime] = {}  # run id -> first COMPLETE
+        self._dirty: set[Owner] = set()
+        self._current = _Selection()
+        self._as_of_views: dict[datetime, tuple[nx.DiGraph, nx.DiGraph]] = {}
         self._lock = threading.RLock()
         self.refresh_count = 0
         self.rows_read = 0
+
+    @property
+    def store(self) -> LineageStore:
+        store = self._store()
+        if store is None:
+            raise RuntimeError("the store of this lineage graph was closed and collected")
+        return store
+
+    @property
+    def jobs_graph(self) -> nx.DiGraph:
+        """Every job-graph edge ever seen, whatever the job's current version (do not modify)."""
+        return self._history_graphs()[0]
+
+    @property
+    def columns_graph(self) -> nx.DiGraph:
+        """Every column edge ever seen (do not modify)."""
+        return self._history_graphs()[1]
+
+    def _history_graphs(self) -> tuple[nx.DiGraph, nx.DiGraph]:
+        with self._lock:
+            if self._history is None:
+                jobs, columns = nx.DiGraph(), nx.DiGraph()
+                jobs.add_edges_from((u, v, dict(a)) for (u, v), a in self._edge_attrs.items())
+                columns.add_edges_from((u, v, _copy_column_attrs(a)) for (u, v), a in self._column_attrs.items())
+                self._history = (jobs, columns)
+            return self._history
+
+    # Kept for callers of the former attribute name.
+    @property
+    def _io_cursor(self) -> _Cursor:
+        return self._cursors["io"]
 
     @contextmanager
     def snapshot(self) -> Iterator[LineageGraph]:
@@ -98,49 +178,94 @@ class LineageGraph:
             yield self
 
     def refresh(self) -> int:
-        """Read edge rows added since the last refresh; returns how many were read."""
+        """Read rows added since the last refresh; returns how many were read."""
         with self._lock, self.store.read() as conn:
-            io_rows = self._io_cursor.fetch(
-                conn,
-                t.io_edges,
-                [t.io_edges.c.id, t.io_edges.c.dataset_id, t.io_edges.c.job_id, t.io_edges.c.direction, t.io_edges.c.event_time],
+            io = t.io_edges.c
+            io_rows = self._cursors["io"].fetch(
+                conn, t.io_edges, [io.id, io.event_id, io.run_id, io.dataset_id, io.job_id, io.direction, io.event_time]
             )
-            col_rows = self._column_cursor.fetch(
-                conn,
-                t.column_edges,
-                [
-                    t.column_edges.c.id,
-                    t.column_edges.c.src_dataset_id,
-                    t.column_edges.c.src_field,
-                    t.column_edges.c.dst_dataset_id,
-                    t.column_edges.c.dst_field,
-                    t.column_edges.c.job_id,
-                    t.column_edges.c.transformation_type,
-                    t.column_edges.c.transformation_subtype,
-                    t.column_edges.c.event_time,
-                ],
+            de = t.declared_edges.c
+            declared = self._cursors["declared"].fetch(
+                conn, t.declared_edges,
+                [de.id, de.event_id, de.run_id, de.job_id, de.src_kind, de.src_id, de.dst_kind, de.dst_id,
+                 de.event_time],
             )
-            for row in io_rows:
-                dataset, job = ("dataset", row.dataset_id), ("job", row.job_id)
-                source, target = (dataset, job) if row.direction == "in" else (job, dataset)
-                _touch_edge(self.jobs_graph, source, target, row.event_time)
-            for row in col_rows:
-                source_col: ColumnNode = (row.src_dataset_id, row.src_field)
-                target_col: ColumnNode = (row.dst_dataset_id, row.dst_field)
-                attrs = _touch_edge(self.columns_graph, source_col, target_col, row.event_time)
-                if row.job_id is not None:
-                    attrs.setdefault("jobs", set()).add(row.job_id)
-                if row.transformation_type is not None:
-                    attrs.setdefault("transformations", set()).add(
-                        (row.transformation_type, row.transformation_subtype)
-                    )
-                self.fields_by_dataset.setdefault(row.src_dataset_id, set()).add(row.src_field)
-                if row.dst_field is not None:
-                    self.fields_by_dataset.setdefault(row.dst_dataset_id, set()).add(row.dst_field)
-            read = len(io_rows) + len(col_rows)
+            columns = self._cursors["columns"].fetch(conn, t.column_edges, _edge_columns(t.column_edges))
+            columns += self._cursors["declared_columns"].fetch(
+                conn, t.declared_column_edges, _edge_columns(t.declared_column_edges)
+            )
+            rs = t.run_states.c
+            states = self._cursors["states"].fetch(conn, t.run_states, [rs.id, rs.run_id, rs.event_type, rs.event_time])
+            self._apply(io_rows, declared, columns, states)
+            read = len(io_rows) + len(declared) + len(columns) + len(states)
             self.refresh_count += 1
             self.rows_read += read
+            if read:
+                self._as_of_views.clear()
+                self._history = None
             return read
+
+    def _apply(self, io_rows: list[Any], declared: list[Any], columns: list[Any], states: list[Any]) -> None:
+        for row in states:
+            if row.event_type == COMPLETE:
+                first = self._completed.get(row.run_id)
+                if first is None or row.event_time < first:
+                    self._completed[row.run_id] = row.event_time
+                    if (unit := self._units.get(("run", row.run_id))) is not None:
+                        unit.completed = row.event_time
+                        self._dirty.add(unit.owner)
+        for row in io_rows:
+            dataset, job = ("dataset", row.dataset_id), ("job", row.job_id)
+            edge = (dataset, job) if row.direction == "in" else (job, dataset)
+            self._add_edge(self._unit(row, ("job", row.job_id)), edge, row.event_time)
+        for row in declared:
+            owner = ("job", row.job_id) if row.job_id is not None else (row.dst_kind, row.dst_id)
+            edge = ((row.src_kind, row.src_id), (row.dst_kind, row.dst_id))
+            self._add_edge(self._unit(row, owner), edge, row.event_time)
+        for row in columns:
+            owner = ("job", row.job_id) if row.job_id is not None else ("dataset", row.dst_dataset_id)
+            self._add_column(self._unit(row, owner), row)
+        self._current.update(self, self._dirty)
+        self._dirty.clear()
+
+    def _unit(self, row: Any, owner: Owner) -> _Unit:
+        key: UnitKey = ("run", row.run_id) if row.run_id is not None else ("event", row.event_id)
+        unit = self._units.get(key)
+        if unit is None:
+            completed = self._completed.get(row.run_id) if row.run_id is not None else row.event_time
+            unit = self._units[key] = _Unit(key, owner, row.event_time, completed)
+            self._owner_units.setdefault(owner, set()).add(key)
+        elif row.event_time < unit.started:
+            unit.started = row.event_time
+        if key[0] == "event" and row.event_time < (unit.completed or row.event_time):
+            unit.completed = row.event_time
+        self._dirty.add(unit.owner)
+        return unit
+
+    def _add_edge(self, unit: _Unit, edge: Edge, when: datetime) -> None:
+        unit.edges.setdefault(edge, []).append(when)
+        _touch_edge(self._edge_attrs, edge, when)
+
+    def _add_column(self, unit: _Unit, row: Any) -> None:
+        source: ColumnNode = (row.src_dataset_id, row.src_field)
+        target: ColumnNode = (row.dst_dataset_id, row.dst_field)
+        kind = (row.transformation_type, row.transformation_subtype) if row.transformation_type is not None else None
+        unit.columns.setdefault((source, target), []).append((row.event_time, row.job_id, kind))
+        attrs = _touch_edge(self._column_attrs, (source, target), row.event_time)
+        _add_column_attrs(attrs, row.job_id, kind)
+        self.fields_by_dataset.setdefault(row.src_dataset_id, set()).add(row.src_field)
+        if row.dst_field is not None:
+            self.fields_by_dataset.setdefault(row.dst_dataset_id, set()).add(row.dst_field)
+
+    def selected_unit(self, owner: Owner, as_of: datetime | None) -> _Unit | None:
+        """The unit whose lineage is the owner's current version at `as_of` (None: now)."""
+        best: tuple[tuple[int, datetime, UnitKey], _Unit] | None = None
+        for key in self._owner_units.get(owner, ()):
+            unit = self._units[key]
+            rank = unit.order(as_of)
+            if rank is not None and (best is None or rank > best[0]):
+                best = (rank, unit)
+        return best[1] if best else None
 
     # -------------------------------------------------------------- names
     def dataset_name(self, dataset_id: int) -> tuple[str, str]:
@@ -171,57 +296,170 @@ class LineageGraph:
         max_depth: int | None = None,
         as_of: datetime | None = None,
     ) -> tuple[dict[Node, int], list[tuple[Node, Node]]]:
-        """Breadth-first walk. Returns node -> distance and the traversed edges (source, target).
+        """Walk the lineage current at `as_of` (None: now). Returns node -> distance and the
+        traversed edges (source, target).
 
         Distance counts job hops: from a dataset, its producing job and that job's inputs are
-        both at distance 1. `max_depth` None means no limit.
+        both at distance 1; a dataset -> dataset edge (declared lineage) is one hop too.
+        `max_depth` None means no limit.
         """
-        graph = self.jobs_graph
-        distances: dict[Node, int] = {start: 0}
+        graph = self.view(as_of)
         edges: list[tuple[Node, Node]] = []
         if start not in graph:
-            return distances, edges
+            return {start: 0}, edges
         neighbours = graph.pred if upstream else graph.succ
-        max_hops = None if max_depth is None else 2 * max_depth
-        frontier = [start]
-        hops = 0
-        while frontier and (max_hops is None or hops < max_hops):
-            hops += 1
-            distance = (hops + 1) // 2
-            next_frontier: list[Node] = []
-            for node in frontier:
-                for other, attrs in neighbours[node].items():
-                    if as_of is not None and attrs["first_seen"] > as_of:
-                        continue
-                    edges.append((other, node) if upstream else (node, other))
-                    if other not in distances:
-                        distances[other] = distance
-                        next_frontier.append(other)
-            frontier = next_frontier
-        return distances, edges
+        limit = None if max_depth is None else 2 * max_depth  # in half hops
+        best: dict[Node, int] = {start: 0}
+        heap = [(0, start)]
+        while heap:
+            halves, node = heapq.heappop(heap)
+            if halves > best[node]:
+                continue
+            for other in neighbours[node]:
+                reached = halves + (1 if other[0] != node[0] else 2)
+                if limit is not None and reached > limit:
+                    continue
+                edges.append((other, node) if upstream else (node, other))
+                if reached < best.get(other, reached + 1):
+                    best[other] = reached
+                    heapq.heappush(heap, (reached, other))
+        return {node: (halves + 1) // 2 for node, halves in best.items()}, edges
 
     def view(self, as_of: datetime | None) -> nx.DiGraph:
-        """The job graph restricted to edges first seen at or before `as_of` (a cheap view)."""
-        if as_of is None:
-            return self.jobs_graph
-        return nx.subgraph_view(
-            self.jobs_graph, filter_edge=lambda u, v: self.jobs_graph[u][v]["first_seen"] <= as_of
-        )
+        """The job graph current at `as_of` (None: now). Edges carry `first_seen` (first time
+        ever) and `last_seen` (latest report in the current version); do not modify it."""
+        return self._views(as_of)[0]
 
     def column_view(self, as_of: datetime | None) -> nx.DiGraph:
+        """The column graph current at `as_of`; edges carry `jobs` and `transformations`."""
+        return self._views(as_of)[1]
+
+    def _views(self, as_of: datetime | None) -> tuple[nx.DiGraph, nx.DiGraph]:
         if as_of is None:
-            return self.columns_graph
-        return nx.subgraph_view(
-            self.columns_graph, filter_edge=lambda u, v: self.columns_graph[u][v]["first_seen"] <= as_of
-        )
+            return self._current.graph, self._current.columns
+        as_of = to_naive_utc(as_of)  # the store's times are naive UTC
+        with self._lock:
+            cached = self._as_of_views.get(as_of)
+            if cached is None:
+                selection = _Selection()
+                selection.update(self, self._owner_units, as_of)
+                cached = (selection.graph, selection.columns)
+                if len(self._as_of_views) >= AS_OF_VIEWS_KEPT:
+                    self._as_of_views.pop(next(iter(self._as_of_views)))
+                self._as_of_views[as_of] = cached
+            return cached
+
+    def dataset_graph(self, as_of: datetime | None = None) -> nx.DiGraph:
+        """Datasets only: an edge where data flows from one dataset to another (through a job
+        or declared directly), as current at `as_of`."""
+        graph = self.view(as_of)
+        out = nx.DiGraph()
+        for node in graph:
+            if node[0] != "dataset":
+                continue
+            out.add_node(node[1])
+            for nxt in graph.succ[node]:
+                targets = [nxt] if nxt[0] == "dataset" else [d for d in graph.succ[nxt] if d[0] == "dataset"]
+                out.add_edges_from((node[1], d[1]) for d in targets)
+        return out
 
 
-def _touch_edge(graph: nx.DiGraph, source: Any, target: Any, when: datetime) -> dict[str, Any]:
-    succ = graph.succ.get(source)
-    attrs = succ.get(target) if succ is not None else None
+class _Selection:
+    """The edges of each owner's selected unit, merged into one job graph and one column graph."""
+
+    def __init__(self) -> None:
+        self.graph: nx.DiGraph = nx.DiGraph()
+        self.columns: nx.DiGraph = nx.DiGraph()
+        self.selected: dict[Owner, _Unit] = {}
+        self.edge_owners: dict[Edge, set[Owner]] = {}
+        self.column_owners: dict[ColumnEdge, set[Owner]] = {}
+        self.edges_present: set[Edge] = set()
+        self.columns_present: set[ColumnEdge] = set()
+
+    def update(self, graph: LineageGraph, owners: Iterable[Owner], as_of: datetime | None = None) -> None:
+        touched: set[Edge] = set()
+        touched_columns: set[ColumnEdge] = set()
+        for owner in owners:
+            old = self.selected.pop(owner, None)
+            new = graph.selected_unit(owner, as_of)
+            for unit, add in ((old, False), (new, True)):
+                if unit is None:
+                    continue
+                for edge in unit.edges:
+                    _mark(self.edge_owners, edge, owner, add)
+                    touched.add(edge)
+                for column_edge in unit.columns:
+                    _mark(self.column_owners, column_edge, owner, add)
+                    touched_columns.add(column_edge)
+            if new is not None:
+                self.selected[owner] = new
+        for edge in touched:
+            self._set_edge(graph, edge, as_of)
+        for column_edge in touched_columns:
+            self._set_column(column_edge, as_of)
+
+    def _set_edge(self, graph: LineageGraph, edge: Edge, as_of: datetime | None) -> None:
+        owners = self.edge_owners.get(edge, ())
+        times = [x for o in owners for x in self.selected[o].edges[edge] if as_of is None or x <= as_of]
+        if not times:
+            self._remove(self.graph, self.edges_present, edge)
+            return
+        first = min(graph._edge_attrs[edge]["first_seen"], *times)
+        self.graph.add_edge(edge[0], edge[1], first_seen=first, last_seen=max(times))
+        self.edges_present.add(edge)
+
+    def _set_column(self, column_edge: ColumnEdge, as_of: datetime | None) -> None:
+        owners = self.column_owners.get(column_edge, ())
+        hits = [h for o in owners for h in self.selected[o].columns[column_edge] if as_of is None or h[0] <= as_of]
+        if not hits:
+            self._remove(self.columns, self.columns_present, column_edge)
+            return
+        attrs: dict[str, Any] = {"first_seen": min(h[0] for h in hits), "last_seen": max(h[0] for h in hits),
+                                 "jobs": set(), "transformations": set()}
+        for _, job, kind in hits:
+            _add_column_attrs(attrs, job, kind)
+        self.columns.add_edge(column_edge[0], column_edge[1], **attrs)
+        self.columns_present.add(column_edge)
+
+    @staticmethod
+    def _remove(graph: nx.DiGraph, present: set[Any], edge: tuple[Any, Any]) -> None:
+        if edge in present:
+            present.discard(edge)
+            graph.remove_edge(*edge)
+            _drop_isolated(graph, edge)
+
+
+def _mark(owners: dict[Any, set[Owner]], edge: Any, owner: Owner, add: bool) -> None:
+    if add:
+        owners.setdefault(edge, set()).add(owner)
+    elif edge in owners:
+        owners[edge].discard(owner)
+        if not owners[edge]:
+            del owners[edge]
+
+
+def _drop_isolated(graph: nx.DiGraph, edge: tuple[Any, Any]) -> None:
+    for node in edge:
+        if node in graph and graph.degree(node) == 0:
+            graph.remove_node(node)
+
+
+def _copy_column_attrs(attrs: dict[str, Any]) -> dict[str, Any]:
+    return {k: set(v) if isinstance(v, set) else v for k, v in attrs.items()}
+
+
+def _add_column_attrs(attrs: dict[str, Any], job: int | None, kind: tuple[str, str | None] | None) -> None:
+    if job is not None:
+        attrs.setdefault("jobs", set()).add(job)
+    if kind is not None:
+        attrs.setdefault("transformations", set()).add(kind)
+
+
+def _touch_edge(index: dict[Any, dict[str, Any]], edge: tuple[Any, Any], when: datetime) -> dict[str, Any]:
+    attrs = index.get(edge)
     if attrs is None:
-        graph.add_edge(source, target, first_seen=when, last_seen=when)
-        return graph.succ[source][target]
+        attrs = index[edge] = {"first_seen": when, "last_seen": when}
+        return attrs
     if when < attrs["first_seen"]:
         attrs["first_seen"] = when
     if when > attrs["last_seen"]:

@@ -19,17 +19,26 @@ from typing import Any, Literal
 import networkx as nx
 from sqlalchemy import func, select
 
-from lineage.store import tables as t
+from lineage.graph.cache import graph_for
 from lineage.graph.model import ColumnNode, LineageGraph, Node
+from lineage.store import tables as t
 from lineage.store import LineageStore, to_naive_utc
 from lineage.store.validation import parse_event_time
 
 NodeType = Literal["dataset", "job"]
 TERMINAL_STATES = ("COMPLETE", "FAIL", "ABORT")
-_MODEL_TYPES = {"MODEL", "ML_MODEL"}
-_PREDICTION_TYPES = {"PREDICTION", "PREDICTIONS", "INFERENCE", "SCORES"}
-_MODEL_NAME = re.compile(r"(^|[^a-z])models?([^a-z]|$)", re.IGNORECASE)
-_PREDICTION_NAME = re.compile(r"predict|inference|scores?([^a-z]|$)", re.IGNORECASE)
+# What makes a downstream dataset a model or predictions in `impact`: its DatasetType facet, else
+# the JobType facet of the job that wrote it. Never the name, and never dbt's jobType MODEL
+# (a dbt model is a table).
+_DATASET_TYPE_CATEGORY = {
+    "MODEL": "model", "ML_MODEL": "model",
+    "PREDICTION": "prediction", "PREDICTIONS": "prediction", "INFERENCE": "prediction", "SCORES": "prediction",
+}
+_JOB_TYPE_CATEGORY = {
+    "TRAINING": "model", "ML_TRAINING": "model", "MODEL_TRAINING": "model",
+    "INFERENCE": "prediction", "ML_INFERENCE": "prediction", "BATCH_INFERENCE": "prediction",
+    "PREDICTION": "prediction", "SCORING": "prediction",
+}
 
 
 class LineageQueryError(Exception):
@@ -76,24 +85,22 @@ def _node_dict(graph: LineageGraph, node: Node, names: Mapping[Node, tuple[str, 
 
 
 def resolve(store: LineageStore, name: str, namespace: str | None = None, node_type: NodeType = "dataset") -> Node:
-    """Find a dataset or job by name (and namespace); clear errors when missing or ambiguous."""
+    """Find a dataset or job by name (and namespace); clear errors when missing or ambiguous.
+
+    A dataset is also found by a symlink identifier (SymlinksDatasetFacet: a Spark file
+    dataset's Hive table name), the namespace then being the symlink's or the dataset's own.
+    """
     table = t.datasets if node_type == "dataset" else t.jobs
     query = select(table.c.id, table.c.namespace, table.c.name).where(table.c.name == name)
     if namespace is not None:
         query = query.where(table.c.namespace == namespace)
+    similar: list[Any] = []
     with store.read() as conn:
         rows = list(conn.execute(query.order_by(table.c.namespace).limit(50)))
+        if not rows and node_type == "dataset":
+            rows = _by_symlink(conn, name, namespace)
         if not rows:
-            # Suggest names containing the last dotted/slashed part of what was asked for.
-            fragment = re.split(r"[./:]", name)[-1] or name
-            similar = list(
-                conn.execute(
-                    select(table.c.namespace, table.c.name)
-                    .where(table.c.name.contains(fragment[:100], autoescape=True))
-                    .order_by(table.c.name)
-                    .limit(5)
-                )
-            )
+            similar = _similar(conn, table, name)
     if not rows:
         where = f" in namespace '{namespace}'" if namespace is not None else ""
         hint = (
@@ -104,12 +111,38 @@ def resolve(store: LineageStore, name: str, namespace: str | None = None, node_t
         raise NotFoundError(f"no {node_type} named '{name}'{where}{hint}")
     if len(rows) > 1:
         candidates = [{"namespace": r.namespace, "name": r.name} for r in rows]
-        listing = ", ".join(c["namespace"] for c in candidates)
+        listing = ", ".join(f"{c['namespace']}:{c['name']}" if c["name"] != name else c["namespace"] for c in candidates)
         raise AmbiguousNameError(
             f"{node_type} name '{name}' exists in {len(rows)} namespaces ({listing}); pass a namespace",
             candidates,
         )
     return (node_type, rows[0].id)
+
+
+def _by_symlink(conn: Any, name: str, namespace: str | None) -> list[Any]:
+    d, sl = t.datasets, t.dataset_symlinks
+    query = (
+        select(d.c.id, d.c.namespace, d.c.name)
+        .join(sl, sl.c.dataset_id == d.c.id)
+        .where(sl.c.name == name)
+        .distinct()
+    )
+    if namespace is not None:
+        query = query.where((sl.c.namespace == namespace) | (d.c.namespace == namespace))
+    return list(conn.execute(query.order_by(d.c.namespace, d.c.name).limit(50)))
+
+
+def _similar(conn: Any, table: Any, name: str) -> list[Any]:
+    """Names containing the last dotted/slashed part of what was asked for."""
+    fragment = re.split(r"[./:]", name)[-1] or name
+    return list(
+        conn.execute(
+            select(table.c.namespace, table.c.name)
+            .where(table.c.name.contains(fragment[:100], autoescape=True))
+            .order_by(table.c.name)
+            .limit(5)
+        )
+    )
 
 
 def _as_of_for_run(store: LineageStore, run_id: str) -> datetime:
@@ -176,7 +209,7 @@ def _walk(
     _check_depth(depth)
     root = resolve(store, name, namespace, node_type)
     when = _effective_as_of(store, as_of, run_id)
-    with store.graph().snapshot() as graph:
+    with graph_for(store).snapshot() as graph:
         distances, edges = graph.traverse(root, upstream=upstream, max_depth=depth, as_of=when)
     names = graph.names(distances)
     nodes = {node: _node_dict(graph, node, names) for node in distances}
@@ -215,7 +248,7 @@ def paths(
     when = parse_as_of(as_of)
     found: list[list[Node]] = []
     reversed_direction = False
-    with store.graph().snapshot() as graph:
+    with graph_for(store).snapshot() as graph:
         for a, b, flipped in ((src, dst, False), (dst, src, True)):
             found = _shortest_paths(graph, a, b, max_paths, max_depth, when)
             if found:
@@ -237,7 +270,8 @@ def paths(
 def _shortest_paths(
     graph: LineageGraph, src: Node, dst: Node, limit: int, max_depth: int | None, as_of: datetime | None
 ) -> list[list[Node]]:
-    if src not in graph.jobs_graph or dst not in graph.jobs_graph or src == dst:
+    view = graph.view(as_of)
+    if src not in view or dst not in view or src == dst:
         return []
     # Only nodes both downstream of src and upstream of dst can be on a path: search that slice.
     below, _ = graph.traverse(src, upstream=False, max_depth=max_depth, as_of=as_of)
@@ -269,9 +303,11 @@ def column_lineage(
 ) -> dict[str, Any]:
     """Which source columns feed `column` (upstream), or which columns it feeds (downstream).
 
-    Each entry says through which jobs and transformations. `indirect` entries come from the
-    ColumnLineage facet's dataset-wide list (filters, joins, grouping) rather than one field.
-    `origins` are the upstream columns with nothing further upstream: the true sources.
+    Each entry says through which jobs and transformations. An entry is `indirect` when every
+    path to it passes an indirect dependency: the ColumnLineage facet's dataset-wide list
+    (filters, joins, grouping) or an input field whose transformations are all INDIRECT;
+    `include_indirect=False` leaves those out. A column that depends on itself (a MERGE) lists
+    itself. `origins` are the upstream columns with no field-level source: the true sources.
     """
     if direction not in ("upstream", "downstream"):
         raise LineageQueryError("direction must be 'upstream' or 'downstream'")
@@ -279,65 +315,40 @@ def column_lineage(
     _, dataset_id = resolve(store, name, namespace)
     when = parse_as_of(as_of)
     upstream_walk = direction == "upstream"
-    with store.graph().snapshot() as graph:
+    with graph_for(store).snapshot() as graph:
         cols = graph.column_view(when)
         root: ColumnNode = (dataset_id, column)
         if column not in graph.fields_by_dataset.get(dataset_id, set()):
             known = sorted(graph.fields_by_dataset.get(dataset_id, set()))
             hint = f"; columns with lineage: {', '.join(known[:20])}" if known else "; this dataset has no column lineage"
             raise NotFoundError(f"no column lineage for column '{column}' of '{name}'{hint}")
-        found: dict[ColumnNode, dict[str, Any]] = {}
-        frontier: list[tuple[ColumnNode, bool]] = [(root, False)]
-        level = 0
-        while frontier and (depth is None or level < depth):
-            level += 1
-            next_frontier: list[tuple[ColumnNode, bool]] = []
-            for node, _ in frontier:
-                for hop in _column_hops(cols, node, upstream_walk, include_indirect):
-                    other, attrs, indirect = hop
-                    entry = found.get(other)
-                    if entry is None and other != root:
-                        entry = found[other] = {
-                            "node": other,
-                            "distance": level,
-                            "indirect": indirect,
-                            "jobs": set(),
-                            "transformations": set(),
-                        }
-                        next_frontier.append((other, indirect))
-                    if entry is not None:
-                        entry["jobs"] |= attrs.get("jobs", set())
-                        entry["transformations"] |= attrs.get("transformations", set())
-                        entry["indirect"] = entry["indirect"] and indirect
-            frontier = next_frontier
+        found = _walk_columns(cols, root, upstream_walk, depth, direct_only=not include_indirect)
+        direct = found if not include_indirect else _walk_columns(cols, root, upstream_walk, depth, direct_only=True)
         dataset_nodes: set[Node] = {("dataset", n[0]) for n in [root, *found]}
         job_nodes: set[Node] = {("job", j) for e in found.values() for j in e["jobs"]}
         names = graph.names(dataset_nodes | job_nodes)
-        origins = [
-            n for n in found if upstream_walk and n[1] is not None and not any(True for _ in _column_hops(cols, n, True, False))
-        ]
+        origins = [n for n in found if upstream_walk and n[1] is not None and _is_origin(cols, n)]
 
     def column_dict(node: ColumnNode) -> dict[str, Any]:
         namespace_, dataset_name = names[("dataset", node[0])]
         return {"namespace": namespace_, "name": dataset_name, "field": node[1]}
 
-    entries = []
-    for node, entry in found.items():
-        entries.append(
-            {
-                **column_dict(node),
-                "distance": entry["distance"],
-                "indirect": entry["indirect"],
-                "jobs": sorted(
-                    ({"namespace": names[("job", j)][0], "name": names[("job", j)][1]} for j in entry["jobs"]),
-                    key=lambda j: (j["namespace"], j["name"]),
-                ),
-                "transformations": sorted(
-                    ({"type": ty, "subtype": sub} for ty, sub in entry["transformations"]),
-                    key=lambda x: (x["type"] or "", x["subtype"] or ""),
-                ),
-            }
-        )
+    entries = [
+        {
+            **column_dict(node),
+            "distance": entry["distance"],
+            "indirect": node not in direct,
+            "jobs": sorted(
+                ({"namespace": names[("job", j)][0], "name": names[("job", j)][1]} for j in entry["jobs"]),
+                key=lambda j: (j["namespace"], j["name"]),
+            ),
+            "transformations": sorted(
+                ({"type": ty, "subtype": sub} for ty, sub in entry["transformations"]),
+                key=lambda x: (x["type"] or "", x["subtype"] or ""),
+            ),
+        }
+        for node, entry in found.items()
+    ]
     entries.sort(key=lambda e: (e["distance"], e["namespace"], e["name"], e["field"] or ""))
     return {
         "root": column_dict(root),
@@ -349,23 +360,57 @@ def column_lineage(
     }
 
 
+def _walk_columns(
+    cols: nx.DiGraph, root: ColumnNode, upstream_walk: bool, depth: int | None, *, direct_only: bool
+) -> dict[ColumnNode, dict[str, Any]]:
+    """Breadth-first over column hops; each column is expanded once (cycles and a column's
+    dependency on itself end there), and listed, the root too, when some hop reaches it."""
+    found: dict[ColumnNode, dict[str, Any]] = {}
+    expanded = {root}
+    frontier = [root]
+    level = 0
+    while frontier and (depth is None or level < depth):
+        level += 1
+        next_frontier: list[ColumnNode] = []
+        for node in frontier:
+            for other, attrs, indirect in _column_hops(cols, node, upstream_walk):
+                if indirect and direct_only:
+                    continue
+                entry = found.setdefault(other, {"distance": level, "jobs": set(), "transformations": set()})
+                entry["jobs"] |= attrs.get("jobs", set())
+                entry["transformations"] |= attrs.get("transformations", set())
+                if other not in expanded:
+                    expanded.add(other)
+                    next_frontier.append(other)
+        frontier = next_frontier
+    return found
+
+
+def _is_indirect(attrs: Mapping[str, Any]) -> bool:
+    """Every transformation reported for the edge is INDIRECT (ColumnLineage 1-2-0)."""
+    kinds = attrs.get("transformations")
+    return bool(kinds) and all(str(kind).upper() == "INDIRECT" for kind, _ in kinds)
+
+
 def _column_hops(
-    cols: nx.DiGraph, node: ColumnNode, upstream_walk: bool, include_indirect: bool
+    cols: nx.DiGraph, node: ColumnNode, upstream_walk: bool
 ) -> Iterable[tuple[ColumnNode, dict[str, Any], bool]]:
     if upstream_walk:
         if node in cols:
             for other, attrs in cols.pred[node].items():
-                yield other, attrs, False
+                yield other, attrs, _is_indirect(attrs)
         whole: ColumnNode = (node[0], None)
-        if include_indirect and node[1] is not None and whole in cols:
+        if node[1] is not None and whole in cols:
             for other, attrs in cols.pred[whole].items():
                 yield other, attrs, True
     elif node in cols:
         for other, attrs in cols.succ[node].items():
-            is_whole = other[1] is None
-            if is_whole and not include_indirect:
-                continue
-            yield other, attrs, is_whole
+            yield other, attrs, other[1] is None or _is_indirect(attrs)
+
+
+def _is_origin(cols: nx.DiGraph, node: ColumnNode) -> bool:
+    """No field-level source other than itself."""
+    return node not in cols or all(other == node for other in cols.pred[node])
 
 
 # ---------------------------------------------------------------------- impact
@@ -380,15 +425,21 @@ def impact(
     """Blast radius: every dataset, model and prediction downstream, and the jobs in between.
 
     A downstream dataset counts as a model or as predictions from its latest DatasetType facet
-    (`datasetType` MODEL, or PREDICTION/INFERENCE/SCORES), else from its name.
+    (`datasetType` MODEL, or PREDICTION/INFERENCE/SCORES), else from the latest JobType facet
+    of a job writing it (TRAINING / INFERENCE, ...); never from its name.
     """
     root = resolve(store, name, namespace)
     when = _effective_as_of(store, as_of, run_id)
-    with store.graph().snapshot() as graph:
+    with graph_for(store).snapshot() as graph:
         distances, _ = graph.traverse(root, upstream=False, max_depth=None, as_of=when)
+        view = graph.view(when)
+        writers = {n[1]: [p[1] for p in view.pred[n] if p[0] == "job"] for n in distances if n[0] == "dataset" and n in view}
     names = graph.names(distances)
     dataset_ids = [n[1] for n in distances if n[0] == "dataset" and n != root]
-    types = _latest_dataset_types(store, dataset_ids)
+    types = _latest_facet_field(store, t.dataset_facets, "dataset_id", dataset_ids, "datasetType", "datasetType")
+    job_types = _latest_facet_field(
+        store, t.job_facets, "job_id", sorted({j for i in dataset_ids for j in writers.get(i, [])}), "jobType", "jobType"
+    )
     groups: dict[str, list[dict[str, Any]]] = {"datasets": [], "models": [], "predictions": [], "jobs": []}
     for node, distance in distances.items():
         if node == root:
@@ -397,7 +448,7 @@ def impact(
         if node[0] == "job":
             groups["jobs"].append(item)
             continue
-        category = _category(types.get(node[1]), item["name"])
+        category = _category(types.get(node[1]), [job_types[j] for j in writers.get(node[1], []) if j in job_types])
         item["category"] = category
         item["dataset_type"] = types.get(node[1])
         groups[{"model": "models", "prediction": "predictions"}.get(category, "datasets")].append(item)
@@ -411,37 +462,42 @@ def impact(
     }
 
 
-def _latest_dataset_types(store: LineageStore, dataset_ids: Sequence[int]) -> dict[int, str]:
+def _latest_facet_field(
+    store: LineageStore, table: Any, id_column: str, ids: Sequence[int], facet_name: str, key: str
+) -> dict[int, str]:
+    """id -> the string `key` of the latest `facet_name` facet; malformed facets are skipped."""
     out: dict[int, str] = {}
-    if not dataset_ids:
-        return out
-    f = t.dataset_facets
+    column = table.c[id_column]
     with store.read() as conn:
-        for start in range(0, len(dataset_ids), 500):
-            chunk = dataset_ids[start : start + 500]
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
             rows = conn.execute(
-                select(f.c.dataset_id, f.c.payload)
-                .where(f.c.facet_name == "datasetType", f.c.dataset_id.in_(chunk))
-                .order_by(f.c.id)
+                select(column.label("owner"), table.c.payload)
+                .where(table.c.facet_name == facet_name, column.in_(chunk))
+                .order_by(table.c.id)
             )
             for row in rows:  # ordered by id: the last one seen is the latest
-                value = json.loads(row.payload).get("datasetType")
+                value = _json_object(row.payload).get(key)
                 if isinstance(value, str):
-                    out[row.dataset_id] = value
+                    out[row.owner] = value
     return out
 
 
-def _category(dataset_type: str | None, name: str) -> str:
-    if dataset_type:
-        upper = dataset_type.upper()
-        if upper in _MODEL_TYPES:
-            return "model"
-        if upper in _PREDICTION_TYPES:
-            return "prediction"
-    if _PREDICTION_NAME.search(name):
-        return "prediction"
-    if _MODEL_NAME.search(name):
-        return "model"
+def _json_object(payload: str) -> dict[str, Any]:
+    """A stored facet as a dict; anything else (a list, a string, broken JSON) as {}."""
+    try:
+        value = json.loads(payload)
+    except (TypeError, ValueError):
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _category(dataset_type: str | None, job_types: Sequence[str]) -> str:
+    if dataset_type and (category := _DATASET_TYPE_CATEGORY.get(dataset_type.upper())):
+        return category
+    for job_type in job_types:
+        if category := _JOB_TYPE_CATEGORY.get(job_type.upper()):
+            return category
     return "dataset"
 
 
@@ -568,7 +624,7 @@ def graph_as_of(
 ) -> dict[str, Any]:
     """Every node and edge that existed at `as_of` (or when run `run_id` last reported)."""
     when = _effective_as_of(store, as_of, run_id)
-    with store.graph().snapshot() as graph:
+    with graph_for(store).snapshot() as graph:
         view = graph.view(when)
         edges = [(u, v, a["first_seen"], a["last_seen"]) for u, v, a in view.edges(data=True)]
         nodes = {n for u, v, _, _ in edges for n in (u, v)}

@@ -22,6 +22,11 @@ counts over the recent ``window``, default 24 h) and yields:
 * ``obs_outbox_backlog`` / ``obs_outbox_oldest_age_seconds``: pending events in the local outbox
   and the age of the oldest (only when the outbox file exists; it is never created here)
 * ``obs_lineage_spool_files``: hand-over files waiting in the shared spool (when ``$OBS_LINEAGE_SPOOL`` is set)
+* ``obs_incidents_open{severity}``: open or acknowledged incidents (every severity, 0 included);
+  ``obs_incident_time_to_detect_seconds`` / ``obs_incident_time_to_resolve_seconds``: histograms
+  over the stored incidents (new failures are folded into incidents at each scrape)
+* ``obs_lineage_events_with_warnings`` / ``obs_lineage_event_warnings``: stored events with schema
+  warnings (lenient ingest) and the warnings themselves
 * ``obs_rca_requests_total`` / ``obs_rca_candidates_found_total``: ``/api/v1/rca`` requests and
   the candidates they returned (process-wide counters, :data:`RCA_REQUESTS`, :data:`RCA_CANDIDATES`)
 
@@ -38,33 +43,30 @@ sensitive.
 from __future__ import annotations
 
 import json
-import math
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
-from sqlalchemy import and_, func, select
+from sqlalchemy import Connection
 
 from lineage.analysis import health
-from lineage.store import tables as t
+from lineage.facets import AssertionsFacet, DriftDatasetFacet, MetricsFacet, OutputStatisticsFacet
 from lineage.store import LineageStore
+from lineage.store import reads
 
 DEFAULT_WINDOW = timedelta(hours=24)
 DEFAULT_MAX_DATASETS = 500
 DEFAULT_MAX_COLUMNS = 50
 _MAX_FACET_ROWS = 50_000
-_CHUNK = 500
 _TERMINAL = ("COMPLETE", "FAIL", "ABORT")
 _FAILED = ("FAIL", "ABORT")
 _LATEST_FACETS = ("outputStatistics", "dataQualityAssertions", "dataQualityMetrics", "drift")
-_DRIFT_SCORE_KEYS = ("statistic", "psi", "jsDistance", "js_distance", "wassersteinNormalized",
-                     "wasserstein_norm", "ks_stat")
 
 # Process-wide counters, incremented by the /api/v1/rca route.
 RCA_REQUESTS = Counter("obs_rca_requests", "Root-cause analysis requests served", registry=None)
@@ -85,13 +87,23 @@ FAMILIES: dict[str, tuple[str, tuple[str, ...]]] = {
     "obs_outbox_backlog": ("Pending events in the local lineage outbox", ()),
     "obs_outbox_oldest_age_seconds": ("Age of the oldest pending outbox event", ()),
     "obs_lineage_spool_files": ("Hand-over files from workers waiting in the shared lineage spool", ()),
+    "obs_incidents_open": ("Open or acknowledged incidents by severity (lineage.analysis.incidents)", ("severity",)),
+    "obs_lineage_events_with_warnings": ("Stored events with at least one schema warning", ()),
+    "obs_lineage_event_warnings": ("Schema warnings recorded on stored events", ()),
 }
 RCA_METRIC_NAMES = ("obs_rca_requests_total", "obs_rca_candidates_found_total")
+# Histograms of incident timing: failure stored -> incident opened, incident opened -> resolved.
+INCIDENT_HISTOGRAMS = {
+    "obs_incident_time_to_detect_seconds": "From the failing event's time to the incident opening",
+    "obs_incident_time_to_resolve_seconds": "From the incident opening to its resolution",
+}
+INCIDENT_BUCKETS = (60.0, 300.0, 900.0, 3600.0, 4 * 3600.0, 86400.0, 7 * 86400.0)
 
 
 def metric_names() -> set[str]:
     """Every sample name a scrape of :func:`metrics_registry` can contain (for dashboards/tests)."""
     names = set(FAMILIES) | set(RCA_METRIC_NAMES)
+    names |= {h + suffix for h in INCIDENT_HISTOGRAMS for suffix in ("_bucket", "_sum", "_count")}
     return names | {n.replace("_total", "_created") for n in RCA_METRIC_NAMES}
 
 
@@ -110,7 +122,7 @@ class DatasetSnapshot:
     start: datetime | None = None
     end: datetime | None = None
     assertions: dict[tuple[str, str | None], bool] = field(default_factory=dict)
-    drift: dict[str, Any] | None = None
+    drift: DriftDatasetFacet | None = None
     row_count: float | None = None
     last_complete: datetime | None = None
     window_passed: int = 0
@@ -131,40 +143,20 @@ class DatasetSnapshot:
         )
 
 
-def _finite(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    value = float(value)
-    return value if math.isfinite(value) else None
+def drift_share(facet: DriftDatasetFacet) -> float:
+    """``shareDrifted`` (the parser derives it from the columns when absent), clipped to [0, 1]."""
+    return min(1.0, max(0.0, facet.shareDrifted))
 
 
-def drift_share(facet: dict[str, Any]) -> float:
-    """``shareDrifted`` / ``share_drifted``, else drifted / all columns; clipped to [0, 1]."""
-    for key in ("shareDrifted", "share_drifted"):
-        value = _finite(facet.get(key))
-        if value is not None:
-            return min(1.0, max(0.0, value))
-    columns = facet.get("columns") if isinstance(facet.get("columns"), dict) else {}
-    drifted = facet.get("drifted_columns")
-    if columns:
-        count = len(drifted) if isinstance(drifted, list) else sum(
-            1 for c in columns.values() if isinstance(c, dict) and c.get("drifted"))
-        return min(1.0, count / len(columns))
-    return 0.0
-
-
-def drift_scores(facet: dict[str, Any], limit: int = DEFAULT_MAX_COLUMNS) -> dict[str, float]:
-    """Per-column score (first finite of ``statistic``, ``psi``, ...), the ``limit`` highest."""
+def drift_scores(facet: DriftDatasetFacet, limit: int = DEFAULT_MAX_COLUMNS) -> dict[str, float]:
+    """Per-column score (first known of ``statistic``, ``psi``, ``jsDistance``, ``wassersteinNormalized``),
+    the ``limit`` highest."""
     scores: dict[str, tuple[bool, float]] = {}
-    columns = facet.get("columns")
-    if not isinstance(columns, dict):
-        return {}
-    for column, col in columns.items():
-        if not isinstance(col, dict):
-            continue
-        score = next((v for v in (_finite(col.get(k)) for k in _DRIFT_SCORE_KEYS) if v is not None), None)
+    for column, col in facet.columns.items():
+        score = next((v for v in (col.statistic, col.psi, col.jsDistance, col.wassersteinNormalized)
+                      if v is not None), None)
         if score is not None:
-            scores[str(column)] = (bool(col.get("drifted")), score)
+            scores[str(column)] = (col.drifted, score)
     # Drifted columns first, then the strongest statistic, then the name (stable across scrapes).
     ranked = sorted(scores.items(), key=lambda kv: (not kv[1][0], -kv[1][1], kv[0]))[:limit]
     return {column: score for column, (_, score) in ranked}
@@ -174,9 +166,158 @@ def _naive_utc_now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
+def _load(payload: str) -> dict[str, Any]:
+    try:
+        value = json.loads(payload)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _merge_assertions(into: dict[tuple[str, str | None], bool], payload: str) -> None:
+    facet = AssertionsFacet.from_payload(_load(payload))
+    for a in facet.assertions if facet else ():
+        into[(a.assertion, a.column or None)] = a.success
+
+
+def _row_count(facet: OutputStatisticsFacet | MetricsFacet | None) -> float | None:
+    return float(facet.rowCount) if facet is not None and facet.rowCount is not None else None
+
+
+# --------------------------------------------------------------------------- snapshots, one read each
+def _new_snapshots(rows: list[Any], pipeline_of: Callable[[DatasetSnapshot], str] | None) -> dict[int, DatasetSnapshot]:
+    """One snapshot per dataset; the label is ``namespace/name`` only when two namespaces share a name."""
+    name_count: dict[str, int] = defaultdict(int)
+    for r in rows:
+        name_count[r.name] += 1
+    snaps: dict[int, DatasetSnapshot] = {}
+    for r in rows:
+        label = r.name if name_count[r.name] == 1 else f"{r.namespace}/{r.name}"
+        snap = DatasetSnapshot(r.id, r.namespace, r.name, label, r.job_ns, r.run_id, r.job_ns, r.job_name)
+        if pipeline_of is not None:
+            snap.pipeline = str(pipeline_of(snap))
+        snaps[r.id] = snap
+    return snaps
+
+
+def _add_run_bounds(conn: Connection, by_run: dict[int, list[DatasetSnapshot]]) -> None:
+    """First START and last terminal event of each latest run."""
+    for r in reads.metrics_run_bounds(conn, list(by_run)):
+        for s in by_run[r.run_id]:
+            if r.event_type == "START" and (s.start is None or r.event_time < s.start):
+                s.start = r.event_time
+            elif r.event_type in _TERMINAL and (s.end is None or r.event_time > s.end):
+                s.end = r.event_time
+
+
+def _add_latest_facets(conn: Connection, snaps: dict[int, DatasetSnapshot], run_ids: list[int]) -> None:
+    """Facets of the latest runs (later events override earlier ones)."""
+    for r in reads.metrics_run_facets(conn, run_ids, _LATEST_FACETS):
+        s = snaps.get(r.dataset_id)
+        if s is None or s.run_id != r.run_id:
+            continue
+        if r.facet_name == "dataQualityAssertions":
+            _merge_assertions(s.assertions, r.payload)
+        elif r.facet_name == "drift":
+            s.drift = DriftDatasetFacet.from_payload(_load(r.payload))
+        elif r.facet_name == "outputStatistics":
+            rows = _row_count(OutputStatisticsFacet.from_payload(_load(r.payload)))
+            s.row_count = rows if rows is not None else s.row_count
+        elif r.facet_name == "dataQualityMetrics" and s.row_count is None:
+            s.row_count = _row_count(MetricsFacet.from_payload(_load(r.payload)))
+
+
+def _add_check_runs(conn: Connection, snaps: dict[int, DatasetSnapshot]) -> None:
+    """Check runs after the latest materialization report assertions as input facets."""
+    starts = [s.start for s in snaps.values() if s.start is not None]
+    if not starts:
+        return
+    for r in reads.metrics_input_assertions(conn, list(snaps), min(starts), _MAX_FACET_ROWS):
+        s = snaps[r.dataset_id]
+        if s.start is not None and r.event_time >= s.start:
+            _merge_assertions(s.assertions, r.payload)
+
+
+def _add_window_outcomes(conn: Connection, snaps: dict[int, DatasetSnapshot], since: datetime) -> None:
+    """Assertion outcomes in the window: the last facet per (dataset, run, scope)."""
+    last: dict[tuple[int, int | None, str], str] = {}
+    for r in reads.metrics_window_assertions(conn, list(snaps), since, _MAX_FACET_ROWS):
+        last[(r.dataset_id, r.run_id, r.scope)] = r.payload
+    for (dataset_id, _, _), payload in last.items():
+        facet = AssertionsFacet.from_payload(_load(payload))
+        for a in facet.assertions if facet else ():
+            if a.success:
+                snaps[dataset_id].window_passed += 1
+            else:
+                snaps[dataset_id].window_failed += 1
+
+
+def _add_window_runs(conn: Connection, snaps: dict[int, DatasetSnapshot], since: datetime) -> None:
+    """Producing runs in the window, and how many failed."""
+    failed: dict[tuple[int, int], bool] = {}
+    for r in reads.metrics_window_run_states(conn, list(snaps), since):
+        key = (r.dataset_id, r.run_id)
+        failed[key] = failed.get(key, False) or r.event_type in _FAILED
+    for (dataset_id, _), run_failed in failed.items():
+        snaps[dataset_id].runs_total += 1
+        snaps[dataset_id].runs_failed += int(run_failed)
+
+
+def _add_fallback_row_counts(conn: Connection, snaps: dict[int, DatasetSnapshot]) -> None:
+    """A latest run without statistics (e.g. a failed one): the last reported row count."""
+    missing = [s.dataset_id for s in snaps.values() if s.row_count is None]
+    for r in reads.metrics_last_output_statistics(conn, missing):
+        snaps[r.dataset_id].row_count = _row_count(OutputStatisticsFacet.from_payload(_load(r.payload)))
+
+
+def _add_last_complete(conn: Connection, snaps: dict[int, DatasetSnapshot]) -> None:
+    for r in reads.metrics_last_complete(conn, list(snaps)):
+        snaps[r.dataset_id].last_complete = r.at
+
+
+# --------------------------------------------------------------------------- samples
+def _families() -> dict[str, GaugeMetricFamily]:
+    return {name: GaugeMetricFamily(name, doc, labels=list(labels) or None)
+            for name, (doc, labels) in FAMILIES.items() if labels}
+
+
+def _add_check_samples(fam: dict[str, GaugeMetricFamily], s: DatasetSnapshot, max_columns: int) -> None:
+    ds = [s.label]
+    fam["obs_check_outcomes_total"].add_metric(ds + ["passed"], s.window_passed)
+    fam["obs_check_outcomes_total"].add_metric(ds + ["failed"], s.window_failed)
+    failed_by_type: dict[str, int] = {}
+    for (assertion, _column), ok in s.assertions.items():
+        if assertion in failed_by_type or len(failed_by_type) < max_columns:
+            failed_by_type[assertion] = failed_by_type.get(assertion, 0) + (0 if ok else 1)
+    for assertion, count in sorted(failed_by_type.items()):
+        fam["obs_check_failed"].add_metric(ds + [assertion], count)
+
+
+def _add_run_samples(fam: dict[str, GaugeMetricFamily], s: DatasetSnapshot, now: datetime, max_columns: int) -> None:
+    ds = [s.label]
+    if s.drift is not None:
+        fam["obs_drift_share"].add_metric(ds, drift_share(s.drift))
+        for column, score in drift_scores(s.drift, max_columns).items():
+            fam["obs_drift_score"].add_metric(ds + [column], score)
+    if s.row_count is not None:
+        fam["obs_dataset_row_count"].add_metric(ds, s.row_count)
+    if s.start is not None and s.end is not None and s.end >= s.start:
+        fam["obs_materialization_duration_seconds"].add_metric(ds, (s.end - s.start).total_seconds())
+    if s.last_complete is not None:
+        fam["obs_dataset_freshness_seconds"].add_metric(ds, max(0.0, (now - s.last_complete).total_seconds()))
+    fam["obs_runs_failed_total"].add_metric(ds, s.runs_failed)
+
+
+def _histogram(name: str, values: list[float]) -> HistogramMetricFamily:
+    buckets = [(str(le), float(sum(v <= le for v in values))) for le in INCIDENT_BUCKETS]
+    return HistogramMetricFamily(name, INCIDENT_HISTOGRAMS[name], buckets=[*buckets, ("+Inf", float(len(values)))],
+                                 sum_value=float(sum(values)))
+
+
+def _single_gauge(name: str, value: float) -> GaugeMetricFamily:
+    gauge = GaugeMetricFamily(name, FAMILIES[name][0])
+    gauge.add_metric([], value)
+    return gauge
 
 
 class ObservabilityCollector(Collector):
@@ -220,44 +361,46 @@ class ObservabilityCollector(Collector):
     # ------------------------------------------------------------------ prometheus API
     def describe(self) -> Iterable[Metric]:
         # Registering must not query the database.
-        return [GaugeMetricFamily(name, doc, labels=list(labels) or None) for name, (doc, labels) in FAMILIES.items()]
+        gauges = [GaugeMetricFamily(name, doc, labels=list(labels) or None) for name, (doc, labels) in FAMILIES.items()]
+        return [*gauges, *(HistogramMetricFamily(name, doc) for name, doc in INCIDENT_HISTOGRAMS.items())]
 
     def collect(self) -> Iterable[Metric]:
         now = self.clock()
-        snapshots = self.snapshots(now)
-        fam = {name: GaugeMetricFamily(name, doc, labels=list(labels) or None)
-               for name, (doc, labels) in FAMILIES.items() if labels}
+        fam = _families()
         by_pipeline: dict[str, list[float]] = defaultdict(list)
-        for s in snapshots:
-            ds = [s.label]
-            fam["obs_check_outcomes_total"].add_metric(ds + ["passed"], s.window_passed)
-            fam["obs_check_outcomes_total"].add_metric(ds + ["failed"], s.window_failed)
-            failed_by_type: dict[str, int] = {}
-            for (assertion, _column), ok in s.assertions.items():
-                if assertion in failed_by_type or len(failed_by_type) < self.max_columns:
-                    failed_by_type[assertion] = failed_by_type.get(assertion, 0) + (0 if ok else 1)
-            for assertion, count in sorted(failed_by_type.items()):
-                fam["obs_check_failed"].add_metric(ds + [assertion], count)
-            if s.drift is not None:
-                fam["obs_drift_share"].add_metric(ds, drift_share(s.drift))
-                for column, score in drift_scores(s.drift, self.max_columns).items():
-                    fam["obs_drift_score"].add_metric(ds + [column], score)
-            if s.row_count is not None:
-                fam["obs_dataset_row_count"].add_metric(ds, s.row_count)
-            if s.start is not None and s.end is not None and s.end >= s.start:
-                fam["obs_materialization_duration_seconds"].add_metric(ds, (s.end - s.start).total_seconds())
-            if s.last_complete is not None:
-                fam["obs_dataset_freshness_seconds"].add_metric(
-                    ds, max(0.0, (now - s.last_complete).total_seconds()))
-            fam["obs_runs_failed_total"].add_metric(ds, s.runs_failed)
+        for s in self.snapshots(now):
+            _add_check_samples(fam, s, self.max_columns)
+            _add_run_samples(fam, s, now, self.max_columns)
             score = health.dataset_health(s.health_inputs(now), self._interval(s))
-            fam["obs_asset_health_score"].add_metric(ds, score)
+            fam["obs_asset_health_score"].add_metric([s.label], score)
             by_pipeline[s.pipeline].append(score)
         for pipeline, scores in sorted(by_pipeline.items()):
             fam["obs_pipeline_health_score"].add_metric([pipeline], health.pipeline_health(scores))
+        yield from self._incident_metrics(fam)
         yield from fam.values()
+        yield from self._warning_metrics()
         yield from self._outbox_metrics()
         yield from self._spool_metrics()
+
+    def snapshots(self, now: datetime | None = None) -> list[DatasetSnapshot]:
+        """One :class:`DatasetSnapshot` per produced dataset (the ``max_datasets`` most recent)."""
+        now = now or self.clock()
+        since = now - self.window
+        with self.store.read() as conn:
+            snaps = _new_snapshots(reads.metrics_latest_outputs(conn, self.max_datasets), self.pipeline_of)
+            if not snaps:
+                return []
+            by_run: dict[int, list[DatasetSnapshot]] = defaultdict(list)
+            for s in snaps.values():
+                by_run[s.run_id].append(s)
+            _add_run_bounds(conn, by_run)
+            _add_latest_facets(conn, snaps, list(by_run))
+            _add_check_runs(conn, snaps)
+            _add_window_outcomes(conn, snaps, since)
+            _add_window_runs(conn, snaps, since)
+            _add_fallback_row_counts(conn, snaps)
+            _add_last_complete(conn, snaps)
+        return list(snaps.values())
 
     # ------------------------------------------------------------------ helpers
     def _interval(self, s: DatasetSnapshot) -> float:
@@ -265,6 +408,25 @@ class ObservabilityCollector(Collector):
         if explicit:
             return float(explicit)
         return float(self.expected_interval or health.default_expected_interval())
+
+    def _incident_metrics(self, fam: dict[str, GaugeMetricFamily]) -> Iterator[Metric]:
+        from lineage.analysis import incidents
+
+        # Folding new failures in here keeps alerts current when nobody reads the incidents API.
+        incidents.sync(self.store)
+        found = incidents.stats(self.store)
+        for severity, count in found.open_by_severity.items():
+            fam["obs_incidents_open"].add_metric([severity], count)
+        yield _histogram("obs_incident_time_to_detect_seconds", found.detect_seconds)
+        yield _histogram("obs_incident_time_to_resolve_seconds", found.resolve_seconds)
+
+    def _warning_metrics(self) -> Iterator[Metric]:
+        from lineage.store.warning_tables import warning_totals
+
+        with self.store.read() as conn:
+            events, warnings = warning_totals(conn)
+        yield _single_gauge("obs_lineage_events_with_warnings", events)
+        yield _single_gauge("obs_lineage_event_warnings", warnings)
 
     def _outbox_metrics(self) -> Iterator[Metric]:
         if self.outbox_path is False:
@@ -278,12 +440,8 @@ class ObservabilityCollector(Collector):
             status = Outbox(path).status()
         except Exception:  # an unreadable outbox must not break the scrape
             return
-        backlog = GaugeMetricFamily("obs_outbox_backlog", FAMILIES["obs_outbox_backlog"][0])
-        backlog.add_metric([], status.pending)
-        yield backlog
-        oldest = GaugeMetricFamily("obs_outbox_oldest_age_seconds", FAMILIES["obs_outbox_oldest_age_seconds"][0])
-        oldest.add_metric([], status.oldest_pending_age_s or 0.0)
-        yield oldest
+        yield _single_gauge("obs_outbox_backlog", status.pending)
+        yield _single_gauge("obs_outbox_oldest_age_seconds", status.oldest_pending_age_s or 0.0)
 
     def _spool_metrics(self) -> Iterator[Metric]:
         from lineage.emission.spool import Spool
@@ -295,171 +453,7 @@ class ObservabilityCollector(Collector):
             files = spool.backlog()
         except Exception:  # shared storage unreachable: no sample rather than a broken scrape
             return
-        gauge = GaugeMetricFamily("obs_lineage_spool_files", FAMILIES["obs_lineage_spool_files"][0])
-        gauge.add_metric([], files)
-        yield gauge
-
-    def snapshots(self, now: datetime | None = None) -> list[DatasetSnapshot]:
-        """One :class:`DatasetSnapshot` per produced dataset (the ``max_datasets`` most recent)."""
-        now = now or self.clock()
-        since = now - self.window
-        io, ds, jobs, rs, df = t.io_edges, t.datasets, t.jobs, t.run_states, t.dataset_facets
-        with self.store.read() as conn:
-            latest = (
-                select(io.c.dataset_id, func.max(io.c.id).label("edge_id"))
-                .where(io.c.direction == "out", io.c.run_id.is_not(None))
-                .group_by(io.c.dataset_id)
-                .subquery()
-            )
-            rows = conn.execute(
-                select(ds.c.id, ds.c.namespace, ds.c.name, io.c.run_id, jobs.c.namespace.label("job_ns"),
-                       jobs.c.name.label("job_name"))
-                .select_from(latest.join(io, io.c.id == latest.c.edge_id)
-                             .join(ds, ds.c.id == io.c.dataset_id).join(jobs, jobs.c.id == io.c.job_id))
-                .order_by(io.c.event_time.desc(), io.c.id.desc())
-                .limit(self.max_datasets)
-            ).all()
-            if not rows:
-                return []
-            name_count: dict[str, int] = defaultdict(int)
-            for r in rows:
-                name_count[r.name] += 1
-            snaps: dict[int, DatasetSnapshot] = {}
-            for r in rows:
-                label = r.name if name_count[r.name] == 1 else f"{r.namespace}/{r.name}"
-                snap = DatasetSnapshot(r.id, r.namespace, r.name, label, r.job_ns, r.run_id, r.job_ns, r.job_name)
-                if self.pipeline_of is not None:
-                    snap.pipeline = str(self.pipeline_of(snap))
-                snaps[r.id] = snap
-            ids = list(snaps)
-            by_run: dict[int, list[DatasetSnapshot]] = defaultdict(list)
-            for s in snaps.values():
-                by_run[s.run_id].append(s)
-            run_ids = list(by_run)
-
-            # Start / end of the latest runs.
-            for chunk in _chunks(run_ids):
-                for r in conn.execute(select(rs.c.run_id, rs.c.event_type, rs.c.event_time)
-                                      .where(rs.c.run_id.in_(chunk))):
-                    for s in by_run[r.run_id]:
-                        if r.event_type == "START" and (s.start is None or r.event_time < s.start):
-                            s.start = r.event_time
-                        elif r.event_type in _TERMINAL and (s.end is None or r.event_time > s.end):
-                            s.end = r.event_time
-
-            # Facets of the latest runs (later events override earlier ones).
-            for chunk in _chunks(run_ids):
-                for r in conn.execute(
-                    select(df.c.dataset_id, df.c.run_id, df.c.facet_name, df.c.payload)
-                    .where(df.c.run_id.in_(chunk), df.c.scope != "input", df.c.facet_name.in_(_LATEST_FACETS))
-                    .order_by(df.c.event_time, df.c.id)
-                ):
-                    s = snaps.get(r.dataset_id)
-                    if s is None or s.run_id != r.run_id:
-                        continue
-                    self._apply_facet(s, r.facet_name, _load(r.payload))
-
-            # Check runs after the latest materialization report assertions as input facets.
-            starts = [s.start for s in snaps.values() if s.start is not None]
-            if starts:
-                for chunk in _chunks(ids):
-                    for r in conn.execute(
-                        select(df.c.dataset_id, df.c.payload, df.c.event_time)
-                        .where(df.c.dataset_id.in_(chunk), df.c.scope == "input",
-                               df.c.facet_name == "dataQualityAssertions", df.c.event_time >= min(starts))
-                        .order_by(df.c.event_time.desc(), df.c.id.desc())
-                        .limit(_MAX_FACET_ROWS)
-                    ).all()[::-1]:
-                        s = snaps[r.dataset_id]
-                        if s.start is not None and r.event_time >= s.start:
-                            _merge_assertions(s.assertions, _load(r.payload))
-
-            # Assertion outcomes in the window: the last facet per (dataset, run, scope).
-            for chunk in _chunks(ids):
-                last: dict[tuple[int, int | None, str], dict[str, Any]] = {}
-                for r in conn.execute(
-                    select(df.c.dataset_id, df.c.run_id, df.c.scope, df.c.payload)
-                    .where(df.c.dataset_id.in_(chunk), df.c.facet_name == "dataQualityAssertions",
-                           df.c.event_time >= since)
-                    .order_by(df.c.event_time.desc(), df.c.id.desc())
-                    .limit(_MAX_FACET_ROWS)
-                ).all()[::-1]:
-                    last[(r.dataset_id, r.run_id, r.scope)] = _load(r.payload)
-                for (dataset_id, _, _), payload in last.items():
-                    for a in payload.get("assertions") or []:
-                        if isinstance(a, dict):
-                            if a.get("success", True):
-                                snaps[dataset_id].window_passed += 1
-                            else:
-                                snaps[dataset_id].window_failed += 1
-
-            # Producing runs in the window, and how many failed.
-            for chunk in _chunks(ids):
-                states: dict[tuple[int, int], bool] = {}
-                for r in conn.execute(
-                    select(io.c.dataset_id, rs.c.run_id, rs.c.event_type).distinct()
-                    .select_from(io.join(rs, rs.c.run_id == io.c.run_id))
-                    .where(io.c.dataset_id.in_(chunk), io.c.direction == "out", rs.c.event_time >= since)
-                ):
-                    key = (r.dataset_id, r.run_id)
-                    states[key] = states.get(key, False) or r.event_type in _FAILED
-                for (dataset_id, _), failed in states.items():
-                    snaps[dataset_id].runs_total += 1
-                    snaps[dataset_id].runs_failed += int(failed)
-
-            # A latest run without statistics (e.g. a failed one): the last reported row count.
-            missing = [s.dataset_id for s in snaps.values() if s.row_count is None]
-            for chunk in _chunks(missing):
-                last_stats = (
-                    select(func.max(df.c.id).label("id"))
-                    .where(df.c.dataset_id.in_(chunk), df.c.facet_name == "outputStatistics", df.c.scope == "output")
-                    .group_by(df.c.dataset_id)
-                    .subquery()
-                )
-                for r in conn.execute(select(df.c.dataset_id, df.c.payload).where(df.c.id.in_(select(last_stats.c.id)))):
-                    snaps[r.dataset_id].row_count = _finite(_load(r.payload).get("rowCount"))
-
-            # Last COMPLETE of any producing run.
-            for chunk in _chunks(ids):
-                for r in conn.execute(
-                    select(io.c.dataset_id, func.max(t.events.c.event_time).label("at"))
-                    .select_from(io.join(t.events, and_(t.events.c.id == io.c.event_id,
-                                                        t.events.c.event_type == "COMPLETE")))
-                    .where(io.c.dataset_id.in_(chunk), io.c.direction == "out")
-                    .group_by(io.c.dataset_id)
-                ):
-                    snaps[r.dataset_id].last_complete = r.at
-        return list(snaps.values())
-
-    @staticmethod
-    def _apply_facet(s: DatasetSnapshot, name: str, payload: dict[str, Any]) -> None:
-        if name == "dataQualityAssertions":
-            _merge_assertions(s.assertions, payload)
-        elif name == "drift":
-            s.drift = payload
-        elif name == "outputStatistics":
-            rows = _finite(payload.get("rowCount"))
-            if rows is not None:
-                s.row_count = rows
-        elif name == "dataQualityMetrics" and s.row_count is None:
-            rows = _finite(payload.get("rowCount"))
-            if rows is not None:
-                s.row_count = rows
-
-
-def _load(payload: str) -> dict[str, Any]:
-    try:
-        value = json.loads(payload)
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}
-
-
-def _merge_assertions(into: dict[tuple[str, str | None], bool], payload: dict[str, Any]) -> None:
-    for a in payload.get("assertions") or []:
-        if isinstance(a, dict) and a.get("assertion"):
-            column = a.get("column")
-            into[(str(a["assertion"]), str(column) if column else None)] = bool(a.get("success", True))
+        yield _single_gauge("obs_lineage_spool_files", files)
 
 
 def metrics_registry(store: LineageStore | Callable[[], LineageStore], **options: Any) -> CollectorRegistry:

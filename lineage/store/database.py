@@ -21,24 +21,31 @@ import random
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event, func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from lineage.store import tables as t
 from lineage.config import resolve_db_url
-from lineage.store.validation import EventValidator, default_validator, event_kind, parse_event_time
-
-if TYPE_CHECKING:
-    from lineage.graph.model import LineageGraph
+from lineage.store import tables as t
+from lineage.store.derive import Prepared, dataset_keys, derived_rows, job_key, job_keys, mapping, parent_run_uuid
+from lineage.store.validation import (
+    EventValidator,
+    EventWarning,
+    default_validator,
+    event_kind,
+    parse_event_time,
+    stable_run_uuid,
+    strict_mode,
+)
+from lineage.store.warning_tables import event_warnings
 
 T = TypeVar("T")
 
@@ -58,23 +65,15 @@ class IngestResult:
     stored: int
     duplicates: int
     event_ids: list[int] = field(default_factory=list)  # ids of the newly stored events
+    # Lenient ingest: events refused by index ({index, path, message}) and warnings stored.
+    rejected: list[dict[str, Any]] = field(default_factory=list)
+    warnings: int = 0
 
     def as_dict(self) -> dict[str, Any]:
-        return {"received": self.received, "stored": self.stored, "duplicates": self.duplicates}
-
-
-@dataclass
-class _Prepared:
-    """One event reduced to what the tables need."""
-
-    raw: Mapping[str, Any]
-    payload: str
-    event_hash: str
-    kind: str
-    event_type: str | None
-    event_time: datetime
-    run_uuid: str | None
-    job: tuple[str, str] | None
+        out: dict[str, Any] = {"received": self.received, "stored": self.stored, "duplicates": self.duplicates}
+        if self.rejected or self.warnings:
+            out |= {"rejected": self.rejected, "warnings": self.warnings}
+        return out
 
 
 def canonical_json(event: Mapping[str, Any]) -> str:
@@ -110,8 +109,6 @@ class LineageStore:
         self._dataset_ids: dict[tuple[str, str], int] = {}
         self._job_ids: dict[tuple[str, str], int] = {}
         self._cache_lock = threading.Lock()
-        self._graph: LineageGraph | None = None
-        self._graph_lock = threading.Lock()
         self._thread_write_lock = threading.Lock()
         self._lock_file: Any = None
         self._lock_path = _sqlite_lock_path(engine)
@@ -182,58 +179,73 @@ class LineageStore:
         self.dispose()
 
     # ------------------------------------------------------------------ ingest
-    def ingest(self, events: Iterable[Mapping[str, Any]], *, validate: bool = True) -> IngestResult:
-        """Store a batch of events in one transaction; all or nothing.
+    def ingest(
+        self,
+        events: Iterable[Mapping[str, Any]],
+        *,
+        validate: bool = True,
+        strict: bool | None = None,
+        validator: EventValidator | None = None,
+    ) -> IngestResult:
+        """Store a batch of events in one transaction.
 
-        With `validate=True` (default) every event is checked against the OpenLineage schemas
-        first and an `EventValidationError` naming the failing index is raised before anything
-        is written. Duplicates (already stored, or repeated inside the batch) are counted, not
-        stored again.
+        With `validate=True` (default) events are checked against the OpenLineage schemas.
+        Lenient (default): events that cannot be stored are skipped and reported by index in
+        `rejected`, every other schema problem is stored as a warning of its event. Strict
+        (`strict=True` or `OBS_LINEAGE_STRICT=1`): all or nothing, an `EventValidationError`
+        naming the failing index is raised before anything is written. Duplicates (already
+        stored, or repeated inside the batch) are counted, not stored again.
         """
         batch = list(events)
-        if validate:
-            self.validator.validate_batch(batch)
-        prepared: dict[str, _Prepared] = {}
-        for raw in batch:
+        checked, rejected = _checked_batch(validator or self.validator, batch, validate, strict_mode(strict))
+        prepared: dict[str, Prepared] = {}
+        warned: dict[str, tuple[EventWarning, ...]] = {}
+        for raw, warnings in checked:
             item = _prepare(raw)
             prepared.setdefault(item.event_hash, item)
+            if warnings:
+                warned.setdefault(item.event_hash, warnings)
         if not prepared:
-            return IngestResult(received=len(batch), stored=0, duplicates=len(batch))
-        new_ids, datasets, jobs = self._retrying(lambda: self._ingest_once(list(prepared.values())))
+            return IngestResult(received=len(batch), stored=0, duplicates=len(checked), rejected=rejected)
+        new_ids, datasets, jobs, n_warnings = self._retrying(
+            lambda: self._ingest_once(list(prepared.values()), warned)
+        )
         with self._cache_lock:
             self._dataset_ids.update(datasets)
             self._job_ids.update(jobs)
         ids = sorted(new_ids)
-        return IngestResult(received=len(batch), stored=len(ids), duplicates=len(batch) - len(ids), event_ids=ids)
-
-    def ingest_one(self, event: Mapping[str, Any], *, validate: bool = True) -> IngestResult:
-        return self.ingest([event], validate=validate)
+        return IngestResult(
+            received=len(batch), stored=len(ids), duplicates=len(checked) - len(ids), event_ids=ids,
+            rejected=rejected, warnings=n_warnings,
+        )
 
     def _ingest_once(
-        self, items: list[_Prepared]
-    ) -> tuple[list[int], dict[tuple[str, str], int], dict[tuple[str, str], int]]:
+        self, items: list[Prepared], warned: Mapping[str, tuple[EventWarning, ...]] | None = None
+    ) -> tuple[list[int], dict[tuple[str, str], int], dict[tuple[str, str], int], int]:
         now = utcnow()
         with self._write() as conn:
             inserted = self._insert_events(conn, items, now)
             new_items = [(inserted[i.event_hash], i) for i in items if i.event_hash in inserted]
             if not new_items:
-                return [], {}, {}
-            dataset_keys: set[tuple[str, str]] = set()
-            job_keys: set[tuple[str, str]] = set()
+                return [], {}, {}, 0
+            dataset_keys_: set[tuple[str, str]] = set()
+            job_keys_: set[tuple[str, str]] = set()
             for _, item in new_items:
-                if item.job:
-                    job_keys.add(item.job)
-                dataset_keys.update(_dataset_keys(item.raw))
-            dataset_ids = self._ensure_nodes(conn, t.datasets, dataset_keys, self._dataset_ids, now)
-            job_ids = self._ensure_nodes(conn, t.jobs, job_keys, self._job_ids, now)
+                job_keys_.update(job_keys(item.raw) | ({item.job} if item.job else set()))
+                dataset_keys_.update(dataset_keys(item.raw))
+            dataset_ids = self._ensure_nodes(conn, t.datasets, dataset_keys_, self._dataset_ids, now)
+            job_ids = self._ensure_nodes(conn, t.jobs, job_keys_, self._job_ids, now)
             run_ids = self._ensure_runs(conn, new_items, job_ids, now)
-            rows = _derived_rows(new_items, dataset_ids, job_ids, run_ids)
+            rows = derived_rows(new_items, dataset_ids, job_ids, run_ids)
             for table, table_rows in rows.items():
                 if table_rows:
                     self._bulk_insert(conn, table, table_rows)
-            return [event_id for event_id, _ in new_items], dataset_ids, job_ids
+            warning_rows = _warning_rows(new_items, warned or {})
+            if warning_rows:
+                self._bulk_insert(conn, event_warnings, warning_rows)
+            return [event_id for event_id, _ in new_items], dataset_ids, job_ids, len(warning_rows)
 
-    def _insert_events(self, conn: Connection, items: list[_Prepared], now: datetime) -> dict[str, int]:
+    def _insert_events(self, conn: Connection, items: list[Prepared], now: datetime) -> dict[str, int]:
         rows = [
             {
                 "event_hash": i.event_hash,
@@ -299,7 +311,7 @@ class LineageStore:
     def _ensure_runs(
         self,
         conn: Connection,
-        new_items: list[tuple[int, _Prepared]],
+        new_items: list[tuple[int, Prepared]],
         job_ids: Mapping[tuple[str, str], int],
         now: datetime,
     ) -> dict[str, int]:
@@ -309,7 +321,7 @@ class LineageStore:
                 runs[item.run_uuid] = {
                     "run_uuid": item.run_uuid,
                     "job_id": job_ids[item.job],
-                    "parent_run_uuid": _parent_run_uuid(item.raw),
+                    "parent_run_uuid": parent_run_uuid(item.raw),
                     "first_seen": item.event_time,
                 }
         found: dict[str, int] = {}
@@ -358,6 +370,10 @@ class LineageStore:
             conn = conn.execution_options(lineage_write=True)
             with conn.begin():
                 yield conn
+
+    def write(self) -> AbstractContextManager[Connection]:
+        """A write transaction for state kept beside the events (incidents, sync cursors)."""
+        return self._write()
 
     @contextmanager
     def _writer_turn(self) -> Iterator[None]:
@@ -431,14 +447,50 @@ class LineageStore:
             )
             return [json.loads(row.payload) for row in rows]
 
-    def graph(self) -> LineageGraph:
-        """The store's one in-memory graph, created on first use; `snapshot()` refreshes it."""
-        with self._graph_lock:
-            if self._graph is None:
-                from lineage.graph.model import LineageGraph
 
-                self._graph = LineageGraph(self)
-            return self._graph
+# ---------------------------------------------------------------------- re-deriving
+def rederive(conn: Connection, tables: tuple[Any, ...], *, chunk: int = _CHUNK) -> int:
+    """Derive `tables` again from every stored event; returns the rows written.
+
+    For migrations that add a derived table: `lineage_events` is the source of truth, so rows of
+    events stored before the table existed are rebuilt from them (nodes they name are added).
+    """
+    dialect_insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    now, last, written = utcnow(), 0, 0
+    while True:
+        query = select(t.events.c.id, t.events.c.payload).where(t.events.c.id > last).order_by(t.events.c.id)
+        rows = list(conn.execute(query.limit(chunk)))
+        if not rows:
+            return written
+        last = rows[-1].id
+        items = [(row.id, _prepare(json.loads(row.payload))) for row in rows]
+        datasets: set[tuple[str, str]] = set()
+        jobs: set[tuple[str, str]] = set()
+        for _, item in items:
+            datasets |= dataset_keys(item.raw)
+            jobs |= job_keys(item.raw) | ({item.job} if item.job else set())
+        dataset_ids = _ensure_keys(conn, dialect_insert, t.datasets, datasets, now)
+        job_ids = _ensure_keys(conn, dialect_insert, t.jobs, jobs, now)
+        uuids = sorted({i.run_uuid for _, i in items if i.run_uuid})
+        run_query = select(t.runs.c.id, t.runs.c.run_uuid).where(t.runs.c.run_uuid.in_(uuids))
+        run_ids = {r.run_uuid: r.id for r in conn.execute(run_query)} if uuids else {}
+        for table, table_rows in derived_rows(items, dataset_ids, job_ids, run_ids, tables).items():
+            if table_rows:
+                conn.execute(table.insert(), table_rows)
+                written += len(table_rows)
+
+
+def _ensure_keys(
+    conn: Connection, dialect_insert: Any, table: Any, keys: set[tuple[str, str]], now: datetime
+) -> dict[tuple[str, str], int]:
+    found: dict[tuple[str, str], int] = {}
+    for chunk in _chunks(sorted(keys), _CHUNK):
+        rows = [{"namespace": ns, "name": name, "first_seen": now} for ns, name in chunk]
+        conn.execute(dialect_insert(table).on_conflict_do_nothing(index_elements=["namespace", "name"]), rows)
+        wanted = set(chunk)
+        query = select(table.c.id, table.c.namespace, table.c.name).where(table.c.name.in_({n for _, n in chunk}))
+        found.update({(r.namespace, r.name): r.id for r in conn.execute(query) if (r.namespace, r.name) in wanted})
+    return found
 
 
 # ---------------------------------------------------------------------- engine
@@ -505,181 +557,46 @@ def _configure_sqlite(engine: Engine) -> None:
 
 
 # ---------------------------------------------------------------------- event shredding
-# Events parsed from JSON are dicts: checking `dict` first skips the slow ABC isinstance path.
-_MAPPING = (dict, Mapping)
-
-def _prepare(raw: Mapping[str, Any]) -> _Prepared:
+def _prepare(raw: Mapping[str, Any]) -> Prepared:
     payload = canonical_json(raw)
     kind = event_kind(raw) or "RunEvent"
-    run = raw.get("run") if isinstance(raw.get("run"), _MAPPING) else None
-    job = raw.get("job") if isinstance(raw.get("job"), _MAPPING) else None
+    run = mapping(raw.get("run"))
     event_type = raw.get("eventType") if kind == "RunEvent" else None
-    return _Prepared(
+    job = raw.get("job")
+    return Prepared(
         raw=raw,
         payload=payload,
         event_hash=hashlib.sha256(payload.encode("utf-8")).hexdigest(),
         kind=kind,
         event_type=str(event_type) if event_type is not None else None,
         event_time=parse_event_time(str(raw["eventTime"])),
-        run_uuid=str(run["runId"]).lower() if run and run.get("runId") else None,
-        job=(str(job["namespace"]), str(job["name"])) if job else None,
+        run_uuid=stable_run_uuid(run["runId"]) if run and run.get("runId") else None,
+        job=job_key(job),
     )
 
 
-def _dataset_list(raw: Mapping[str, Any], key: str) -> list[Mapping[str, Any]]:
-    value = raw.get(key)
-    return [d for d in value if isinstance(d, _MAPPING)] if isinstance(value, list) else []
+def _checked_batch(
+    validator: EventValidator, batch: list[Mapping[str, Any]], validate: bool, strict: bool
+) -> tuple[list[tuple[Mapping[str, Any], tuple[EventWarning, ...]]], list[dict[str, Any]]]:
+    """(storable events with their warnings, refused events by index) for `ingest`."""
+    if not validate:
+        return [(raw, ()) for raw in batch], []
+    if strict:
+        validator.validate_batch(batch)
+        return [(raw, ()) for raw in batch], []
+    screening = validator.screen(batch)
+    return [(s.event, s.warnings) for s in screening.accepted], [e.as_dict() for e in screening.rejected]
 
 
-def _dataset_keys(raw: Mapping[str, Any]) -> set[tuple[str, str]]:
-    keys: set[tuple[str, str]] = set()
-    datasets = [*_dataset_list(raw, "inputs"), *_dataset_list(raw, "outputs")]
-    if isinstance(raw.get("dataset"), _MAPPING):
-        datasets.append(raw["dataset"])
-    for ds in datasets:
-        keys.add((str(ds["namespace"]), str(ds["name"])))
-        for source in _column_sources(ds):
-            keys.add((source[0], source[1]))
-    return keys
-
-
-def _column_sources(ds: Mapping[str, Any]) -> Iterator[tuple[str, str, str, str | None, Mapping[str, Any]]]:
-    """(src namespace, src name, src field, dst field or None, input field dict) from ColumnLineage.
-
-    Both shapes of the facet are read: `fields.<out>.inputFields[]` (per output column) and the
-    newer top-level `dataset[]` (inputs that affect the whole output: filters, joins, grouping).
-    """
-    facets = ds.get("facets")
-    facet = facets.get("columnLineage") if isinstance(facets, _MAPPING) else None
-    if not isinstance(facet, _MAPPING):
-        return
-    fields = facet.get("fields")
-    if isinstance(fields, _MAPPING):
-        for out_field, spec in fields.items():
-            if isinstance(spec, _MAPPING):
-                for src in spec.get("inputFields") or []:
-                    if isinstance(src, _MAPPING):
-                        yield str(src["namespace"]), str(src["name"]), str(src["field"]), str(out_field), src
-    for src in facet.get("dataset") or []:
-        if isinstance(src, _MAPPING):
-            yield str(src["namespace"]), str(src["name"]), str(src["field"]), None, src
-
-
-def _parent_run_uuid(raw: Mapping[str, Any]) -> str | None:
-    run = raw.get("run")
-    facets = run.get("facets") if isinstance(run, _MAPPING) else None
-    parent = facets.get("parent") if isinstance(facets, _MAPPING) else None
-    parent_run = parent.get("run") if isinstance(parent, _MAPPING) else None
-    if isinstance(parent_run, _MAPPING) and parent_run.get("runId"):
-        return str(parent_run["runId"]).lower()
-    return None
-
-
-def _derived_rows(
-    new_items: list[tuple[int, _Prepared]],
-    dataset_ids: Mapping[tuple[str, str], int],
-    job_ids: Mapping[tuple[str, str], int],
-    run_ids: Mapping[str, int],
-) -> dict[Any, list[dict[str, Any]]]:
-    out: dict[Any, list[dict[str, Any]]] = {
-        t.run_states: [],
-        t.io_edges: [],
-        t.column_edges: [],
-        t.dataset_facets: [],
-        t.run_facets: [],
-        t.dataset_versions: [],
-    }
-    for event_id, item in new_items:
-        raw, when = item.raw, item.event_time
-        run_id = run_ids.get(item.run_uuid) if item.run_uuid else None
-        job_id = job_ids.get(item.job) if item.job else None
-        if run_id is not None:
-            out[t.run_states].append(
-                {"run_id": run_id, "event_id": event_id, "event_type": item.event_type, "event_time": when}
-            )
-            run_facets = raw["run"].get("facets")
-            if isinstance(run_facets, _MAPPING):
-                for name, facet in run_facets.items():
-                    out[t.run_facets].append(
-                        {
-                            "event_id": event_id,
-                            "run_id": run_id,
-                            "facet_name": name,
-                            "payload": canonical_json(facet) if isinstance(facet, _MAPPING) else json.dumps(facet),
-                            "event_time": when,
-                        }
-                    )
-        sides = [("in", "inputFacets", "input", ds) for ds in _dataset_list(raw, "inputs")]
-        sides += [("out", "outputFacets", "output", ds) for ds in _dataset_list(raw, "outputs")]
-        if isinstance(raw.get("dataset"), _MAPPING):
-            sides.append((None, None, None, raw["dataset"]))
-        for direction, extra_key, extra_scope, ds in sides:
-            dataset_id = dataset_ids[(str(ds["namespace"]), str(ds["name"]))]
-            if direction is not None and job_id is not None:
-                out[t.io_edges].append(
-                    {
-                        "event_id": event_id,
-                        "job_id": job_id,
-                        "run_id": run_id,
-                        "dataset_id": dataset_id,
-                        "direction": direction,
-                        "event_time": when,
-                    }
-                )
-            facet_groups = [("dataset", ds.get("facets"))]
-            if extra_key:
-                facet_groups.append((str(extra_scope), ds.get(extra_key)))
-            for scope, facets in facet_groups:
-                if not isinstance(facets, _MAPPING):
-                    continue
-                for name, facet in facets.items():
-                    out[t.dataset_facets].append(
-                        {
-                            "event_id": event_id,
-                            "run_id": run_id,
-                            "dataset_id": dataset_id,
-                            "scope": scope,
-                            "facet_name": name,
-                            "payload": canonical_json(facet) if isinstance(facet, _MAPPING) else json.dumps(facet),
-                            "event_time": when,
-                        }
-                    )
-                    if scope == "dataset" and name == "version" and isinstance(facet, _MAPPING):
-                        version = facet.get("datasetVersion")
-                        if version is not None:
-                            out[t.dataset_versions].append(
-                                {
-                                    "dataset_id": dataset_id,
-                                    "version": str(version),
-                                    "run_id": run_id,
-                                    "event_id": event_id,
-                                    "event_time": when,
-                                }
-                            )
-            for src_ns, src_name, src_field, dst_field, src in _column_sources(ds):
-                transformations = [tr for tr in src.get("transformations") or [] if isinstance(tr, _MAPPING)]
-                base = {
-                    "event_id": event_id,
-                    "job_id": job_id,
-                    "run_id": run_id,
-                    "src_dataset_id": dataset_ids[(src_ns, src_name)],
-                    "src_field": src_field,
-                    "dst_dataset_id": dataset_id,
-                    "dst_field": dst_field,
-                    "event_time": when,
-                }
-                for tr in transformations or [{}]:
-                    masking = tr.get("masking")
-                    out[t.column_edges].append(
-                        {
-                            **base,
-                            "transformation_type": _short(tr.get("type"), 32),
-                            "transformation_subtype": _short(tr.get("subtype"), 64),
-                            "description": tr.get("description"),
-                            "masking": masking if isinstance(masking, bool) else None,
-                        }
-                    )
-    return out
+def _warning_rows(
+    new_items: list[tuple[int, Prepared]], warned: Mapping[str, tuple[EventWarning, ...]]
+) -> list[dict[str, Any]]:
+    return [
+        {"event_id": event_id, "path": w.path, "message": w.message, "schema_url": w.schema_url,
+         "event_time": item.event_time}
+        for event_id, item in new_items
+        for w in warned.get(item.event_hash, ())
+    ]
 
 
 def _sqlite_value(value: Any) -> Any:
@@ -688,10 +605,6 @@ def _sqlite_value(value: Any) -> Any:
         # (isoformat pads years before 1000 to 4 digits; strftime's %Y does not on glibc).
         return value.isoformat(sep=" ", timespec="microseconds")
     return value
-
-
-def _short(value: Any, limit: int) -> str | None:
-    return None if value is None else str(value)[:limit]
 
 
 def _chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:

@@ -187,6 +187,78 @@ dataset_versions = Table(
     Index("ix_lineage_dataset_versions_dataset_id", "dataset_id"),
 )
 
+# From the SymlinksDatasetFacet: other names of a dataset (a Spark file dataset's Hive table
+# `default.tbl1`), one row per event naming them, so a query by either name finds the dataset.
+dataset_symlinks = Table(
+    "lineage_dataset_symlinks",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("dataset_id", Id, ForeignKey("lineage_datasets.id"), nullable=False),
+    Column("namespace", Text, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("type", String(32), nullable=True),
+    Column("event_id", Id, ForeignKey("lineage_events.id"), nullable=False),
+    Column("event_time", DateTime(timezone=False), nullable=False),
+    Index("ix_lineage_dataset_symlinks_name", "name"),
+)
+
+# Job facets (jobType, sourceCodeLocation, ...) per event, as sent.
+job_facets = Table(
+    "lineage_job_facets",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("event_id", Id, ForeignKey("lineage_events.id"), nullable=False),
+    Column("job_id", Id, ForeignKey("lineage_jobs.id"), nullable=False),
+    Column("run_id", Id, ForeignKey("lineage_runs.id"), nullable=True),
+    Column("facet_name", Text, nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("event_time", DateTime(timezone=False), nullable=False),
+    Index("ix_lineage_job_facets_job_id", "job_id"),
+)
+
+# Entity edges not given by a run's inputs/outputs: the explicit `lineage` facet (dataset or job
+# facet) and column lineage of a static DatasetEvent. Endpoints are ('dataset' | 'job', id);
+# `job_id`/`run_id` are the declaring event's job and run (NULL for a DatasetEvent, whose
+# declarations all target its own dataset). `origin` is the facet they came from.
+declared_edges = Table(
+    "lineage_declared_edges",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("event_id", Id, ForeignKey("lineage_events.id"), nullable=False),
+    Column("job_id", Id, ForeignKey("lineage_jobs.id"), nullable=True),
+    Column("run_id", Id, ForeignKey("lineage_runs.id"), nullable=True),
+    Column("src_kind", String(8), nullable=False),
+    Column("src_id", Id, nullable=False),
+    Column("dst_kind", String(8), nullable=False),
+    Column("dst_id", Id, nullable=False),
+    Column("origin", String(16), nullable=False),
+    Column("event_time", DateTime(timezone=False), nullable=False),
+    Index("ix_lineage_declared_edges_dst", "dst_kind", "dst_id"),
+)
+
+# Field-level edges of the explicit `lineage` facet; same shape and meaning as column_edges.
+declared_column_edges = Table(
+    "lineage_declared_column_edges",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("event_id", Id, ForeignKey("lineage_events.id"), nullable=False),
+    Column("job_id", Id, ForeignKey("lineage_jobs.id"), nullable=True),
+    Column("run_id", Id, ForeignKey("lineage_runs.id"), nullable=True),
+    Column("src_dataset_id", Id, ForeignKey("lineage_datasets.id"), nullable=False),
+    Column("src_field", Text, nullable=False),
+    Column("dst_dataset_id", Id, ForeignKey("lineage_datasets.id"), nullable=False),
+    Column("dst_field", Text, nullable=True),
+    Column("transformation_type", String(32), nullable=True),
+    Column("transformation_subtype", String(64), nullable=True),
+    Column("description", Text, nullable=True),
+    Column("masking", Boolean, nullable=True),
+    Column("event_time", DateTime(timezone=False), nullable=False),
+    Index("ix_lineage_declared_column_edges_dst", "dst_dataset_id", "dst_field"),
+)
+
+# Tables added by migration 0002, re-derived from lineage_events when it runs.
+DERIVED_SINCE_0002 = (dataset_symlinks, job_facets, declared_edges, declared_column_edges)
+
 ALL_TABLES = (
     events,
     datasets,
@@ -198,4 +270,49 @@ ALL_TABLES = (
     dataset_facets,
     run_facets,
     dataset_versions,
+    *DERIVED_SINCE_0002,
 )
+
+# --------------------------------------------------------------------------- incident state (migration 0003)
+# Unlike the event-derived tables these are updated in place: an incident's status, severity and
+# affected items change over its life. The timeline (`lineage_incident_events`) is insert-only.
+
+incidents = Table(
+    "lineage_incidents",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    # namespace|dataset|column|kind of the top root cause: failures that share it share the incident.
+    Column("cause_key", Text, nullable=False),
+    Column("status", String(16), nullable=False),  # open | acknowledged | resolved
+    Column("severity", String(16), nullable=False),  # low | medium | high | critical
+    Column("title", Text, nullable=False),
+    Column("first_seen", DateTime(timezone=False), nullable=False),
+    Column("last_seen", DateTime(timezone=False), nullable=False),
+    Column("detected_at", DateTime(timezone=False), nullable=False),
+    Column("acknowledged_at", DateTime(timezone=False), nullable=True),
+    Column("resolved_at", DateTime(timezone=False), nullable=True),
+    Column("resolution", String(16), nullable=True),  # auto | manual
+    Column("payload", Text, nullable=False),  # JSON: cause, causes, affected items
+    Index("ix_lineage_incidents_cause_status", "cause_key", "status"),
+)
+
+incident_events = Table(
+    "lineage_incident_events",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("incident_id", Id, ForeignKey("lineage_incidents.id"), nullable=False),
+    Column("time", DateTime(timezone=False), nullable=False),
+    Column("kind", String(16), nullable=False),  # opened | failure | escalated | acknowledged | resolved | passed
+    Column("detail", Text, nullable=False),
+    Index("ix_lineage_incident_events_incident", "incident_id"),
+)
+
+# How far incident sync has read the derived tables (ids only grow: they are insert-only).
+incident_cursor = Table(
+    "lineage_incident_cursor",
+    metadata,
+    Column("name", String(32), primary_key=True),
+    Column("value", BigInteger, nullable=False),
+)
+
+INCIDENT_TABLES = (incidents, incident_events, incident_cursor)

@@ -4,16 +4,28 @@ The core schema only checks that a facet is a *facet* (has `_producer` and `_sch
 standard facets each have their own schema file, so facets present in an event are validated a
 second time against the file whose facet key and facet kind (run, job, dataset, input, output)
 match. Custom facets (e.g. a drift facet) have no schema here and only get the base-facet check.
+
+A facet whose `_schemaURL` names a standard facet file and version
+(`.../spec/facets/1-0-1/ColumnLineageDatasetFacet.json`, or a 1.x core definition) is checked
+against that version when it is vendored (`schemas/facets/versions/`, from the OpenLineage git
+history), else against the newest; a `_schemaURL` naming no version falls back to the facet key.
+
+Two modes. Strict (`validate`, `OBS_LINEAGE_STRICT=1`): the first problem raises. Lenient
+(`screen`, the default for ingest): only what cannot be stored is refused (`fatal_problem`: not an
+object, no job or dataset name, no run id, no parseable eventTime, unstorable text, too deep);
+every other schema problem becomes an `EventWarning` kept beside the stored event. A runId that is
+not a UUID is stored under a stable UUIDv5 of it (`stable_run_uuid`); the payload keeps the original.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import os
 import re
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
 from importlib import resources
@@ -38,6 +50,70 @@ _FACET_KIND_BY_BASE = {
 }
 
 _FRACTION = re.compile(r"(\.\d{6})\d+")
+# `.../spec/facets/1-0-1/ColumnLineageDatasetFacet.json#/$defs/ColumnLineageDatasetFacet`
+_FACET_URL = re.compile(r"/spec/facets/(\d+-\d+-\d+)/(\w+)\.json(?:#/\$defs/(\w+))?")
+# Facets of the 1.x core schema: `.../spec/1-0-1/OpenLineage.json#/definitions/SQLJobFacet`
+_CORE_FACET_URL = re.compile(r"/spec/(\d+-\d+-\d+)/OpenLineage\.json#/(definitions|\$defs)/(\w+Facet)$")
+_ID_VERSION = re.compile(r"/(\d+-\d+-\d+)/(\w+)\.json$")
+
+# UUIDv5 namespace of run ids that are not UUIDs (Airflow's `manual__2025-05-01T14:00:00+00:00`).
+RUN_ID_NAMESPACE = uuid.UUID("6f1c7a52-3c1e-5b8e-9a57-4f0b7e1d2c11")
+MAX_WARNINGS_PER_EVENT = 50
+EVENT_TYPE_MAX_LEN = 16  # lineage_events.event_type is String(16)
+STRICT_ENV = "OBS_LINEAGE_STRICT"
+
+
+def strict_mode(explicit: bool | None = None) -> bool:
+    """All-or-nothing validation (today's 422) when `OBS_LINEAGE_STRICT=1`, else lenient."""
+    if explicit is not None:
+        return explicit
+    return os.environ.get(STRICT_ENV, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def stable_run_uuid(value: object) -> str:
+    """A run id as the store keys it: a UUID in canonical form, anything else its UUIDv5."""
+    text = str(value).strip()
+    try:
+        return str(uuid.UUID(text))
+    except ValueError:
+        return str(uuid.uuid5(RUN_ID_NAMESPACE, text))
+
+
+def is_uuid(value: object) -> bool:
+    try:
+        uuid.UUID(str(value))
+    except ValueError:
+        return False
+    return True
+
+
+@dataclass(frozen=True)
+class EventWarning:
+    """One schema problem of a stored event (lenient ingest)."""
+
+    path: str
+    message: str
+    schema_url: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"path": self.path, "message": self.message, "schemaURL": self.schema_url}
+
+
+@dataclass(frozen=True)
+class Screened:
+    """An event lenient validation accepts, with its warnings."""
+
+    index: int
+    event: Mapping[str, Any]
+    warnings: tuple[EventWarning, ...]
+
+
+@dataclass
+class Screening:
+    """A batch split into storable events (with warnings) and refused ones (by index)."""
+
+    accepted: list[Screened] = field(default_factory=list)
+    rejected: list[EventValidationError] = field(default_factory=list)
 
 
 class EventValidationError(ValueError):
@@ -100,6 +176,16 @@ def _schema_files() -> Iterator[dict[str, Any]]:
             yield json.loads(entry.read_text(encoding="utf-8"))
 
 
+def _versioned_schema_files() -> Iterator[dict[str, Any]]:
+    """Older releases of the standard facet schemas and the core schemas they reference."""
+    root = resources.files("lineage.store") / "schemas" / "facets" / "versions"
+    for folder in sorted(root.iterdir(), key=lambda e: e.name):
+        if folder.is_dir():
+            for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+                if entry.name.endswith(".json"):
+                    yield json.loads(entry.read_text(encoding="utf-8"))
+
+
 @dataclass(frozen=True)
 class _FacetSchema:
     key: str
@@ -114,11 +200,22 @@ class EventValidator:
         self.max_depth = max_depth
         registry: Registry = Registry()
         facets: dict[tuple[str, str], _FacetSchema] = {}
+        # (file stem, version) -> schema $id, for every vendored standard facet file.
+        self._facet_files: dict[tuple[str, str], str] = {}
+        self._newest_version: dict[str, str] = {}
+        self._core_defs: dict[str, tuple[str, set[str]]] = {}  # version -> ($id, definition names)
+        for schema in _versioned_schema_files():
+            registry = registry.with_resource(
+                schema["$id"], Resource.from_contents(schema, default_specification=DRAFT202012)
+            )
+            self._note_facet_file(schema["$id"], newest=False)
+            self._note_core(schema)
         for schema in _schema_files():
             schema_id = schema["$id"]
             registry = registry.with_resource(
                 schema_id, Resource.from_contents(schema, default_specification=DRAFT202012)
             )
+            self._note_facet_file(schema_id, newest=True)
             for key, prop in schema.get("properties", {}).items():
                 ref = prop.get("$ref", "")
                 if not ref.startswith("#/$defs/"):
@@ -143,6 +240,73 @@ class EventValidator:
         }
         self._any_event = compile_ref(CORE_SCHEMA_ID)
         self._facet_validators = {k: compile_ref(v.ref) for k, v in facets.items()}
+        self._compile_ref = compile_ref
+        self._by_ref: dict[str, Draft202012Validator] = {}
+
+    def _note_facet_file(self, schema_id: str, *, newest: bool) -> None:
+        match = _ID_VERSION.search(schema_id)
+        if match is None or match.group(2) == "OpenLineage":
+            return
+        version, stem = match.groups()
+        self._facet_files[(stem, version)] = schema_id
+        if newest:
+            self._newest_version[stem] = version
+
+    def _note_core(self, schema: Mapping[str, Any]) -> None:
+        match = _ID_VERSION.search(schema["$id"])
+        if match is not None and match.group(2) == "OpenLineage":
+            names = set(schema.get("definitions", {})) | set(schema.get("$defs", {}))
+            self._core_defs[match.group(1)] = (schema["$id"], names)
+
+    def _core_facet(self, url: str) -> tuple[Draft202012Validator | None, str | None] | None:
+        """The validator of a facet defined inside a 1.x core schema, None if `url` names none."""
+        match = _CORE_FACET_URL.search(url)
+        if match is None:
+            return None
+        version, section, name = match.groups()
+        core = self._core_defs.get(version)
+        if core is None or name not in core[1]:
+            return None, None
+        return self._validator_for_ref(f"{core[0]}#/{section}/{name}"), None
+
+    def _validator_for_ref(self, ref: str) -> Draft202012Validator:
+        validator = self._by_ref.get(ref)
+        if validator is None:
+            validator = self._by_ref[ref] = self._compile_ref(ref)
+        return validator
+
+    def facet_validator(
+        self, kind: str, key: str, facet: object
+    ) -> tuple[Draft202012Validator | None, str | None]:
+        """(validator, note) for one facet: by the version its `_schemaURL` names, else by key.
+
+        The note says when the named version is not vendored and the newest was used instead.
+        """
+        url = facet.get("_schemaURL") if isinstance(facet, Mapping) else None
+        match = _FACET_URL.search(url) if isinstance(url, str) else None
+        if match is None and isinstance(url, str) and (core := self._core_facet(url)) is not None:
+            return core
+        if match is None:
+            # No version named (e.g. the spec examples' `http://test.schema.url`): standard keys
+            # are reserved, so a standard key means the newest standard facet.
+            return self._by_key(kind, key), None
+        version, stem, definition = match.groups()
+        newest = self._newest_version.get(stem)
+        if newest is None:
+            return None, None  # a facet file this spec copy does not know (e.g. GcpLineageJobFacet)
+        schema_id = self._facet_files.get((stem, version))
+        note = None
+        if schema_id is None:
+            schema_id = self._facet_files[(stem, newest)]
+            note = f"schema version {version} of {stem} is not vendored; checked against {newest}"
+        return self._validator_for_ref(f"{schema_id}#/$defs/{definition or stem}"), note
+
+    def _by_key(self, kind: str, key: str) -> Draft202012Validator | None:
+        validator = self._facet_validators.get((kind, key))
+        if validator is None and kind in ("input", "output"):
+            # An input/output facet with a key only known as a plain dataset facet.
+            validator = self._facet_validators.get(("dataset", key))
+        return validator
 
     @property
     def facet_keys(self) -> dict[str, list[str]]:
@@ -169,10 +333,7 @@ class EventValidator:
         if error is not None:
             raise EventValidationError(_message(error), path=_json_path(error.absolute_path), index=index)
         for path, facet_kind, key, facet in _facets(event):
-            facet_validator = self._facet_validators.get((facet_kind, key))
-            if facet_validator is None and facet_kind in ("input", "output"):
-                # An input/output facet with a key only known as a plain dataset facet.
-                facet_validator = self._facet_validators.get(("dataset", key))
+            facet_validator, _ = self.facet_validator(facet_kind, key, facet)
             if facet_validator is None:
                 continue
             error = _precise(best_match(facet_validator.iter_errors(facet)))
@@ -188,11 +349,124 @@ class EventValidator:
         for index, event in enumerate(events):
             self.validate(event, index=index)
 
+    # ------------------------------------------------------------------ lenient
+    def screen(self, events: Sequence[object]) -> Screening:
+        """Split a batch: storable events with their warnings, refused ones by index."""
+        out = Screening()
+        for index, event in enumerate(events):
+            fatal = self.fatal_problem(event, index=index)
+            if fatal is not None:
+                out.rejected.append(fatal)
+                continue
+            assert isinstance(event, Mapping)
+            out.accepted.append(Screened(index, event, tuple(self.problems(event))))
+        return out
+
+    def fatal_problem(self, event: object, index: int | None = None) -> EventValidationError | None:
+        """Why an event cannot be stored at all (None when it can)."""
+        if not isinstance(event, Mapping):
+            return EventValidationError(f"an event must be a JSON object, got {type(event).__name__}", index=index)
+        problem = _structure_problem(event, self.max_depth) or _required_problem(event)
+        if problem is None:
+            return None
+        message, path = problem
+        return EventValidationError(message, path=path, index=index)
+
+    def problems(self, event: Mapping[str, Any]) -> list[EventWarning]:
+        """Every schema problem of a storable event, as warnings (capped per event)."""
+        found: list[EventWarning] = []
+        run = event.get("run")
+        run_id = run.get("runId") if isinstance(run, Mapping) else None
+        if run_id is not None and not is_uuid(run_id):
+            found.append(
+                EventWarning("$.run.runId", f"runId {str(run_id)!r} is not a UUID; stored as run {stable_run_uuid(run_id)}")
+            )
+        kind = event_kind(event)
+        validator = self._event_validators.get(kind) if kind else self._any_event
+        assert validator is not None
+        for error in _leaf_errors(validator.iter_errors(event)):
+            path = _json_path(error.absolute_path)
+            if path == "$.run.runId" and error.validator == "format":
+                continue  # said above, with the id it is stored under
+            found.append(EventWarning(path, _message(error), _str_or_none(event.get("schemaURL"))))
+        for path, facet_kind, key, facet in _facets(event):
+            facet_validator, note = self.facet_validator(facet_kind, key, facet)
+            if facet_validator is None:
+                continue
+            url = _str_or_none(facet.get("_schemaURL")) if isinstance(facet, Mapping) else None
+            for error in _leaf_errors(facet_validator.iter_errors(facet)):
+                message = f"invalid '{key}' facet: {_message(error)}" + (f" ({note})" if note else "")
+                found.append(EventWarning(_json_path([*path, *error.absolute_path]), message, url))
+        return _dedupe(found)[:MAX_WARNINGS_PER_EVENT]
+
 
 @lru_cache(maxsize=1)
 def default_validator() -> EventValidator:
     """Compiling the registry takes ~100 ms, so every caller in a process shares one validator."""
     return EventValidator()
+
+
+def _leaf_errors(errors: Iterable[ValidationError]) -> list[ValidationError]:
+    out = [e for e in (_precise(error) for error in errors) if e is not None]
+    return sorted(out, key=lambda e: (_json_path(e.absolute_path), e.message))
+
+
+def _dedupe(warnings: list[EventWarning]) -> list[EventWarning]:
+    return list(dict.fromkeys(warnings))
+
+
+def _str_or_none(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _named(value: object) -> bool:
+    return isinstance(value, str) and bool(value.strip())
+
+
+def _required_problem(event: Mapping[str, Any]) -> tuple[str, str] | None:
+    """(message, path) for what the store needs to keep an event: Marquez refuses these too."""
+    time_value = event.get("eventTime")
+    if not isinstance(time_value, str):
+        return "the event has no eventTime (an ISO 8601 timestamp is required)", "$.eventTime"
+    try:
+        parse_event_time(time_value)
+    except ValueError as exc:
+        return f"eventTime {time_value[:60]!r} is not a valid ISO 8601 date-time: {exc}", "$.eventTime"
+    event_type = event.get("eventType")
+    if event_type is not None and (not isinstance(event_type, str) or len(event_type) > EVENT_TYPE_MAX_LEN):
+        return f"eventType must be a string of at most {EVENT_TYPE_MAX_LEN} characters", "$.eventType"
+    kind = event_kind(event)
+    if kind in ("RunEvent", "JobEvent"):
+        job = event.get("job")
+        if not isinstance(job, Mapping) or not _named(job.get("name")) or not _named(job.get("namespace")):
+            return "the event has no job name and namespace (job.namespace and job.name are required)", "$.job"
+    if kind == "RunEvent":
+        run = event.get("run")
+        if not isinstance(run, Mapping) or not _named(run.get("runId")):
+            return "the run has no runId", "$.run"
+    if kind == "DatasetEvent":
+        problem = _dataset_problem(event.get("dataset"), "$.dataset")
+        if problem:
+            return problem
+    if kind is None:
+        return "the event names no job, run or dataset", "$"
+    for side in ("inputs", "outputs"):
+        datasets = event.get(side)
+        if datasets is None:
+            continue
+        if not isinstance(datasets, list):
+            return f"{side} must be a list of datasets", f"$.{side}"
+        for i, ds in enumerate(datasets):
+            problem = _dataset_problem(ds, f"$.{side}[{i}]")
+            if problem:
+                return problem
+    return None
+
+
+def _dataset_problem(ds: object, path: str) -> tuple[str, str] | None:
+    if not isinstance(ds, Mapping) or not _named(ds.get("namespace")) or not _named(ds.get("name")):
+        return "a dataset needs a namespace and a name", path
+    return None
 
 
 def event_kind(event: Mapping[str, Any]) -> str | None:

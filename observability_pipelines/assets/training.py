@@ -182,6 +182,7 @@ def model_evaluation(context: dg.AssetExecutionContext, trained_model: ModelArti
     },
     observers=standard_observers("batch_predictions"),
     group_name="predictions",
+    metadata={"obs/dataset_type": "PREDICTION"},  # OpenLineage datasetType: impact and incidents see predictions
     automation_condition=dg.AutomationCondition.eager(),
     kinds={"scikitlearn", "parquet"},
     tags={"layer": "predictions"},

@@ -1,17 +1,17 @@
-"""Jobs and schedules: daily feature refresh, weekly retrain; the rest follows by declarative automation."""
+"""Jobs and schedules: daily feature refresh, weekly retrain; the rest follows by declarative automation.
+
+The daily jobs are partitioned because the assets they select are (Dagster infers it).
+"""
 
 from __future__ import annotations
 
 import dagster as dg
-
-from observability_pipelines.assets.partitions import daily_partitions
 
 FEATURE_GROUPS = ("ingest", "clean", "features")
 
 daily_pipeline_job = dg.define_asset_job(
     "daily_pipeline",
     selection=dg.AssetSelection.groups(*FEATURE_GROUPS) | dg.AssetSelection.assets("training_set"),
-    partitions_def=daily_partitions,
     description="Ingest, clean and featurize one day; build its training rows.",
 )
 retrain_job = dg.define_asset_job(
@@ -22,7 +22,6 @@ retrain_job = dg.define_asset_job(
 predictions_job = dg.define_asset_job(
     "batch_predictions_job",
     selection=dg.AssetSelection.assets("batch_predictions"),
-    partitions_def=daily_partitions,
     description="Score one day's applications with the current model.",
 )
 

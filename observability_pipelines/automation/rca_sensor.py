@@ -1,50 +1,63 @@
-"""``rca_sensor``: runs root-cause analysis for failed asset checks and failed materializations.
+"""``rca_sensor``: turns failed checks and materializations into incidents, where people look.
 
-OSS Dagster's run-failure sensor does not fire for a failed non-blocking check, so this sensor reads the
-event log of recently finished runs itself. For each failing (asset, partition) it asks the lineage store
-for the ranked causes, then records the trace where people look: a materialization of the ``rca_report``
-asset (markdown metadata, plotted counts), tags on the failed run, and an optional webhook alert
-(``OBS_ALERT_WEBHOOK``).
+OSS Dagster's run-failure sensor does not fire for a failed non-blocking check, so this sensor runs on its
+own schedule. Each tick folds what the lineage store received into incidents
+(:mod:`lineage.analysis.incidents`: one fault's failures, with ranked root causes), then, per incident that
+opened, escalated or resolved: one materialization of the ``rca_report`` asset (markdown trace, links to the
+affected assets, the incident link) and one webhook alert (``OBS_ALERT_WEBHOOK``, body in
+:func:`alert_payload`). Finished runs with failures are tagged with their incident (``obs/incident``).
 """
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta, timezone
 
 import dagster as dg
 
 RCA_REPORT = dg.AssetKey("rca_report")
-MAX_SYMPTOMS_PER_TICK = 10
 LOOKBACK = timedelta(days=2)
 
 rca_report = dg.AssetSpec(
     RCA_REPORT,
-    description="Root-cause analyses of failed checks and materializations, one materialization per symptom "
-    "(written by rca_sensor).",
+    description="Incidents with their ranked root causes: one materialization when an incident opens, "
+    "escalates or resolves (written by rca_sensor; `obs incidents list` for all).",
     group_name="observability",
     kinds={"python"},
 )
 
 
+def run_events(instance: dg.DagsterInstance, run_id: str, types: set[dg.DagsterEventType]) -> Iterator[dg.EventLogEntry]:
+    """The run's event-log entries of ``types``, page by page.
+
+    A thin wrapper: Dagster 1.13 has no ``@public`` run-scoped event query (``fetch_materializations``
+    and friends filter by asset), so this is the one place that uses ``get_records_for_run``.
+    """
+    cursor = None
+    while True:
+        page = instance.get_records_for_run(run_id, cursor=cursor, of_type=types, limit=1000)
+        for record in page.records:
+            yield record.event_log_entry
+        if not page.has_more:
+            return
+        cursor = page.cursor
+
+
 def failing_symptoms(instance: dg.DagsterInstance, run_id: str, partition: str | None) -> list[tuple[str, str | None, str]]:
     """(asset, partition, what failed) for every failed check or failed asset step of one run."""
     found: dict[tuple[str, str | None], list[str]] = {}
-    for record in instance.all_logs(run_id, of_type={dg.DagsterEventType.ASSET_CHECK_EVALUATION,
-                                                      dg.DagsterEventType.STEP_FAILURE}):
-        event = record.dagster_event
-        if event is None:
-            continue
-        if event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
-            evaluation = event.event_specific_data
+    types = {dg.DagsterEventType.ASSET_CHECK_EVALUATION, dg.DagsterEventType.STEP_FAILURE}
+    for entry in run_events(instance, run_id, types):
+        evaluation = entry.asset_check_evaluation
+        if evaluation is not None:
             if evaluation.passed:
                 continue
-            key = (evaluation.asset_key.to_user_string(), getattr(evaluation, "partition", None) or partition)
+            key = (evaluation.asset_key.to_user_string(), evaluation.partition or partition)
             found.setdefault(key, []).append(f"check {evaluation.check_name} failed")
-        elif event.step_key:
-            found.setdefault((event.step_key, partition), []).append("materialization failed")
+        elif entry.dagster_event_type == dg.DagsterEventType.STEP_FAILURE and entry.step_key:
+            found.setdefault((entry.step_key, partition), []).append("materialization failed")
     return [(asset, part, "; ".join(what)) for (asset, part), what in found.items()]
 
 
@@ -55,81 +68,116 @@ def post_alert(url: str, payload: dict, log) -> bool:
         httpx.post(url, json=payload, timeout=5.0).raise_for_status()
         return True
     except httpx.HTTPError as exc:  # an alerting outage must not stop analysis
-        log.warning(f"RCA alert to webhook failed ({type(exc).__name__}); the report is still recorded")
+        log.warning(f"incident alert to webhook failed ({type(exc).__name__}); the report is still recorded")
         return False
 
 
-def _markdown(asset: str, partition: str | None, what: str, result) -> str:
-    lines = [f"### {asset}" + (f" [{partition}]" if partition else ""), "", f"**Symptom:** {what}", ""]
-    if result.candidates:
-        lines += ["| rank | cause | kind | score | path |", "|---|---|---|---|---|"]
-        for i, c in enumerate(result.candidates, 1):
-            cause = c.asset + (f".{c.column}" if c.column else "")
-            lines.append(f"| {i} | `{cause}` | {c.kind} | {c.score:.2f} | {' → '.join(c.path)} |")
-        lines += ["", "```", result.trace(), "```"]
-    lines += ["", f"_{result.message}; {result.elapsed_ms:.0f} ms_"]
-    return "\n".join(lines)
+def _where(cause: dict) -> str:
+    return cause["asset"] + (f".{cause['column']}" if cause.get("column") else "")
 
 
-def analyze_symptoms(instance: dg.DagsterInstance, runs: Iterable, log) -> tuple[list[dg.AssetMaterialization], int]:
-    from lineage.analysis.rca import RCAError, analyze
+def incident_link(incident_id: int) -> str:
+    """Where a person reads the incident: the API when one is configured, else the CLI command."""
+    base = os.environ.get("OBS_LINEAGE_URL", "").rstrip("/")
+    return f"{base}/api/v1/incidents/{incident_id}" if base else f"obs incidents show {incident_id}"
+
+
+def _markdown(incident: dict) -> str:
+    lines = [f"### Incident {incident['id']}: {incident['title']}", "",
+             f"**{incident['status']}**, severity **{incident['severity']}**, "
+             f"partitions {', '.join(incident['partitions']) or '—'}", "",
+             "| rank | cause | kind | score | path |", "|---|---|---|---|---|"]
+    for i, c in enumerate(incident["causes"] or [incident["cause"]], 1):
+        path = " ← ".join(reversed(c.get("column_path") or c.get("path") or []))
+        lines.append(f"| {i} | `{_where(c)}` | {c['kind']} | {c.get('score') or 0:.2f} | {path} |")
+    lines += ["", "**Affected**", ""]
+    for item in incident["affected"]:
+        failing = [k for k, v in item["checks"].items() if v == "failing"] or ["passing again"]
+        lines.append(f"- `{item['dataset']}`" + (f" [{item['partition']}]" if item.get("partition") else "")
+                     + f": {', '.join(failing)}")
+    return "\n".join(lines + ["", f"_{incident_link(incident['id'])}_"])
+
+
+def alert_payload(kind: str, incident: dict) -> dict:
+    """The webhook body: ``text`` renders in Slack (incoming webhooks); ``incident`` is the full record
+    as ``GET /api/v1/incidents/{id}`` returns it; ``event`` is opened, escalated or resolved."""
+    cause = incident["cause"]
+    text = (f"[{incident['severity']}] incident {incident['id']} {kind}: {cause['kind']} at {_where(cause)}"
+            f" ({len(incident['affected'])} affected, partitions {', '.join(incident['partitions']) or '—'})"
+            f" · {incident_link(incident['id'])}")
+    return {"text": text, "event": kind, "incident_id": incident["id"], "url": incident_link(incident["id"]),
+            "incident": incident}
+
+
+def _report(kind: str, incident: dict) -> dg.AssetMaterialization:
+    top = incident["cause"]
+    affected = sorted({a["dataset"] for a in incident["affected"]})
+    return dg.AssetMaterialization(
+        RCA_REPORT,
+        description=f"incident {incident['id']} {kind}: {incident['title']}"[:1000],
+        metadata={
+            "trace": dg.MetadataValue.md(_markdown(incident)),
+            "incident_id": dg.MetadataValue.int(incident["id"]),
+            "incident": incident_link(incident["id"]),
+            "event": kind,
+            "status": incident["status"],
+            "severity": incident["severity"],
+            "top_cause": _where(top),
+            "top_kind": top["kind"],
+            "top_score": dg.MetadataValue.float(float(top.get("score") or 0.0)),
+            "partitions": ", ".join(incident["partitions"]),
+            # Links to the assets the incident diagnoses (clickable in the UI).
+            **{f"affected/{name}": dg.MetadataValue.asset(dg.AssetKey(name.split("/"))) for name in affected[:20]},
+            "incident_json": dg.MetadataValue.json(incident),
+        },
+    )
+
+
+def _tags_for(run, instance: dg.DagsterInstance, found: list[dict]) -> dict[str, str]:
+    """Tags linking a finished run to the incidents its failures belong to."""
+    partition = run.tags.get("dagster/partition")
+    symptoms = {(asset, part) for asset, part, _ in failing_symptoms(instance, run.run_id, partition)}
+    mine = [i for i in found if any((a["dataset"], a.get("partition")) in symptoms for a in i["affected"])]
+    if not mine:
+        return {}
+    top = mine[0]
+    return {"obs/incident": ",".join(str(i["id"]) for i in mine)[:200],
+            "obs/incident_url": incident_link(top["id"])[:200],
+            "obs/rca_top_cause": f"{_where(top['cause'])}:{top['cause']['kind']}"[:200]}
+
+
+ALERTED = ("opened", "escalated", "resolved")
+
+
+def report_incidents(instance: dg.DagsterInstance, runs: Iterable, log) -> tuple[list[dg.AssetMaterialization], int]:
+    """Fold new failures into incidents; one report and one alert per incident that opened, escalated or
+    resolved (an incident that only gained symptoms stays quiet); finished runs tagged with theirs."""
+    from lineage.analysis import incidents
     from lineage.store import LineageStore
 
-    reports: list[dg.AssetMaterialization] = []
     webhook = os.environ.get("OBS_ALERT_WEBHOOK")
     store = LineageStore.open()
-    analyzed = 0
     try:
-        for run in runs:
-            partition = run.tags.get("dagster/partition")
-            tags: dict[str, str] = {}
-            for asset, part, what in failing_symptoms(instance, run.run_id, partition):
-                if analyzed >= MAX_SYMPTOMS_PER_TICK:
-                    break
-                analyzed += 1
-                try:
-                    result = analyze(store, asset, partition=part)
-                except RCAError as exc:
-                    log.info(f"RCA skipped for {asset}[{part}]: {exc}")
-                    continue
-                top = result.candidates[0] if result.candidates else None
-                summary = (f"{asset}[{part}]: {what}; likely cause {top.asset}"
-                           f"{'.' + top.column if top.column else ''} {top.kind} (score {top.score:.2f})"
-                           if top else f"{asset}[{part}]: {what}; {result.message}")
-                reports.append(dg.AssetMaterialization(
-                    RCA_REPORT,
-                    partition=None,
-                    description=summary[:1000],
-                    metadata={
-                        "trace": dg.MetadataValue.md(_markdown(asset, part, what, result)),
-                        "symptom_asset": asset,
-                        "symptom_partition": part or "",
-                        "dagster_run_id": run.run_id,
-                        "top_cause": (f"{top.asset}{'.' + top.column if top.column else ''}" if top else "none"),
-                        "top_kind": top.kind if top else "none",
-                        "top_score": dg.MetadataValue.float(top.score if top else 0.0),
-                        "candidates": dg.MetadataValue.int(len(result.candidates)),
-                        "elapsed_ms": dg.MetadataValue.float(result.elapsed_ms),
-                        "rca_json": dg.MetadataValue.json(result.as_dict()),
-                    },
-                ))
-                tags.setdefault("obs/rca_top_cause", (f"{top.asset}{'.' + top.column if top.column else ''}:{top.kind}"
-                                                      if top else "none found")[:200])
-                tags.setdefault("obs/rca_symptom", f"{asset}[{part}]"[:200])
-                if webhook:
-                    post_alert(webhook, {"summary": summary, "dagster_run_id": run.run_id, **result.as_dict()}, log)
-            if tags:
-                instance.add_run_tags(run.run_id, tags)
+        changes = incidents.sync(store)
+        found = incidents.list_incidents(store, limit=200)
     finally:
         store.dispose()
-    return reports, analyzed
+    reports = [_report(c.kind, c.incident) for c in changes if c.kind in ALERTED]
+    for change in changes:
+        if webhook and change.kind in ALERTED:
+            post_alert(webhook, alert_payload(change.kind, change.incident), log)
+    for run in runs:
+        if tags := _tags_for(run, instance, found):
+            # Not @public in Dagster 1.13: no public API tags a run that already finished.
+            instance.add_run_tags(run.run_id, tags)
+    return reports, len(changes)
 
 
 @dg.sensor(
     name="rca_sensor",
     minimum_interval_seconds=15,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Root-cause analysis for failed asset checks (blocking or not) and failed materializations.",
+    description="Groups failed checks and materializations (blocking or not) into incidents with root causes.",
 )
 def rca_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
     state = json.loads(context.cursor) if context.cursor else {}
@@ -142,7 +190,7 @@ def rca_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
         ascending=True,
     )
     fresh = [r for r in records if r.dagster_run.run_id not in seen]
-    reports, analyzed = analyze_symptoms(context.instance, [r.dagster_run for r in fresh], context.log)
+    reports, changed = report_incidents(context.instance, [r.dagster_run for r in fresh], context.log)
     # Tagging a run updates it, so "updated since" alone would bring it back: remember what was analyzed.
     newest = max((r.update_timestamp for r in records), default=since)
     seen_list = [*state.get("seen", []), *(r.dagster_run.run_id for r in fresh)][-1000:]
@@ -150,5 +198,6 @@ def rca_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
     return dg.SensorResult(
         asset_events=reports,
         cursor=cursor,
-        skip_reason=None if reports else dg.SkipReason(f"{len(fresh)} new finished run(s), no failures to analyze"),
+        skip_reason=None if reports else dg.SkipReason(
+            f"{len(fresh)} new finished run(s); {changed} incident(s) changed quietly, none opened or resolved"),
     )

@@ -125,4 +125,4 @@ def feature_importance_drift(
     )
 
 
-model_checks = [model_performance, model_fairness, feature_importance_drift]
+model_check_definitions = [model_performance, model_fairness, feature_importance_drift]

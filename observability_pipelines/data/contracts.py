@@ -23,9 +23,6 @@ class AssetContract:
     source: bool = False
     sensitive: tuple[str, ...] = field(default=())
 
-    def of_kind(self, *kinds: str) -> list[str]:
-        return [c for c, k in self.columns.items() if k in kinds]
-
 
 CUSTOMERS = {
     "customer_id": STRING,

@@ -7,6 +7,7 @@ output and the check results. The reference pipelines use exactly this piece, as
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -82,7 +83,8 @@ def observed_asset(
         resource_keys = {"faults", *required_resource_keys}
         for observer in observers:
             resource_keys |= observer.required_resource_keys
-        check_specs = [spec for observer in observers for spec in observer.check_specs(key)]
+        check_specs = [_per_partition(spec, partitions_def) for observer in observers
+                       for spec in observer.check_specs(key)]
 
         @dg.asset(
             name=name,
@@ -131,6 +133,21 @@ def observed_asset(
 
     return decorate
 
+
+
+def _per_partition(spec: dg.AssetCheckSpec, partitions_def: dg.PartitionsDefinition | None) -> dg.AssetCheckSpec:
+    """Checks of a partitioned asset record their result per partition, so Dagster shows the failed day
+    (unpartitioned specs record `partition: null` and the UI cannot tie a failure to its day)."""
+    if partitions_def is None or spec.partitions_def is not None:
+        return spec
+    with warnings.catch_warnings():
+        # Partitioned check specs are a Dagster preview (1.13) and the only way to record results per
+        # partition; pinned to dagster<1.14, they are tested here (tests/observability_pipelines/observe).
+        warnings.simplefilter("ignore", dg.PreviewWarning)
+        return dg.AssetCheckSpec(spec.name, asset=spec.asset_key, description=spec.description,
+                                 additional_deps=spec.additional_deps, blocking=spec.blocking,
+                                 metadata=spec.metadata, automation_condition=spec.automation_condition,
+                                 partitions_def=partitions_def)
 
 
 def record_metadata(context: dg.AssetExecutionContext, metadata: Mapping[str, Any]) -> None:

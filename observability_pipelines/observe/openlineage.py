@@ -1,11 +1,11 @@
 """OpenLineage for observed assets: an ``Observer`` that emits START / COMPLETE / FAIL run events,
-the ``OpenLineageEmitter`` resource that holds the emission settings, and a wrapper for
+the ``OpenLineageResource`` (Dagster resource) that holds the emission settings, and a wrapper for
 ``@dg.asset_check`` functions that run in their own step.
 
 Attach it like any observer::
 
     observed_asset(name=..., observers=[OpenLineageObserver(), ...])
-    dg.Definitions(..., resources={"openlineage": OpenLineageEmitter()})
+    dg.Definitions(..., resources={"openlineage": OpenLineageResource()})
 
 Events go to the local durable outbox first (``$OBS_OUTBOX_PATH`` or
 ``$DAGSTER_HOME/lineage_outbox.db``), then one delivery attempt bounded by ``budget_seconds``
@@ -27,7 +27,7 @@ from typing import Any
 import dagster as dg
 import pandas as pd
 from openlineage.client import event_v2
-from openlineage.client.facet_v2 import processing_engine_run
+from openlineage.client.facet_v2 import dataset_type_dataset, processing_engine_run
 from pydantic import Field
 
 from lineage.emission import events as ev
@@ -45,7 +45,7 @@ _emitters: dict[tuple, LineageEmitter] = {}
 _emitters_lock = threading.Lock()
 
 
-class OpenLineageEmitter(dg.ConfigurableResource):
+class OpenLineageResource(dg.ConfigurableResource):
     """Emission settings; unset fields come from the environment when the run starts.
 
     ``OBS_OL_NAMESPACE`` (job namespace, default ``dagster``), ``OBS_OL_DATASET_NAMESPACE``
@@ -117,10 +117,9 @@ def reset_emitters() -> None:
 
 # --------------------------------------------------------------------------- helpers on the Dagster context
 def _step_key(context: Any) -> str:
-    try:
-        return context.get_step_execution_context().step.key
-    except Exception:
-        return context.op.name
+    """The step's op name: the step key of every (top-level, unmapped) asset or check step; public API,
+    unlike the step execution context. The asset key in the run id keeps multi-asset steps apart."""
+    return context.op_def.name
 
 
 def _asset_path(key: dg.AssetKey) -> list[str]:
@@ -153,11 +152,11 @@ class OpenLineageObserver(Observer):
         self.resource_key = resource_key
         self.required_resource_keys = frozenset({resource_key})
 
-    def _resource(self, obs: Observation) -> OpenLineageEmitter:
+    def _resource(self, obs: Observation) -> OpenLineageResource:
         return getattr(obs.context.resources, self.resource_key)
 
     # ------------------------------------------------------------------ building blocks
-    def _base(self, obs: Observation, resource: OpenLineageEmitter) -> dict[str, Any]:
+    def _base(self, obs: Observation, resource: OpenLineageResource) -> dict[str, Any]:
         state = obs.facts.get(_STATE)
         if state is not None:
             return state
@@ -165,9 +164,9 @@ class OpenLineageObserver(Observer):
         context = obs.context
         key = context.assets_def.key if context.has_assets_def else dg.AssetKey(obs.asset)
         assets_def = context.assets_def
-        run_id = ev.step_run_id(context.run_id, _step_key(context), key.to_user_string(), obs.partition,
+        run_id = ev.step_run_id(context.run.run_id, _step_key(context), key.to_user_string(), obs.partition,
                                 context.retry_number)
-        inputs: list[tuple[str, str, str | None]] = []  # (dataset name, input name or None)
+        inputs: list[tuple[str, str | None]] = []  # (dataset name, input name or None)
         seen = set()
         for input_name, in_key in assets_def.keys_by_input_name.items():
             inputs.append((settings.dataset_name(_asset_path(in_key)), input_name))
@@ -190,8 +189,8 @@ class OpenLineageObserver(Observer):
                 owners=assets_def.owners_by_key.get(key, ()),
             ),
             "run_facets": {
-                "parent": ev.parent_facet(context.run_id, settings.job_namespace, context.job_name),
-                "nominalTime": ev.nominal_time(obs.partition),
+                "parent": ev.parent_facet(context.run.run_id, settings.job_namespace, context.job_name),
+                **ev.partition_run_facets(obs.partition),
                 "processing_engine": _engine_facet(),
             },
         }
@@ -254,6 +253,8 @@ class OpenLineageObserver(Observer):
         version = self._version(obs, state)
         if version:
             facets["version"] = ev.dataset_version(version)
+        if dataset_type := _dataset_type(obs):
+            facets["datasetType"] = dataset_type_dataset.DatasetTypeDatasetFacet(datasetType=dataset_type)
         assertions = list(obs.facts.get("assertions") or [])
         named = {(str(a.get("assertion")), a.get("column")) for a in assertions if isinstance(a, Mapping)}
         for result in obs.check_results:
@@ -285,53 +286,46 @@ class OpenLineageObserver(Observer):
         elif isinstance(value, pd.DataFrame) and state["settings"].content_hash:
             data = fc.content_hash(value)
         else:
-            data = f"{obs.context.run_id}/{obs.partition or ''}".rstrip("/")
+            data = f"{obs.context.run.run_id}/{obs.partition or ''}".rstrip("/")
         return f"{code}:{data}" if code else data
 
     # ------------------------------------------------------------------ hooks
-    def on_start(self, obs: Observation) -> None:
+    def _report(self, obs: Observation, what: str, build: Callable[[dict[str, Any]], Any]) -> None:
+        """Build one event from the step's state and emit it; a build error is logged, never raised
+        (lineage must not fail, or mask the outcome of, the materialization)."""
         resource = self._resource(obs)
         if not resource.enabled:
             return
         try:
-            state = self._base(obs, resource)
-            event = self._event(state, event_v2.RunState.START, inputs=self._inputs(obs, state, with_metrics=False),
-                                outputs=[event_v2.OutputDataset(namespace=state["settings"].dataset_namespace,
-                                                                name=state["output_name"])])
+            event = build(self._base(obs, resource))
         except Exception as exc:
-            obs.context.log.warning(f"OpenLineage START not built: {exc}")
+            obs.context.log.warning(f"OpenLineage {what} not built: {exc}")
             return
         resource.emit(event)
+
+    @staticmethod
+    def _bare_output(state: dict[str, Any]) -> event_v2.OutputDataset:
+        return event_v2.OutputDataset(namespace=state["settings"].dataset_namespace, name=state["output_name"])
+
+    def on_start(self, obs: Observation) -> None:
+        self._report(obs, "START", lambda state: self._event(
+            state, event_v2.RunState.START, inputs=self._inputs(obs, state, with_metrics=False),
+            outputs=[self._bare_output(state)]))
 
     def on_success(self, obs: Observation) -> None:
-        resource = self._resource(obs)
-        if not resource.enabled:
-            return
-        try:
-            state = self._base(obs, resource)
-            event = self._event(state, event_v2.RunState.COMPLETE, inputs=self._inputs(obs, state, with_metrics=True),
-                                outputs=[self._output(obs, state)])
-        except Exception as exc:
-            obs.context.log.warning(f"OpenLineage COMPLETE not built: {exc}")
-            return
-        resource.emit(event)
+        self._report(obs, "COMPLETE", lambda state: self._event(
+            state, event_v2.RunState.COMPLETE, inputs=self._inputs(obs, state, with_metrics=True),
+            outputs=[self._output(obs, state)]))
 
     def on_failure(self, obs: Observation, error: BaseException) -> None:
-        resource = self._resource(obs)
-        if not resource.enabled:
-            return
-        state = self._base(obs, resource)
-        event = self._event(
+        self._report(obs, "FAIL", lambda state: self._event(
             state, event_v2.RunState.FAIL, run_facets={"errorMessage": ev.error_facet(error)},
-            inputs=self._inputs(obs, state, with_metrics=False),
-            outputs=[event_v2.OutputDataset(namespace=state["settings"].dataset_namespace, name=state["output_name"])],
-        )
-        resource.emit(event)
+            inputs=self._inputs(obs, state, with_metrics=False), outputs=[self._bare_output(state)]))
 
 
 # --------------------------------------------------------------------------- asset checks in their own step
 def check_events(
-    resource: OpenLineageEmitter,
+    resource: OpenLineageResource,
     *,
     dagster_run_id: str,
     dagster_job: str,
@@ -350,7 +344,7 @@ def check_events(
     run_id = ev.step_run_id(dagster_run_id, step_key, job_name, partition)
     run_facets = {
         "parent": ev.parent_facet(dagster_run_id, settings.job_namespace, dagster_job),
-        "nominalTime": ev.nominal_time(partition),
+        **ev.partition_run_facets(partition),
         "processing_engine": _engine_facet(),
     }
     job_facets = ev.job_facets(description=f"Asset check {check_name} of {dataset}", job_type="ASSET_CHECK")
@@ -426,7 +420,7 @@ def _report_check(context: Any, resource_key: str, default_name: str, result: An
         op_context = getattr(context, "op_execution_context", context)
         partition = op_context.partition_key if getattr(op_context, "has_partition_key", False) else None
         events = check_events(
-            resource, dagster_run_id=op_context.run_id, dagster_job=op_context.job_name,
+            resource, dagster_run_id=op_context.run.run_id, dagster_job=op_context.job_name,
             step_key=_step_key(op_context), asset_key=asset_key, check_name=check_name,
             results=results, error=error, partition=partition,
         )
@@ -487,3 +481,20 @@ def reported_asset_check(*, resource_key: str = RESOURCE_KEY, **check_kwargs: An
             return dg.asset_check(required_resource_keys=keys, **check_kwargs)(wrapper)
 
     return decorate
+
+
+DATASET_TYPE_METADATA = "obs/dataset_type"
+
+
+def _dataset_type(obs: Observation) -> str | None:
+    """MODEL for model artifacts; else the asset's ``obs/dataset_type`` metadata (e.g. PREDICTION), so
+    consumers (impact, incident severity) recognise models and predictions by facet, not by name."""
+    if isinstance(obs.value, ModelArtifact):
+        return "MODEL"
+    try:
+        declared = obs.context.assets_def.metadata_by_key.get(obs.context.asset_key, {})
+    except Exception:  # no single asset in this context (multi-asset): nothing declared
+        return None
+    value = declared.get(DATASET_TYPE_METADATA)
+    value = getattr(value, "value", value)
+    return str(value).upper() if value else None

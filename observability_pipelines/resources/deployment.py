@@ -20,7 +20,11 @@ _lock = threading.Lock()
 
 
 def instance_is_shared(instance: dg.DagsterInstance | None) -> bool:
-    """Run storage other than SQLite / in-memory means other machines may run our steps."""
+    """Run storage other than SQLite / in-memory means other machines may run our steps.
+
+    Dagster 1.13 has no ``@public`` way to ask what storage an instance uses; ``is_ephemeral`` and
+    ``run_storage`` are its plain (undocumented but unprefixed) properties, read only here.
+    """
     if instance is None or instance.is_ephemeral:
         return False
     return "sqlite" not in type(instance.run_storage).__name__.lower()

@@ -24,6 +24,7 @@ def resolve_base_path(base_path: str | None, context: dg.InitResourceContext | N
     if os.environ.get("OBS_DATA_DIR"):
         return UPath(os.environ["OBS_DATA_DIR"])
     if context is not None and context.instance is not None:
+        # storage_directory() is not @public, but it is where Dagster's own fs IO manager writes.
         return UPath(context.instance.storage_directory()) / "obs_data"
     home = os.environ.get("DAGSTER_HOME") or str(Path.cwd() / ".dagster_home")
     return UPath(home) / "storage" / "obs_data"

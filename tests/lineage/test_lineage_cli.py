@@ -75,7 +75,10 @@ def test_ingest_then_query_every_command(app: typer.Typer, db_url: str, tmp_path
     assert table.exit_code == 0 and "models.churn" in table.stdout
 
 
-def test_errors_exit_non_zero_and_say_what_to_do(app: typer.Typer, db_url: str, tmp_path: Path) -> None:
+def test_errors_exit_non_zero_and_say_what_to_do(
+    app: typer.Typer, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OBS_LINEAGE_STRICT", "1")  # the lenient file ingest: tests/lineage/store/test_lenient_ingest.py
     events = as_dicts(pipeline_events())
     good = tmp_path / "good.json"
     good.write_text(json.dumps(events))

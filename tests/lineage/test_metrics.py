@@ -237,7 +237,8 @@ def test_label_cardinality_is_bounded(client: TestClient) -> None:
     for name, series in s.items():
         for key in series:
             labels = dict(key)
-            assert set(labels) <= {"dataset", "outcome", "assertion", "column", "pipeline"}, (name, labels)
+            assert set(labels) <= {"dataset", "outcome", "assertion", "column", "pipeline", "severity", "le"}, (
+                name, labels)
             if "column" in labels:
                 assert name == "obs_drift_score"
     datasets = {dict(k)["dataset"] for k in s["obs_dataset_row_count"]}
@@ -281,6 +282,7 @@ def test_health_module() -> None:
 
 
 _PROMQL_WORDS = {"sum", "by", "without", "topk", "bottomk", "increase", "rate", "irate", "avg", "min", "max",
+                 "histogram_quantile",
                  "count", "label_values", "on", "ignoring", "group_left", "group_right", "and", "or", "unless"}
 
 

@@ -46,6 +46,8 @@ from lineage.store import tables as t
 from lineage.serve.api import create_app
 from lineage.store import LineageStore, event_hash
 
+pytestmark = pytest.mark.slow  # servers killed mid-batch, outages and a schemathesis fuzz
+
 INGEST = "/api/v1/lineage"
 JSON_HEADERS = {"Content-Type": "application/json"}
 

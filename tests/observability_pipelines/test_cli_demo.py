@@ -24,6 +24,8 @@ from typer.testing import CliRunner
 
 from observability_pipelines.cli import app
 
+pytestmark = pytest.mark.slow  # the demo, dagster dev and the browser (minutes)
+
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "ui"
 CHROMIUM = Path("/usr/bin/chromium")

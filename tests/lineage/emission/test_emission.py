@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
-import multiprocessing
+import subprocess
+import sys
 import time
 import uuid
 
@@ -18,7 +19,15 @@ from helpers.recording_server import RecordingBackend, free_port
 
 from lineage.emission import events as ev
 from lineage.emission import facets as fc
-from lineage.emission.delivery import CallableSink, LineageHttpSink, StoreSink, TransportSink, flush
+from lineage.emission.delivery import flush
+from lineage.emission.transports import (
+    CallableTransport,
+    LineageApiConfig,
+    LineageApiTransport,
+    LineageStoreConfig,
+    LineageStoreTransport,
+    OneByOne,
+)
 from lineage.emission.emitter import LineageEmitter
 from lineage.emission.outbox import Outbox
 
@@ -203,10 +212,7 @@ def test_a_later_event_never_overtakes_an_earlier_one(tmp_path):
                 raise ConnectionError("down")
             received.append(e)
 
-    class OneByOne(CallableSink):
-        max_batch = 1
-
-    sink = OneByOne(ingest)
+    sink = CallableTransport.of(ingest, max_batch=1)
     first = flush(outbox, sink)
     assert first.delivered == 2 and first.remaining == 2 and first.error
     assert received == events[:2]
@@ -220,32 +226,34 @@ def test_rejected_event_goes_dead_and_the_rest_is_delivered(tmp_path):
     store = LineageStore.open(f"sqlite:///{tmp_path / 'lineage.db'}")
     outbox = Outbox(tmp_path / "o.db")
     good = _events(1, 2)
-    bad = dict(good[0], run={"runId": "not-a-uuid"})
+    bad = dict(good[0], eventTime="not a time")  # unstorable (a mere schema slip is stored with a warning)
     outbox.append([good[0], bad, good[1]])
-    result = flush(outbox, StoreSink(store))
+    result = flush(outbox, LineageStoreTransport(LineageStoreConfig(store=store)))
     assert (result.delivered, result.dead, result.remaining) == (2, 1, 0)
     assert store.event_count() == 2
     assert outbox.status().dead == 1
     store.dispose()
 
 
-def _append_worker(path: str, worker: int, n: int) -> None:
-    outbox = Outbox(path)
-    for i in range(n):
-        outbox.append([{"eventTime": "2026-03-02T00:00:00Z", "worker": worker, "seq": i,
-                        "run": {"runId": str(uuid.uuid4())}}])
+# A separate interpreter per worker: nothing is shared but the outbox file.
+_APPEND_WORKER = """
+import sys, uuid
+from lineage.emission.outbox import Outbox
+path, worker, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+outbox = Outbox(path)
+for i in range(n):
+    outbox.append([{"eventTime": "2026-03-02T00:00:00Z", "worker": worker, "seq": i,
+                    "run": {"runId": str(uuid.uuid4())}}])
+"""
 
 
+@pytest.mark.slow
 def test_concurrent_appends_from_processes(tmp_path):
     path = str(tmp_path / "o.db")
     Outbox(path)
-    ctx = multiprocessing.get_context("spawn")
-    procs = [ctx.Process(target=_append_worker, args=(path, w, 40)) for w in range(4)]
+    procs = [subprocess.Popen([sys.executable, "-c", _APPEND_WORKER, path, str(w), "40"]) for w in range(4)]
     for p in procs:
-        p.start()
-    for p in procs:
-        p.join(60)
-        assert p.exitcode == 0
+        assert p.wait(60) == 0
     rows = [r.event() for r in Outbox(path).pending(limit=1000)]
     assert len(rows) == 160
     for w in range(4):
@@ -261,7 +269,7 @@ def test_file_transport_from_env(tmp_path, monkeypatch):
     emitter = LineageEmitter(outbox_path=tmp_path / "o.db")
     sent = _events(1, 2)
     emitter.emit(*sent)
-    assert isinstance(emitter.sink, TransportSink) and emitter.sink.transport.kind == "file"
+    assert isinstance(emitter.transport, OneByOne) and emitter.transport.transport.kind == "file"
     assert [json.loads(line) for line in log_file.read_text().splitlines()] == sent
     assert emitter.status().pending == 0
 
@@ -285,7 +293,7 @@ def test_console_transport_from_env(tmp_path, monkeypatch):
     finally:
         logger.removeHandler(handler)
         logger.setLevel(old_level)
-    assert emitter.sink.transport.kind == "console"
+    assert emitter.transport.transport.kind == "console"
     assert [json.loads(r) for r in records] == sent
 
 
@@ -297,7 +305,7 @@ def test_http_transport_from_yaml_config(tmp_path, monkeypatch):
         emitter = LineageEmitter(outbox_path=tmp_path / "o.db")
         sent = _events(1, 2)
         emitter.emit(*sent)
-        assert emitter.sink.transport.kind == "http"
+        assert emitter.transport.transport.kind == "http"
         assert server.events == sent
     finally:
         server.stop()
@@ -315,8 +323,8 @@ def test_kafka_transport_from_env_keeps_events_when_broker_unreachable(tmp_path,
     started = time.monotonic()
     emitter.emit(*_events(1, 2))
     assert time.monotonic() - started < 3.0
-    assert isinstance(emitter.sink.transport, KafkaTransport)
-    assert emitter.sink.transport.topic == "openlineage"
+    assert isinstance(emitter.transport.transport, KafkaTransport)
+    assert emitter.transport.transport.topic == "openlineage"
     status = emitter.status()
     assert status.pending == 2 and "kafka" in status.last_error
     emitter.close()
@@ -328,7 +336,7 @@ def test_default_backend_is_the_lineage_store_database(tmp_path, monkeypatch):
     monkeypatch.setenv("OBS_LINEAGE_DB", f"sqlite:///{tmp_path / 'lineage.db'}")
     emitter = LineageEmitter(outbox_path=tmp_path / "o.db")
     emitter.emit(*_events(2, 2))
-    assert isinstance(emitter.sink, StoreSink)
+    assert isinstance(emitter.transport, LineageStoreTransport)
     assert emitter.status().pending == 0
     emitter.close()
     store = LineageStore.open(f"sqlite:///{tmp_path / 'lineage.db'}")
@@ -341,10 +349,10 @@ def test_real_lineage_api_ingests_batches_idempotently(tmp_path, monkeypatch, st
     emitter = LineageEmitter(outbox_path=tmp_path / "o.db")
     sent = _events(2, 3)
     emitter.emit(*sent)
-    assert isinstance(emitter.sink, LineageHttpSink) and emitter.status().pending == 0
+    assert isinstance(emitter.transport, LineageApiTransport) and emitter.status().pending == 0
     assert store.event_count() == 6
     Outbox(tmp_path / "o2.db").append(sent)  # a redelivery of the same events changes nothing
-    flush(Outbox(tmp_path / "o2.db"), LineageHttpSink(server.url))
+    flush(Outbox(tmp_path / "o2.db"), LineageApiTransport(LineageApiConfig(url=server.url)))
     assert store.event_count() == 6
     emitter.close()
 

@@ -6,6 +6,8 @@ import pytest
 
 from observability_pipelines.data.contracts import CONTRACTS
 
+pytestmark = pytest.mark.slow  # real runs of both pipelines over several days
+
 DAYS = ["2026-03-02", "2026-03-03", "2026-03-04"]
 
 

@@ -30,7 +30,8 @@ def webhook():
     server.shutdown()
 
 
-def test_sensor_reports_trace_tags_and_alert_for_failed_checks(monkeypatch, tmp_path, webhook):
+@pytest.mark.slow  # a 5-day demo backfill
+def test_one_fault_gives_one_report_one_alert_and_tagged_runs(monkeypatch, tmp_path, webhook):
     url, received = webhook
     monkeypatch.setenv("OBS_ALERT_WEBHOOK", url)
     monkeypatch.setenv("OBS_DATA_DIR", str(tmp_path / "data"))
@@ -42,18 +43,28 @@ def test_sensor_reports_trace_tags_and_alert_for_failed_checks(monkeypatch, tmp_
 
     tick = rca_sensor(dg.build_sensor_context(instance=instance))
     reports = [e for e in tick.asset_events if e.asset_key == RCA_REPORT]
-    assert reports, "the sensor produced no RCA report"
-    by_symptom = {(r.metadata["symptom_asset"].value, r.metadata["symptom_partition"].value): r for r in reports}
-    report = by_symptom[("customer_features", "2026-03-05")]
+    # One fault, one incident: one report and one alert, however many checks and assets it failed.
+    assert len(reports) == 1, [r.description for r in reports]
+    [report] = reports
     assert report.metadata["top_cause"].value == "raw_customers.income"
     assert report.metadata["top_kind"].value == "null_burst"
+    assert report.metadata["event"].value == "opened"
     assert "raw_customers" in report.metadata["trace"].value and "←" in report.metadata["trace"].value
+    incident = report.metadata["incident_json"].value
+    assert incident["partitions"] == ["2026-03-05"]
+    affected = {a["dataset"] for a in incident["affected"]}
+    assert {"raw_customers", "clean_customers"} <= affected
+    assert {k.removeprefix("affected/") for k in report.metadata if k.startswith("affected/")} == affected
 
     tags = instance.get_run_by_id(faulty.run_id).tags
+    assert tags["obs/incident"] == str(incident["id"])
     assert tags["obs/rca_top_cause"].startswith("raw_customers.income:null_burst")
-    assert received and any("raw_customers" in alert["summary"] for alert in received)
-    assert all(set(alert) >= {"summary", "symptom", "candidates", "elapsed_ms"} for alert in received)
+    assert len(received) == 1, received
+    [alert] = received
+    assert alert["event"] == "opened" and alert["incident_id"] == incident["id"]
+    assert "raw_customers.income" in alert["text"] and alert["incident"]["cause"]["kind"] == "null_burst"
 
-    # A second tick has nothing new: runs are analyzed once.
+    # A second tick has nothing new: no report, no alert.
     again = rca_sensor(dg.build_sensor_context(instance=instance, cursor=tick.cursor))
     assert not again.asset_events
+    assert len(received) == 1

@@ -35,6 +35,8 @@ import pytest
 from observability_pipelines.data.faults import Fault
 from helpers.pipeline import DAILY, Pipeline
 
+pytestmark = pytest.mark.slow  # real runs on bad inputs
+
 ROOT = Path(__file__).resolve().parents[3]
 
 START = dt.date(2026, 4, 6)
@@ -228,7 +230,7 @@ def _leaks(text: str, tokens: set[str]) -> list[str]:
 
 @pytest.fixture(scope="module")
 def sweep(tmp_path_factory) -> dict[str, Outcome]:
-    from observability_pipelines.observe.openlineage import OpenLineageEmitter, reset_emitters
+    from observability_pipelines.observe.openlineage import OpenLineageResource, reset_emitters
 
     clean = [_day(i) for i in range(CLEAN_DAYS)]
     faulty = {c.id: _day(CLEAN_DAYS + i) for i, c in enumerate(CASES)}
@@ -247,10 +249,10 @@ def sweep(tmp_path_factory) -> dict[str, Outcome]:
             pipeline = Pipeline(tmp_path_factory.mktemp("bad_data"), customers_per_day=CUSTOMERS_PER_DAY,
                                 plan=[c.fault(faulty[c.id]) for c in CASES])
             # The clean history only feeds drift; lineage is emitted (and inspected) for the bad partitions.
-            pipeline.resources["openlineage"] = OpenLineageEmitter(enabled=False)
+            pipeline.resources["openlineage"] = OpenLineageResource(enabled=False)
             for partition in clean:
                 assert _run(pipeline, DAILY, partition, records).success, f"clean day {partition} failed"
-            pipeline.resources["openlineage"] = OpenLineageEmitter()
+            pipeline.resources["openlineage"] = OpenLineageResource()
             outcomes = {}
             for case in CASES:
                 partition = faulty[case.id]

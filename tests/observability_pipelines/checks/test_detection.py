@@ -19,6 +19,8 @@ import pytest
 from observability_pipelines.data.faults import Fault
 from helpers.pipeline import DAILY, Pipeline
 
+pytestmark = pytest.mark.slow  # the fault-detection sweep: real runs with every fault kind
+
 ROOT = Path(__file__).resolve().parents[3]
 
 START = dt.date(2026, 3, 2)
@@ -110,7 +112,7 @@ def _day(i: int) -> str:
 @pytest.fixture(scope="module")
 def sweep(tmp_path_factory) -> dict[str, list[Evaluation]]:
     """Check evaluations of every daily asset, per partition: clean days first, then one fault per day."""
-    from observability_pipelines.observe.openlineage import OpenLineageEmitter, reset_emitters
+    from observability_pipelines.observe.openlineage import OpenLineageResource, reset_emitters
 
     clean = [_day(i) for i in range(CLEAN_DAYS)]
     faulty = [_day(CLEAN_DAYS + i) for i in range(len(CASES))]
@@ -123,7 +125,7 @@ def sweep(tmp_path_factory) -> dict[str, list[Evaluation]]:
         pipeline = Pipeline(tmp_path_factory.mktemp("detection"),
                             plan=[c.fault(p) for c, p in zip(CASES, faulty)])
         # Lineage emission adds no checks and is tested on its own; off, it halves the run time.
-        pipeline.resources["openlineage"] = OpenLineageEmitter(enabled=False)
+        pipeline.resources["openlineage"] = OpenLineageResource(enabled=False)
         by_partition: dict[str, list[Evaluation]] = {}
         for partition in clean + faulty:
             # Blocking GE checks fail on faulty partitions and skip the assets downstream: not an error here.

@@ -16,6 +16,8 @@ import pytest
 from scipy import stats
 from helpers.pipeline import Pipeline
 
+pytestmark = pytest.mark.slow  # real runs over enough days for a drift reference
+
 ROOT = Path(__file__).resolve().parents[3]
 
 ASSET = "raw_customers"
@@ -29,7 +31,7 @@ REDO = D[3]
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     """Drift check evaluation per materialization, keyed by (order, partition), plus the pipeline."""
-    from observability_pipelines.observe.openlineage import OpenLineageEmitter
+    from observability_pipelines.observe.openlineage import OpenLineageResource
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("DAGSTER_HOME", str(tmp_path_factory.mktemp("drift_home")))
@@ -39,7 +41,7 @@ def runs(tmp_path_factory):
             tmp_path_factory.mktemp("drift"),
             plan=[{"asset": ASSET, "partition": FAULTY, "kind": "mean_shift", "column": "income", "magnitude": 1.0}],
         )
-        pipeline.resources["openlineage"] = OpenLineageEmitter(enabled=False)  # not under test here
+        pipeline.resources["openlineage"] = OpenLineageResource(enabled=False)  # not under test here
         evaluations = []
         for partition in [*D, BACKFILL, REDO]:
             result = pipeline.materialize([ASSET], partition, raise_on_error=False)

@@ -58,6 +58,7 @@ def with_fault(day: str, asset: str, kind: str, **kw) -> dict[str, pd.DataFrame]
     return f
 
 
+@pytest.mark.slow
 def test_no_false_alarms_on_clean_days():
     runs, alarms = 0, []
     for cpd, start, n in ((SMALL, dt.date(2026, 1, 1), 30), (1500, dt.date(2026, 2, 1), 4)):
@@ -118,10 +119,11 @@ def test_expected_mean_comes_from_the_generator_config_only():
     assert r.passed and r.metadata["band_low"].value == 6.0
 
 
+@pytest.mark.slow
 def test_checks_run_in_dagster_on_the_same_partition(tmp_path):
     from observability_pipelines.assets.partitions import daily_partitions
     from observability_pipelines.observe.asset import observed_asset
-    from observability_pipelines.observe.openlineage import OpenLineageEmitter
+    from observability_pipelines.observe.openlineage import OpenLineageResource
     from observability_pipelines.resources.faults import FaultInjector, FaultSpec
     from observability_pipelines.resources.io_managers import ParquetIOManager
 
@@ -139,7 +141,7 @@ def test_checks_run_in_dagster_on_the_same_partition(tmp_path):
     resources = {
         "raw_data": RawDataSource(customers_per_day=SMALL),
         "io_manager": ParquetIOManager(base_path=str(tmp_path)),
-        "openlineage": OpenLineageEmitter(outbox_path=str(tmp_path / "outbox.db"), enabled=False),
+        "openlineage": OpenLineageResource(outbox_path=str(tmp_path / "outbox.db"), enabled=False),
     }
     instance = dg.DagsterInstance.ephemeral()
     # An earlier, clean partition in storage must not be read by the checks of the faulty day.

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import dagster as dg
 import httpx
+import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
@@ -32,6 +33,7 @@ def _store_edges(store):
     return set(produced.values()), edges, column_edges
 
 
+@pytest.mark.slow
 def test_store_graph_equals_the_dagster_asset_graph(make_pipeline, monkeypatch, tmp_path):
     from lineage.store import LineageStore
     from observability_pipelines.definitions import all_assets, defs
@@ -88,6 +90,7 @@ def _stop(proc: subprocess.Popen) -> None:
     proc.wait(timeout=20)
 
 
+@pytest.mark.slow
 def test_backend_outage_during_ten_partitions_loses_nothing(make_pipeline, monkeypatch, tmp_path):
     from lineage.store import LineageStore
     from observability_pipelines.cli import app

@@ -1,0 +1,255 @@
+"""What the store knows of each dataset version, read through the typed facets.
+
+A :class:`DatasetSnapshot` is one version of one dataset: the facets of the run(s) that wrote it in
+one partition (unpartitioned datasets: one snapshot per producing run), plus the verdicts of tests
+other runs reported on it. Tests run by a consumer (a dbt test, a GX validation action, an asset
+check in its own step) are attached to the version they tested: the consumer's partition when it
+has one, else the version named by the input's ``version`` facet, else the latest version written
+at or before the test ran. Datasets nobody wrote (sources) get a snapshot per test run.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from lineage.facets import (
+    Assertion,
+    AssertionsFacet,
+    DriftDatasetFacet,
+    ErrorMessageFacet,
+    MetricsFacet,
+    OutputStatisticsFacet,
+    SchemaFacet,
+    TestRunFacet,
+    VersionFacet,
+    partition_key,
+)
+from lineage.store import reads
+
+# Facets evidence is drawn from; others (column lineage, documentation...) are not read here.
+DATASET_FACETS = ("dataQualityAssertions", "dataQualityMetrics", "drift", "outputStatistics", "schema", "version")
+RUN_FACETS = ("nominalTime", "tags", "errorMessage", "test")
+FAILED_STATES = ("FAIL", "ABORT")
+SnapshotKey = tuple[int, str | None, int | None]  # (dataset id, partition, run id when unpartitioned)
+
+
+@dataclass
+class DatasetSnapshot:
+    """One dataset version: its producing runs' facets, and tests of it reported by any run."""
+
+    dataset_id: int
+    partition: str | None
+    time: datetime
+    run_ids: set[int] = field(default_factory=set)
+    assertions: list[Assertion] = field(default_factory=list)
+    metrics: MetricsFacet | None = None
+    drift: DriftDatasetFacet | None = None
+    schema: SchemaFacet | None = None
+    row_count: float | None = None  # outputStatistics.rowCount, else dataQualityMetrics.rowCount
+    version: str | None = None
+    failed: bool = False
+    error: str | None = None
+    produced: bool = True  # False: only tests of it are recorded (a source nobody wrote)
+    tested_by: dict[int, list[Assertion]] = field(default_factory=dict)  # run id → verdicts it reported
+
+    @property
+    def failed_assertions(self) -> list[Assertion]:
+        return [a for a in self.assertions if not a.success]
+
+    @property
+    def column_types(self) -> dict[str, str]:
+        return self.schema.types if self.schema else {}
+
+    @property
+    def column_metrics(self) -> dict[str, Any]:
+        return dict(self.metrics.columnMetrics) if self.metrics else {}
+
+    @property
+    def self_evident(self) -> bool:
+        """Failed its own tests, drifted or failed: no baseline for later versions."""
+        return self.failed or bool(self.failed_assertions) or bool(self.drift and self.drift.drifted_columns)
+
+    def add_assertions(self, assertions: Iterable[Assertion]) -> None:
+        seen = {(a.assertion, a.column, a.name, a.success) for a in self.assertions}
+        for a in assertions:
+            key = (a.assertion, a.column, a.name, a.success)
+            if key not in seen:
+                seen.add(key)
+                self.assertions.append(a)
+
+
+@dataclass
+class _Runs:
+    """Per run: partition, final state, error, failed tests of a ``test`` facet."""
+
+    partition: dict[int, str | None] = field(default_factory=dict)
+    failed: dict[int, bool] = field(default_factory=dict)
+    error: dict[int, str] = field(default_factory=dict)
+    tests: dict[int, TestRunFacet] = field(default_factory=dict)
+
+
+def load_snapshots(conn: Any, dataset_ids: Sequence[int]) -> dict[int, list[DatasetSnapshot]]:
+    """Every recorded version of the datasets, per dataset, in partition then time order."""
+    edges = reads.rca_io_edges(conn, dataset_ids)
+    runs = _read_runs(conn, {e.run_id for e in edges})
+    snapshots, producers = _producer_snapshots(edges, runs)
+    consumed = {(e.dataset_id, e.run_id): e.event_time for e in edges if (e.dataset_id, e.run_id) not in producers}
+    by_dataset: dict[int, list[DatasetSnapshot]] = defaultdict(list)
+    for snap in snapshots.values():
+        by_dataset[snap.dataset_id].append(snap)
+    for rows in _facet_rows(conn, {e.run_id for e in edges}, dataset_ids):
+        _apply(rows, producers, consumed, runs, snapshots, by_dataset)
+    _attach_test_facets(consumed, runs, snapshots, by_dataset)
+    for series in by_dataset.values():
+        series.sort(key=lambda s: (s.partition or "", s.time))
+    return dict(by_dataset)
+
+
+def _read_runs(conn: Any, run_ids: set[int]) -> _Runs:
+    runs = _Runs()
+    facets: dict[int, dict[str, Any]] = defaultdict(dict)
+    for row in reads.rca_run_facets(conn, list(run_ids), RUN_FACETS):
+        facets[row.run_id][row.facet_name] = _json(row.payload)
+    for run_id in run_ids:
+        runs.partition[run_id] = partition_key(facets.get(run_id, {}))
+        error = ErrorMessageFacet.from_payload(facets.get(run_id, {}).get("errorMessage"))
+        if error is not None:
+            runs.error[run_id] = error.headline
+        tests = TestRunFacet.from_payload(facets.get(run_id, {}).get("test"))
+        if tests is not None and tests.failed:
+            runs.tests[run_id] = tests
+    last: dict[int, tuple[datetime, str | None]] = {}
+    for row in reads.rca_run_states(conn, list(run_ids)):
+        if row.run_id not in last or row.event_time >= last[row.run_id][0]:
+            last[row.run_id] = (row.event_time, row.event_type)
+    runs.failed = {run_id: state in FAILED_STATES for run_id, (_, state) in last.items()}
+    return runs
+
+
+def _json(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except (TypeError, ValueError):
+        return None
+
+
+def _producer_snapshots(edges: Sequence[Any], runs: _Runs) -> tuple[dict[SnapshotKey, DatasetSnapshot],
+                                                                    dict[tuple[int, int], DatasetSnapshot]]:
+    """Output edges define versions: one per (dataset, partition), or per run when unpartitioned."""
+    snapshots: dict[SnapshotKey, DatasetSnapshot] = {}
+    producers: dict[tuple[int, int], DatasetSnapshot] = {}
+    for e in edges:
+        if e.direction != "out":
+            continue
+        partition = runs.partition.get(e.run_id)
+        key = (e.dataset_id, partition, None if partition else e.run_id)
+        snap = snapshots.get(key)
+        if snap is None:
+            snap = snapshots[key] = DatasetSnapshot(e.dataset_id, partition, e.event_time)
+        snap.run_ids.add(e.run_id)
+        snap.time = max(snap.time, e.event_time)
+        producers[(e.dataset_id, e.run_id)] = snap
+        if runs.failed.get(e.run_id):
+            snap.failed, snap.error = True, runs.error.get(e.run_id)
+    return snapshots, producers
+
+
+def _facet_rows(conn: Any, run_ids: set[int], dataset_ids: Sequence[int]) -> Iterable[list[Any]]:
+    rows = reads.rca_dataset_facets(conn, list(run_ids), dataset_ids, DATASET_FACETS)
+    grouped: dict[tuple[int, int], list[Any]] = defaultdict(list)
+    for row in rows:
+        grouped[(row.dataset_id, row.run_id)].append(row)
+    return grouped.values()
+
+
+def _apply(rows: list[Any], producers: Mapping[tuple[int, int], DatasetSnapshot],
+           consumed: Mapping[tuple[int, int], datetime], runs: _Runs,
+           snapshots: dict[SnapshotKey, DatasetSnapshot], by_dataset: dict[int, list[DatasetSnapshot]]) -> None:
+    """Facets of one (dataset, run): the version it wrote, or tests of the version it read."""
+    dataset_id, run_id = rows[0].dataset_id, rows[0].run_id
+    own = producers.get((dataset_id, run_id))
+    if own is not None:
+        for row in rows:
+            if row.scope != "input":
+                _set_facet(own, row.facet_name, _json(row.payload))
+    verdicts = [a for row in rows if row.facet_name == AssertionsFacet.KEY and (own is None or row.scope == "input")
+                for a in (AssertionsFacet.from_payload(_json(row.payload)) or AssertionsFacet(assertions=[])).assertions]
+    metrics = next((MetricsFacet.from_payload(_json(r.payload)) for r in rows
+                    if r.facet_name == MetricsFacet.KEY and r.scope == "input"), None)
+    if not verdicts and metrics is None:
+        return
+    versions = [VersionFacet.from_payload(_json(r.payload)) for r in rows if r.facet_name == VersionFacet.KEY]
+    when = consumed.get((dataset_id, run_id), rows[0].event_time)
+    tested = own or _tested_version(dataset_id, run_id, when, versions, runs, snapshots, by_dataset)
+    tested.add_assertions(verdicts)
+    if verdicts and own is None:
+        tested.tested_by.setdefault(run_id, []).extend(verdicts)
+    if tested.metrics is None and metrics is not None:
+        tested.metrics = metrics
+        tested.row_count = tested.row_count if tested.row_count is not None else _rows(metrics.rowCount)
+
+
+def _tested_version(dataset_id: int, run_id: int, when: datetime, versions: Sequence[VersionFacet | None],
+                    runs: _Runs, snapshots: dict[SnapshotKey, DatasetSnapshot],
+                    by_dataset: dict[int, list[DatasetSnapshot]]) -> DatasetSnapshot:
+    partition = runs.partition.get(run_id)
+    series = by_dataset[dataset_id]
+    if partition is not None:
+        found = next((s for s in series if s.partition == partition), None)
+    else:
+        named = {v.datasetVersion for v in versions if v is not None}
+        found = next((s for s in reversed(series) if s.version in named), None) if named else None
+        if found is None:
+            earlier = [s for s in series if s.produced and s.time <= when]
+            found = max(earlier, key=lambda s: s.time) if earlier else None
+    if found is None:
+        key = (dataset_id, partition, None if partition else run_id)
+        found = snapshots.get(key)
+        if found is None:
+            found = snapshots[key] = DatasetSnapshot(dataset_id, partition, when, produced=False)
+            series.append(found)
+    return found
+
+
+def _attach_test_facets(consumed: Mapping[tuple[int, int], datetime], runs: _Runs,
+                        snapshots: dict[SnapshotKey, DatasetSnapshot],
+                        by_dataset: dict[int, list[DatasetSnapshot]]) -> None:
+    """Failed tests of a run's ``test`` facet count against every dataset the run read."""
+    for (dataset_id, run_id), when in consumed.items():
+        tests = runs.tests.get(run_id)
+        if tests is None:
+            continue
+        snap = _tested_version(dataset_id, run_id, when, (), runs, snapshots, by_dataset)
+        verdicts = [Assertion(assertion=t.type or t.name, success=False, name=t.name, params=None)
+                    for t in tests.failed]
+        snap.add_assertions(verdicts)
+        snap.tested_by.setdefault(run_id, []).extend(verdicts)
+
+
+def _set_facet(snap: DatasetSnapshot, name: str, payload: Any) -> None:
+    if name == AssertionsFacet.KEY:
+        snap.add_assertions((AssertionsFacet.from_payload(payload) or AssertionsFacet(assertions=[])).assertions)
+    elif name == MetricsFacet.KEY:
+        snap.metrics = MetricsFacet.from_payload(payload) or snap.metrics
+        if snap.row_count is None and snap.metrics is not None:
+            snap.row_count = _rows(snap.metrics.rowCount)
+    elif name == DriftDatasetFacet.KEY:
+        snap.drift = DriftDatasetFacet.from_payload(payload) or snap.drift
+    elif name == SchemaFacet.KEY:
+        snap.schema = SchemaFacet.from_payload(payload) or snap.schema
+    elif name == OutputStatisticsFacet.KEY:
+        stats = OutputStatisticsFacet.from_payload(payload)
+        if stats is not None and stats.rowCount is not None:
+            snap.row_count = float(stats.rowCount)
+    elif name == VersionFacet.KEY:
+        version = VersionFacet.from_payload(payload)
+        snap.version = version.datasetVersion if version else snap.version
+
+
+def _rows(value: int | None) -> float | None:
+    return float(value) if value is not None else None

@@ -1,0 +1,157 @@
+"""``POST /api/v1/lineage``: the path openlineage-python's HttpTransport posts to.
+
+Body: one event or, as an extension, a JSON array of events stored in one transaction;
+``Content-Encoding: gzip`` / ``deflate`` accepted; capped before and after decoding.
+
+Lenient by default (what Marquez accepts is stored, schema problems kept as warnings): an event
+that cannot be stored is reported by index (207 when others were stored, 422 when none could be).
+``OBS_LINEAGE_STRICT=1``: all or nothing, the first invalid event rejects the batch with 422.
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+
+from lineage.serve.deps import Authorized, SettingsDep, StoreDep
+from lineage.serve.errors import ApiError
+from lineage.serve.openapi import INGEST_OPENAPI
+from lineage.store.validation import EventValidationError, strict_mode
+
+INGEST_PATH = "/api/v1/lineage"
+
+router = APIRouter()
+
+
+@router.post(INGEST_PATH, status_code=201, dependencies=[Authorized], openapi_extra=INGEST_OPENAPI)
+async def ingest(request: Request, store: StoreDep, settings: SettingsDep) -> JSONResponse:
+    raw = await _read_body(request, settings.body_cap)
+    events = _parse_events(raw)
+
+    def work() -> dict[str, Any]:
+        same_depth = settings.max_depth == store.validator.max_depth
+        validator = store.validator if same_depth else settings.custom_validator
+        if strict_mode():
+            validator.validate_batch(events)  # before any write: an invalid batch changes nothing
+            return store.ingest(events, validate=False).as_dict()
+        return store.ingest(events, validator=validator, strict=False).as_dict()
+
+    try:
+        result = await run_in_threadpool(work)
+    except EventValidationError as exc:
+        raise ApiError(
+            422,
+            "invalid_event",
+            f"{exc}; nothing was stored" + (" (the whole batch is rejected)" if len(events) > 1 else ""),
+            index=exc.index,
+            path=exc.path,
+            reason=exc.message,
+        ) from None
+    return _lenient_response(result)
+
+
+def _lenient_response(result: dict[str, Any]) -> JSONResponse:
+    """201 all stored (or duplicates), 207 some refused, 422 none storable (each refusal by index)."""
+    rejected = result.get("rejected") or []
+    if not rejected:
+        return JSONResponse(result, status_code=201)
+    if len(rejected) < result["received"]:
+        return JSONResponse(result, status_code=207)
+    first = rejected[0]
+    raise ApiError(
+        422,
+        "invalid_event",
+        f"{_where(first, result['received'])}{first['path']}: {first['message']}; nothing was stored",
+        index=first["index"],
+        path=first["path"],
+        reason=first["message"],
+        rejected=rejected,
+    )
+
+
+def _where(rejection: dict[str, Any], received: int) -> str:
+    return f"event[{rejection['index']}] " if received > 1 else ""
+
+
+async def _read_raw(request: Request, cap: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > cap:
+        raise _too_large(cap)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > cap:
+            raise _too_large(cap)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def _read_body(request: Request, cap: int) -> bytes:
+    """The request body, refused with 413 beyond `cap` bytes before or after gzip decoding."""
+    body = await _read_raw(request, cap)
+    encoding = request.headers.get("content-encoding", "identity").strip().lower()
+    if encoding in ("", "identity"):
+        return body
+    if encoding not in ("gzip", "x-gzip", "deflate"):
+        raise ApiError(415, "unsupported_encoding", f"Content-Encoding '{encoding}' is not supported; use gzip or none")
+    return _decompress(body, encoding, cap)
+
+
+def _decompress(body: bytes, encoding: str, cap: int) -> bytes:
+    decoder = zlib.decompressobj(16 + zlib.MAX_WBITS if encoding != "deflate" else zlib.MAX_WBITS)
+    try:
+        # Bounded output: a small compressed bomb cannot expand past the cap in memory.
+        out = decoder.decompress(body, cap + 1)
+        if len(out) > cap or decoder.unconsumed_tail:
+            raise _too_large(cap, decoded=True)
+        out += decoder.flush()
+    except zlib.error as exc:
+        raise ApiError(400, "bad_encoding", f"body is not valid {encoding} data: {exc}") from None
+    if len(out) > cap:
+        raise _too_large(cap, decoded=True)
+    return out
+
+
+def _too_large(cap: int, *, decoded: bool = False) -> ApiError:
+    what = "decompressed body" if decoded else "request body"
+    return ApiError(
+        413, "payload_too_large", f"{what} exceeds {cap} bytes; send smaller batches (or raise OBS_LINEAGE_MAX_BODY)"
+    )
+
+
+def _reject_constant(value: str) -> Any:
+    raise ValueError(f"{value} is not valid JSON")
+
+
+def _load_json(raw: bytes) -> Any:
+    try:
+        return json.loads(raw, parse_constant=_reject_constant)
+    except RecursionError:
+        raise ApiError(400, "too_deep", "JSON nesting is too deep") from None
+    except UnicodeDecodeError as exc:
+        raise ApiError(400, "malformed_json", f"body is not UTF-8 text: {exc.reason} at byte {exc.start}") from None
+    except json.JSONDecodeError as exc:
+        raise ApiError(
+            400, "malformed_json", f"body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        ) from None
+    except ValueError as exc:
+        raise ApiError(400, "malformed_json", f"body is not valid JSON: {exc}") from None
+
+
+def _parse_events(raw: bytes) -> list[Any]:
+    if not raw.strip():
+        raise ApiError(400, "empty_body", "request body is empty; send an OpenLineage event or a JSON array of events")
+    parsed = _load_json(raw)
+    if isinstance(parsed, dict):
+        return [parsed]
+    if isinstance(parsed, list):
+        if not parsed:
+            raise ApiError(400, "empty_batch", "the JSON array is empty; send at least one event")
+        return parsed
+    raise ApiError(422, "invalid_event", "body must be a JSON object (one event) or an array of events", path="$")

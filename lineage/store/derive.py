@@ -1,0 +1,407 @@
+"""Rows derived from one OpenLineage event: edges, facets, versions, symlinks, declared lineage.
+
+Other producers' facets are not always valid (validation checks the core event; a facet may be
+anything), so every reader here takes what is well-formed and skips the rest: a malformed
+optional facet never rejects an event or breaks a later query.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from functools import cached_property
+from datetime import datetime
+from typing import Any
+
+from lineage.store import tables as t
+from lineage.store.validation import stable_run_uuid
+
+# Events parsed from JSON are dicts: checking `dict` first skips the slow ABC isinstance path.
+_MAPPING = (dict, Mapping)
+
+Key = tuple[str, str]  # (namespace, name)
+
+
+@dataclass
+class Prepared:
+    """One event reduced to what the tables need."""
+
+    raw: Mapping[str, Any]
+    payload: str
+    event_hash: str
+    kind: str
+    event_type: str | None
+    event_time: datetime
+    run_uuid: str | None
+    job: Key | None
+
+
+@dataclass(frozen=True)
+class ColumnSource:
+    """One source column of a target column (`dst_field` None: of the whole target dataset)."""
+
+    src: Key
+    src_field: str
+    dst_field: str | None
+    transformations: tuple[Mapping[str, Any], ...]
+
+
+@dataclass(frozen=True)
+class DeclaredEdge:
+    """An entity edge from the `lineage` facet or a static DatasetEvent's column lineage."""
+
+    src_kind: str
+    src: Key
+    dst_kind: str
+    dst: Key
+    origin: str
+
+
+def mapping(value: Any) -> Mapping[str, Any] | None:
+    return value if isinstance(value, _MAPPING) else None
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _key(entry: Any) -> Key | None:
+    entry = mapping(entry)
+    if entry is None:
+        return None
+    namespace, name = _text(entry.get("namespace")), _text(entry.get("name"))
+    return (namespace, name) if namespace and name else None
+
+
+def _entries(value: Any) -> list[Mapping[str, Any]]:
+    return [v for v in value if isinstance(v, _MAPPING)] if isinstance(value, list) else []
+
+
+def dataset_list(raw: Mapping[str, Any], key: str) -> list[Mapping[str, Any]]:
+    """Well-formed datasets (with namespace and name) of `inputs` / `outputs`."""
+    return [d for d in _entries(raw.get(key)) if _key(d)]
+
+
+def event_datasets(raw: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    datasets = [*dataset_list(raw, "inputs"), *dataset_list(raw, "outputs")]
+    if _key(raw.get("dataset")):
+        datasets.append(raw["dataset"])
+    return datasets
+
+
+def facet(entity: Mapping[str, Any], name: str, group: str = "facets") -> Mapping[str, Any] | None:
+    facets = mapping(entity.get(group))
+    return mapping(facets.get(name)) if facets is not None else None
+
+
+def column_sources(ds: Mapping[str, Any]) -> Iterator[ColumnSource]:
+    """Source columns from ColumnLineage: `fields.<out>.inputFields[]` and the top-level `dataset[]`
+    (inputs that affect the whole output: filters, joins, grouping)."""
+    lineage = facet(ds, "columnLineage")
+    if lineage is None:
+        return
+    fields = mapping(lineage.get("fields")) or {}
+    for out_field, spec in fields.items():
+        spec = mapping(spec)
+        for src in _entries(spec.get("inputFields")) if spec else []:
+            yield from _column_source(src, str(out_field), src.get("transformations"))
+    for src in _entries(lineage.get("dataset")):
+        yield from _column_source(src, None, src.get("transformations"))
+
+
+def _column_source(src: Mapping[str, Any], dst_field: str | None, transformations: Any) -> Iterator[ColumnSource]:
+    key, field = _key(src), _text(src.get("field"))
+    if key and field:
+        kinds = tuple(tr for tr in _entries(transformations) if _text(tr.get("type")))
+        yield ColumnSource(key, field, dst_field, kinds)
+
+
+# ---------------------------------------------------------------------- the `lineage` facet
+def _lineage_inputs(inputs: Any, own_job: Key | None) -> Iterator[tuple[str, Key, Mapping[str, Any]]]:
+    """(kind, key, entry) of LineageInput entries; a job input without a name is the event's job."""
+    for entry in _entries(inputs):
+        if entry.get("type") == "JOB":
+            key = _key(entry) or own_job
+            if key:
+                yield "job", key, entry
+        elif key := _key(entry):
+            yield "dataset", key, entry
+
+
+def _target_lineage(
+    target: Key, spec: Mapping[str, Any], own_job: Key | None
+) -> tuple[list[DeclaredEdge], list[tuple[Key, ColumnSource]]]:
+    """Edges into dataset `target` from a LineageDatasetFacet or LineageDatasetEntry."""
+    edges: list[DeclaredEdge] = []
+    columns: list[tuple[Key, ColumnSource]] = []
+    for kind, key, entry in _lineage_inputs(spec.get("inputs"), own_job):
+        edges.append(DeclaredEdge(kind, key, "dataset", target, "lineage"))
+        if kind == "dataset" and (field := _text(entry.get("field"))):  # a dataset-wide operation
+            columns.append((target, ColumnSource(key, field, None, _transformations(entry))))
+    for dst_field, field_spec in (mapping(spec.get("fields")) or {}).items():
+        field_spec = mapping(field_spec) or {}
+        for kind, key, entry in _lineage_inputs(field_spec.get("inputs"), own_job):
+            edges.append(DeclaredEdge(kind, key, "dataset", target, "lineage"))
+            if kind == "dataset" and (field := _text(entry.get("field"))):
+                columns.append((target, ColumnSource(key, field, str(dst_field), _transformations(entry))))
+    return edges, columns
+
+
+def _transformations(entry: Mapping[str, Any]) -> tuple[Mapping[str, Any], ...]:
+    return tuple(tr for tr in _entries(entry.get("transformations")) if _text(tr.get("type")))
+
+
+def lineage_facet_edges(
+    raw: Mapping[str, Any], own_job: Key | None
+) -> tuple[list[DeclaredEdge], list[tuple[Key, ColumnSource]]]:
+    """Entity and field edges of every `lineage` facet in the event (dataset and job facets)."""
+    edges: list[DeclaredEdge] = []
+    columns: list[tuple[Key, ColumnSource]] = []
+    for ds in event_datasets(raw):
+        spec = facet(ds, "lineage")
+        if spec is not None:
+            e, c = _target_lineage(_key(ds), spec, own_job)  # type: ignore[arg-type]
+            edges += e
+            columns += c
+    job = mapping(raw.get("job"))
+    job_lineage = facet(job, "lineage") if job else None
+    for entry in _entries(job_lineage.get("entries")) if job_lineage else []:
+        if entry.get("type") == "JOB":
+            target = _key(entry) or own_job
+            for kind, key, _ in _lineage_inputs(entry.get("inputs"), own_job) if target else []:
+                edges.append(DeclaredEdge(kind, key, "job", target, "lineage"))  # type: ignore[arg-type]
+        elif target_ds := _key(entry):
+            e, c = _target_lineage(target_ds, entry, own_job)
+            edges += e
+            columns += c
+    return edges, columns
+
+
+def static_column_edges(raw: Mapping[str, Any]) -> list[DeclaredEdge]:
+    """A DatasetEvent's column lineage says its dataset is derived from the source datasets."""
+    ds = mapping(raw.get("dataset"))
+    target = _key(ds)
+    if ds is None or target is None or raw.get("job") is not None:
+        return []
+    sources = sorted({s.src for s in column_sources(ds)})
+    return [DeclaredEdge("dataset", src, "dataset", target, "columnLineage") for src in sources]
+
+
+# ---------------------------------------------------------------------- node keys
+def job_key(job: Any) -> Key | None:
+    """The event's own job (namespace, name), or None for a DatasetEvent."""
+    job = mapping(job)
+    if job is None or job.get("namespace") is None or job.get("name") is None:
+        return None
+    return (str(job["namespace"]), str(job["name"]))
+
+
+def dataset_keys(raw: Mapping[str, Any]) -> set[Key]:
+    keys: set[Key] = set()
+    for ds in event_datasets(raw):
+        keys.add(_key(ds))  # type: ignore[arg-type]
+        keys.update(s.src for s in column_sources(ds))
+    edges, columns = lineage_facet_edges(raw, job_key(raw.get("job")))
+    for e in edges:
+        keys.update(k for kind, k in ((e.src_kind, e.src), (e.dst_kind, e.dst)) if kind == "dataset")
+    keys.update(s.src for _, s in columns)
+    return keys
+
+
+def job_keys(raw: Mapping[str, Any]) -> set[Key]:
+    own = job_key(raw.get("job"))
+    keys = {own} if own else set()
+    for e in lineage_facet_edges(raw, own)[0]:
+        keys.update(k for kind, k in ((e.src_kind, e.src), (e.dst_kind, e.dst)) if kind == "job")
+    return keys
+
+
+def parent_run_uuid(raw: Mapping[str, Any]) -> str | None:
+    run = mapping(raw.get("run"))
+    parent = facet(run, "parent") if run else None
+    parent_run = mapping(parent.get("run")) if parent else None
+    if parent_run and parent_run.get("runId"):
+        return stable_run_uuid(parent_run["runId"])
+    return None
+
+
+# ---------------------------------------------------------------------- rows
+def canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+@dataclass
+class _Context:
+    event_id: int
+    item: Prepared
+    dataset_ids: Mapping[Key, int]
+    job_ids: Mapping[Key, int]
+    run_id: int | None
+    job_id: int | None
+
+    def base(self) -> dict[str, Any]:
+        return {"event_id": self.event_id, "event_time": self.item.event_time}
+
+    @cached_property
+    def sides(self) -> list[tuple[str | None, str | None, str | None, Mapping[str, Any]]]:
+        return list(_sides(self.item.raw))
+
+    @cached_property
+    def lineage(self) -> tuple[list[DeclaredEdge], list[tuple[Key, ColumnSource]]]:
+        return lineage_facet_edges(self.item.raw, self.item.job)
+
+
+def derived_rows(
+    new_items: list[tuple[int, Prepared]],
+    dataset_ids: Mapping[Key, int],
+    job_ids: Mapping[Key, int],
+    run_ids: Mapping[str, int],
+    tables: tuple[Any, ...] | None = None,
+) -> dict[Any, list[dict[str, Any]]]:
+    """Rows for every derived table (or only `tables`, when a migration re-derives new ones)."""
+    wanted = tables or (
+        t.run_states, t.run_facets, t.io_edges, t.dataset_facets, t.dataset_versions, t.column_edges,
+        *t.DERIVED_SINCE_0002,
+    )
+    out: dict[Any, list[dict[str, Any]]] = {table: [] for table in wanted}
+    for event_id, item in new_items:
+        ctx = _Context(
+            event_id, item, dataset_ids, job_ids,
+            run_ids.get(item.run_uuid) if item.run_uuid else None,
+            job_ids.get(item.job) if item.job else None,
+        )
+        for table, producer in _PRODUCERS.items():
+            if table in out:
+                out[table].extend(producer(ctx))
+    return out
+
+
+def _run_rows(ctx: _Context) -> Iterator[dict[str, Any]]:
+    if ctx.run_id is not None:
+        yield {**ctx.base(), "run_id": ctx.run_id, "event_type": ctx.item.event_type}
+
+
+def _run_facet_rows(ctx: _Context) -> Iterator[dict[str, Any]]:
+    run = mapping(ctx.item.raw.get("run"))
+    facets = mapping(run.get("facets")) if run and ctx.run_id is not None else None
+    for name, value in (facets or {}).items():
+        yield {**ctx.base(), "run_id": ctx.run_id, "facet_name": name, "payload": canonical(value)}
+
+
+def _job_facet_rows(ctx: _Context) -> Iterator[dict[str, Any]]:
+    job = mapping(ctx.item.raw.get("job"))
+    facets = mapping(job.get("facets")) if job and ctx.job_id is not None else None
+    for name, value in (facets or {}).items():
+        yield {**ctx.base(), "job_id": ctx.job_id, "run_id": ctx.run_id, "facet_name": name, "payload": canonical(value)}
+
+
+def _sides(raw: Mapping[str, Any]) -> Iterator[tuple[str | None, str | None, str | None, Mapping[str, Any]]]:
+    for ds in dataset_list(raw, "inputs"):
+        yield "in", "inputFacets", "input", ds
+    for ds in dataset_list(raw, "outputs"):
+        yield "out", "outputFacets", "output", ds
+    if _key(raw.get("dataset")):
+        yield None, None, None, raw["dataset"]
+
+
+def _dataset_id(ctx: _Context, ds: Mapping[str, Any]) -> int:
+    return ctx.dataset_ids[_key(ds)]  # type: ignore[index]
+
+
+def _io_rows(ctx: _Context) -> Iterator[dict[str, Any]]:
+    if ctx.job_id is None:
+        return
+    for direction, _, _, ds in ctx.sides:
+        if direction is not None:
+            yield {**ctx.base(), "job_id": ctx.job_id, "run_id": ctx.run_id, "dataset_id": _dataset_id(ctx, ds),
+                   "direction": direction}
+
+
+def _facet_items(
+    ds: Mapping[str, Any], extra_key: str | None, extra_scope: str | None
+) -> Iterator[tuple[str, str, Any]]:
+    groups = [("dataset", ds.get("facets"))]
+    if extra_key:
+        groups.append((str(extra_scope), ds.get(extra_key)))
+    for scope, facets in groups:
+        for name, value in (mapping(facets) or {}).items():
+            yield scope, name, value
+
+
+def _dataset_facet_rows(ctx: _Context) -> Iterator[dict[str, Any]]:
+    for _, extra_key, extra_scope, ds in ctx.sides:
+        dataset_id = _dataset_id(ctx, ds)
+        for scope, name, value in _facet_items(ds, extra_key, extra_scope):
+            yield {**ctx.base(), "run_id": ctx.run_id, "dataset_id": dataset_id, "scope": scope,
+                   "facet_name": name, "payload": canonical(value)}
+
+
+def _version_rows(ctx: _Context) -> Iterator[dict[str, Any]]:
+    for _, _, _, ds in ctx.sides:
+        version = facet(ds, "version")
+        value = version.get("datasetVersion") if version else None
+        if value is not None and not isinstance(value, (dict, list)):
+            yield {**ctx.base(), "dataset_id": _dataset_id(ctx, ds), "version": str(value), "run_id": ctx.run_id}
+
+
+def _symlink_rows(ctx: _Context) -> Iterator[dict[str, Any]]:
+    for _, _, _, ds in ctx.sides:
+        symlinks = facet(ds, "symlinks")
+        for ident in _entries(symlinks.get("identifiers")) if symlinks else []:
+            if key := _key(ident):
+                yield {**ctx.base(), "dataset_id": _dataset_id(ctx, ds), "namespace": key[0], "name": key[1],
+                       "type": _short(ident.get("type"), 32)}
+
+
+def _column_row(ctx: _Context, dst_id: int, source: ColumnSource) -> Iterator[dict[str, Any]]:
+    base = {**ctx.base(), "job_id": ctx.job_id, "run_id": ctx.run_id, "src_dataset_id": ctx.dataset_ids[source.src],
+            "src_field": source.src_field, "dst_dataset_id": dst_id, "dst_field": source.dst_field}
+    for tr in source.transformations or ({},):
+        masking = tr.get("masking")
+        yield {
+            **base,
+            "transformation_type": _short(tr.get("type"), 32),
+            "transformation_subtype": _short(tr.get("subtype"), 64),
+            "description": tr.get("description") if isinstance(tr.get("description"), str) else None,
+            "masking": masking if isinstance(masking, bool) else None,
+        }
+
+
+def _column_rows(ctx: _Context) -> Iterator[dict[str, Any]]:
+    for _, _, _, ds in ctx.sides:
+        dst_id = _dataset_id(ctx, ds)
+        for source in column_sources(ds):
+            yield from _column_row(ctx, dst_id, source)
+
+
+def _declared_rows(ctx: _Context) -> Iterator[dict[str, Any]]:
+    edges = ctx.lineage[0] + static_column_edges(ctx.item.raw)
+    ids = {"dataset": ctx.dataset_ids, "job": ctx.job_ids}
+    for e in dict.fromkeys(edges):  # one row per distinct edge of the event
+        yield {**ctx.base(), "job_id": ctx.job_id, "run_id": ctx.run_id, "src_kind": e.src_kind,
+               "src_id": ids[e.src_kind][e.src], "dst_kind": e.dst_kind, "dst_id": ids[e.dst_kind][e.dst],
+               "origin": e.origin}
+
+
+def _declared_column_rows(ctx: _Context) -> Iterator[dict[str, Any]]:
+    for target, source in ctx.lineage[1]:
+        yield from _column_row(ctx, ctx.dataset_ids[target], source)
+
+
+_PRODUCERS = {
+    t.run_states: _run_rows,
+    t.run_facets: _run_facet_rows,
+    t.io_edges: _io_rows,
+    t.dataset_facets: _dataset_facet_rows,
+    t.dataset_versions: _version_rows,
+    t.column_edges: _column_rows,
+    t.dataset_symlinks: _symlink_rows,
+    t.job_facets: _job_facet_rows,
+    t.declared_edges: _declared_rows,
+    t.declared_column_edges: _declared_column_rows,
+}
+
+
+def _short(value: Any, limit: int) -> str | None:
+    return None if value is None else str(value)[:limit]

@@ -1,1 +1,0 @@
-"""Shared test helpers, importable as ``helpers.<module>`` (pytest ``pythonpath = ["tests"]``)."""

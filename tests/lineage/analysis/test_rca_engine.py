@@ -1,0 +1,140 @@
+"""The RCA engine on small real stores: version selection (partition, run, time), echoes, own-asset
+causes, lineage as of the symptom's run, and the `obs rca` command."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import typer
+from helpers.rca_events import NS, metrics, numeric
+from typer.testing import CliRunner
+
+from lineage import facets as f
+from lineage.analysis.rca import analyze
+from lineage.cli import register
+
+COLS = f.ColumnLineageFacet.build
+
+
+def failed(assertion, column=None):
+    return f.AssertionsFacet.build([{"assertion": assertion, "success": False, "column": column}])
+
+
+def chain_day(events, day, *, raw_nulls=0, out_dupes=False):
+    """raw → clean (amount from raw.amount), one partition."""
+    rows = 100
+    events.run("raw", outputs={"raw": {"dataQualityMetrics": metrics(rows, amount=numeric(rows, raw_nulls)),
+                                       "outputStatistics": f.OutputStatisticsFacet.build(rows)}}, partition=day)
+    clean = {"dataQualityMetrics": metrics(rows, amount=numeric(rows, raw_nulls)),
+             "outputStatistics": f.OutputStatisticsFacet.build(rows),
+             "columnLineage": COLS({"amount": [(NS, "raw", "amount")]})}
+    if out_dupes:
+        clean["dataQualityAssertions"] = failed("unique", "clean_id")
+    events.run("clean", inputs=["raw"], outputs={"clean": clean}, partition=day)
+
+
+DAYS = [f"2026-03-0{d}" for d in range(1, 8)]
+
+
+def test_upstream_null_burst_is_the_cause_and_downstream_its_echo(events):
+    for day in DAYS[:-1]:
+        chain_day(events, day)
+    chain_day(events, DAYS[-1], raw_nulls=40)
+    result = analyze(events.store(), "clean", partition=DAYS[-1])
+    top = result.candidates[0]
+    assert (top.asset, top.column, top.kind, top.echo_of) == ("raw", "amount", "null_burst", None)
+    assert [(c.asset, c.echo_of) for c in result.candidates[1:]] == [("clean", "raw.amount")]
+    assert top.path == ["raw", "clean"] and top.column_path == ["raw.amount", "clean.amount"]
+    assert result.message == "1 upstream root cause candidate(s)"
+
+
+def test_cause_at_the_symptom_itself_ranks_first(events):
+    for day in DAYS[:-1]:
+        chain_day(events, day)
+    chain_day(events, DAYS[-1], raw_nulls=40, out_dupes=True)  # an unrelated null burst upstream too
+    result = analyze(events.store(), "clean", partition=DAYS[-1])
+    top = result.candidates[0]
+    assert (top.asset, top.column, top.kind, top.echo_of) == ("clean", "clean_id", "duplicate_rows", None)
+
+
+def test_clean_partition_has_no_cause(events):
+    for day in DAYS:
+        chain_day(events, day)
+    result = analyze(events.store(), "clean", partition=DAYS[-1])
+    assert result.candidates == [] and result.message.startswith("no upstream cause found")
+
+
+def unpartitioned(events, rows_by_version):
+    ids = []
+    for rows in rows_by_version:
+        events.run("load", outputs={"src": {"outputStatistics": f.OutputStatisticsFacet.build(rows)}})
+        ids.append(events.run("model", inputs=["src"], outputs={"dst": {
+            "outputStatistics": f.OutputStatisticsFacet.build(rows)}}))
+    return ids
+
+
+def test_unpartitioned_runs_select_by_run_and_time(events):
+    runs = unpartitioned(events, [1000, 1010, 990, 1005, 300, 1000])
+    store = events.store()
+    by_run = analyze(store, "dst", run_id=runs[4])
+    assert [(c.asset, c.kind) for c in by_run.candidates if c.echo_of is None] == [("src", "row_loss")]
+    assert by_run.symptom["run_id"] == runs[4]
+    latest = analyze(store, "dst")  # the last version is back to normal
+    assert latest.candidates == []
+    at = dt.datetime.fromisoformat(by_run.symptom["time"]) + dt.timedelta(minutes=1)
+    assert [c.asset for c in analyze(store, "dst", at=at).candidates][:1] == ["src"]
+
+
+def test_old_version_uses_the_lineage_of_its_run(events):
+    # `model` first reads a, later reads b; a's anomaly explains only the old version of `out`.
+    for _ in range(4):
+        events.run("a", outputs={"a": {"outputStatistics": f.OutputStatisticsFacet.build(100)}})
+        events.run("model", inputs=["a"], outputs={"out": {"outputStatistics": f.OutputStatisticsFacet.build(100)}})
+    events.run("a", outputs={"a": {"dataQualityAssertions": failed("not_null", "x")}})
+    old = events.run("model", inputs=["a"], outputs={"out": {"dataQualityAssertions": failed("not_null", "x")}})
+    events.run("b", outputs={"b": {}})
+    events.run("model", inputs=["b"], outputs={"out": {"dataQualityAssertions": failed("not_null", "x")}})
+    store = events.store()
+    assert analyze(store, "out", run_id=old).candidates[0].asset == "a"
+    assert {c.asset for c in analyze(store, "out").candidates} == {"out"}
+
+
+def cli(*args):
+    app = typer.Typer()
+    register(app)
+    return CliRunner().invoke(app, ["rca", *args])
+
+
+def test_cli_options(events):
+    runs = unpartitioned(events, [1000, 1010, 990, 1005, 300])
+    store = events.store()
+    out = cli("dst", "--run", runs[-1], "--db", store.url)
+    assert out.exit_code == 0, out.output
+    assert "src row_loss" in out.stdout and "←" in out.stdout
+    assert cli("dst", "--at", "yesterday", "--db", store.url).exit_code == 2
+    assert cli("dst", "--at", "2026-03-01T06:00:00Z", "--run", runs[0], "--db", store.url).exit_code == 2
+    bad = cli("dst", "--partition", "05/03/2026", "--db", store.url)
+    assert bad.exit_code == 2 and "YYYY-MM-DD" in bad.output
+    nothing = cli("--latest", "--db", store.url)  # a volume change alone is no recorded failure
+    assert nothing.exit_code == 1 and "nothing to analyze" in nothing.output
+    missing = cli("dst", "--run", "0193c4a2-5d0e-7a3e-9c6f-2b8e6f4a1d09", "--db", store.url)
+    assert missing.exit_code == 1 and "not recorded" in missing.output
+
+
+def test_http_route_takes_run_time_and_any_partition_key(events):
+    from fastapi.testclient import TestClient
+
+    from lineage.serve.api import create_app
+
+    runs = unpartitioned(events, [1000, 1010, 990, 1005, 300])
+    for hour in ("2026-03-09-00:00", "2026-03-09-01:00"):
+        events.run("hourly", outputs={"h": {"outputStatistics": f.OutputStatisticsFacet.build(10)}}, partition=hour)
+    store = events.store()
+    client = TestClient(create_app(store=store))
+    by_run = client.get("/api/v1/rca", params={"name": "dst", "run_id": runs[-1]})
+    assert by_run.status_code == 200 and by_run.json()["candidates"][0]["asset"] == "src"
+    when = by_run.json()["symptom"]["time"] + "Z"
+    assert client.get("/api/v1/rca", params={"name": "dst", "at": when}).json()["candidates"][0]["asset"] == "src"
+    hourly = client.get("/api/v1/rca", params={"name": "h", "partition": "2026-03-09-01:00"})
+    assert hourly.status_code == 200 and hourly.json()["symptom"]["partition"] == "2026-03-09-01:00"
+    assert client.get("/api/v1/rca", params={"name": "dst", "partition": "05/03/2026"}).status_code == 422

@@ -1,0 +1,1 @@
+"""Shared test helpers, importable as ``helpers.<module>`` (pytest ``pythonpath = ["tests/support"]``)."""
