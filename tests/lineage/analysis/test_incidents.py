@@ -4,76 +4,23 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import uuid
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from helpers import producer_corpus as corpus
-from openlineage.client.event_v2 import InputDataset, Job, OutputDataset, Run, RunEvent, RunState
-from openlineage.client.serde import Serde
+from helpers.partitioned_events import day
 from typer.testing import CliRunner
 
 from lineage.analysis import incidents
-from lineage.facets import AssertionsFacet, ColumnLineageFacet, ColumnMetrics, MetricsFacet, SchemaFacet
-from lineage.facets import partition_facets
 from lineage.serve.api import create_app
 from lineage.store import LineageStore
 from observability_pipelines.cli import app
 
-NS, JOBS = "warehouse://test", "pipelines"
-PRODUCER = "https://github.com/example/observability-pipelines/tests"
-START = dt.date(2026, 3, 1)
-ROWS = 1000
-
-
-def _metrics(day: int, nulls: int = 0, scale: float = 1.0) -> MetricsFacet:
-    base = 100.0 + day % 7  # a little day-to-day movement, as real data has
-    quantiles = {q: scale * (base + 40 * float(q)) for q in ("0.05", "0.25", "0.5", "0.75", "0.95")}
-    return MetricsFacet.build(ROWS, {
-        "income": ColumnMetrics(nullCount=nulls, distinctCount=ROWS - nulls, quantiles=dict(quantiles)),
-        "amount": ColumnMetrics(nullCount=0, distinctCount=ROWS, quantiles={k: v / 2 for k, v in quantiles.items()}),
-    })
-
-
-def _assertions(nulls: int, scale: float) -> AssertionsFacet:
-    return AssertionsFacet.build([
-        {"assertion": "expect_column_values_to_not_be_null", "column": "income", "success": nulls == 0,
-         "severity": "error"},
-        {"assertion": "expect_column_values_to_be_between", "column": "amount", "success": scale == 1.0,
-         "severity": "warn"},
-    ])
-
-
-def _run(job: str, day: int, inputs: list[str], output: str, *, nulls: int = 0, scale: float = 1.0,
-         attempt: int = 0) -> list[dict[str, Any]]:
-    key = (START + dt.timedelta(days=day)).isoformat()
-    when = dt.datetime.combine(START + dt.timedelta(days=day), dt.time(2 + attempt), tzinfo=dt.UTC)
-    lineage = ColumnLineageFacet.build({c: [(NS, i, c) for i in inputs] for c in ("income", "amount")})
-    facets = {"schema": SchemaFacet.build([("income", "double"), ("amount", "double")]),
-              "dataQualityAssertions": _assertions(nulls, scale), **({"columnLineage": lineage} if inputs else {})}
-    run = Run(runId=str(uuid.uuid4()), facets=partition_facets(key))
-    facets["dataQualityMetrics"] = _metrics(day, nulls, scale)
-    out = OutputDataset(namespace=NS, name=output, facets=facets)
-    events = []
-    for state, offset in ((RunState.START, 0), (RunState.COMPLETE, 60)):
-        events.append(RunEvent(eventType=state, eventTime=(when + dt.timedelta(seconds=offset)).isoformat(),
-                               run=run, job=Job(namespace=JOBS, name=job), producer=PRODUCER,
-                               inputs=[InputDataset(namespace=NS, name=i) for i in inputs],
-                               outputs=[out] if state == RunState.COMPLETE else []))
-    return [Serde.to_dict(e) for e in events]
-
-
-def _day(day: int, *, nulls: int = 0, scale: float = 1.0, attempt: int = 0) -> list[dict[str, Any]]:
-    """raw.loans (fault injected here) → clean.loans, which inherits the fault through column lineage."""
-    return (_run("ingest", day, [], "raw.loans", nulls=nulls, scale=scale, attempt=attempt)
-            + _run("clean", day, ["raw.loans"], "clean.loans", nulls=nulls, scale=scale, attempt=attempt))
-
-
 @pytest.fixture
 def history(store: LineageStore) -> LineageStore:
-    for day in range(6):
-        store.ingest(_day(day))
+    for clean_day in range(6):
+        store.ingest(day(clean_day))
     assert incidents.sync(store) == [], "clean days open no incident"
     return store
 
@@ -83,7 +30,7 @@ def _open(store: LineageStore) -> list[dict[str, Any]]:
 
 
 def test_one_fault_makes_one_incident_with_the_injected_cause(history: LineageStore) -> None:
-    history.ingest(_day(6, nulls=300))
+    history.ingest(day(6, nulls=300))
     changes = incidents.sync(history)
     assert [c.kind for c in changes] == ["opened"]
     [incident] = _open(history)
@@ -97,14 +44,14 @@ def test_one_fault_makes_one_incident_with_the_injected_cause(history: LineageSt
 
 def test_unrelated_fault_on_another_day_is_a_second_incident_and_a_clean_rerun_resolves_the_first(
         history: LineageStore) -> None:
-    history.ingest(_day(6, nulls=300))
-    history.ingest(_day(7, scale=100.0))
+    history.ingest(day(6, nulls=300))
+    history.ingest(day(7, scale=100.0))
     incidents.sync(history)
     found = {(i["cause"]["asset"], i["cause"]["column"]): i for i in _open(history)}
     assert set(found) == {("raw.loans", "income"), ("raw.loans", "amount")}, found
     assert found[("raw.loans", "amount")]["cause"]["kind"] == "scale_change"
 
-    history.ingest(_day(6, attempt=1))  # the fixed re-run of the faulty day
+    history.ingest(day(6, attempt=1))  # the fixed re-run of the faulty day
     changes = incidents.sync(history)
     assert [(c.incident_id, c.kind) for c in changes] == [(found[("raw.loans", "income")]["id"], "resolved")]
     resolved = incidents.get_incident(history, found[("raw.loans", "income")]["id"])
@@ -115,9 +62,9 @@ def test_unrelated_fault_on_another_day_is_a_second_incident_and_a_clean_rerun_r
 
 
 def test_same_cause_on_consecutive_partitions_stays_one_incident(history: LineageStore) -> None:
-    history.ingest(_day(6, nulls=300))
+    history.ingest(day(6, nulls=300))
     incidents.sync(history)
-    history.ingest(_day(7, nulls=280))
+    history.ingest(day(7, nulls=280))
     changes = incidents.sync(history)
     assert [c.kind for c in changes] == ["updated"]
     [incident] = _open(history)
@@ -125,7 +72,7 @@ def test_same_cause_on_consecutive_partitions_stays_one_incident(history: Lineag
 
 
 def test_acknowledge_then_resolve_by_hand(history: LineageStore) -> None:
-    history.ingest(_day(6, nulls=300))
+    history.ingest(day(6, nulls=300))
     [change] = incidents.sync(history)
     acked = incidents.acknowledge(history, change.incident_id, by="ana")
     assert acked["status"] == "acknowledged" and acked["acknowledged_at"]
@@ -138,7 +85,7 @@ def test_acknowledge_then_resolve_by_hand(history: LineageStore) -> None:
     with pytest.raises(incidents.IncidentNotFound):
         incidents.get_incident(history, 999)
     # The same cause failing again after a manual resolve is a new incident.
-    history.ingest(_day(7, nulls=300))
+    history.ingest(day(7, nulls=300))
     [again] = incidents.sync(history)
     assert again.kind == "opened" and again.incident_id != change.incident_id
 
@@ -160,7 +107,7 @@ def test_dbt_failing_tests_each_belong_to_exactly_one_incident(store: LineageSto
 
 
 def test_api_and_cli_answer_the_same(history: LineageStore, db_url: str) -> None:
-    history.ingest(_day(6, nulls=300))
+    history.ingest(day(6, nulls=300))
     client = TestClient(create_app(store=history))
     listed = client.get("/api/v1/incidents", params={"status": "open"}).json()["incidents"]
     assert len(listed) == 1
@@ -187,7 +134,7 @@ def _scrape(client: TestClient) -> dict[tuple[str, tuple], float]:
 
 def test_metrics_count_open_incidents_and_time_to_detect_and_resolve(history: LineageStore) -> None:
     client = TestClient(create_app(store=history))
-    history.ingest(_day(6, nulls=300))
+    history.ingest(day(6, nulls=300))
     scraped = _scrape(client)
     assert scraped[("obs_incidents_open", (("severity", "high"),))] == 1
     assert sum(v for (n, _), v in scraped.items() if n == "obs_incidents_open") == 1
@@ -196,7 +143,7 @@ def test_metrics_count_open_incidents_and_time_to_detect_and_resolve(history: Li
     detected = (dt.datetime.fromisoformat(incident["detected_at"].rstrip("Z"))
                 - dt.datetime.fromisoformat(incident["first_seen"].rstrip("Z"))).total_seconds()
     assert scraped[("obs_incident_time_to_detect_seconds_sum", ())] == pytest.approx(detected)
-    history.ingest(_day(6, attempt=1))
+    history.ingest(day(6, attempt=1))
     scraped = _scrape(client)
     assert sum(v for (n, _), v in scraped.items() if n == "obs_incidents_open") == 0
     assert scraped[("obs_incident_time_to_resolve_seconds_count", ())] == 1
