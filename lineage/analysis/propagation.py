@@ -15,7 +15,8 @@ CANNOT_EXPLAIN: dict[str, frozenset[str]] = {
                                  "row_loss"}),
     "null_burst": frozenset({"duplicate_rows", "label_shift"}),
     "row_loss": frozenset({"duplicate_rows", "label_shift"}),
-    "scale_change": frozenset({"label_shift"}),
+    # Losing or repeating rows changes how many values there are, not their unit.
+    "scale_change": frozenset({"label_shift", "row_loss", "duplicate_rows"}),
     "mean_shift": frozenset({"label_shift"}),
     "category_remap": frozenset({"label_shift"}),
 }

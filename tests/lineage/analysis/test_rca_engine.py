@@ -57,6 +57,28 @@ def test_cause_at_the_symptom_itself_ranks_first(events):
     assert (top.asset, top.column, top.kind, top.echo_of) == ("clean", "clean_id", "duplicate_rows", None)
 
 
+def test_lost_rows_upstream_do_not_make_a_unit_change_downstream_an_echo(events):
+    """A quiet day upstream (fewer rows) and a real unit change at the symptom: the symptom's own failed
+    check is the cause; lost rows cannot multiply values (lineage.analysis.propagation)."""
+    for day in DAYS[:-1]:
+        _volume_day(events, day, rows=1000)
+    _volume_day(events, DAYS[-1], rows=400, scale=20.0)
+    result = analyze(events.store(), "clean", partition=DAYS[-1])
+    top = result.candidates[0]
+    assert (top.asset, top.column, top.kind, top.echo_of) == ("clean", "amount", "scale_change", None)
+
+
+def _volume_day(events, day, *, rows, scale=1.0):
+    events.run("raw", outputs={"raw": {"dataQualityMetrics": metrics(rows, amount=numeric(rows)),
+                                       "outputStatistics": f.OutputStatisticsFacet.build(rows)}}, partition=day)
+    clean = {"dataQualityMetrics": metrics(1000, amount=numeric(1000, scale=scale)),
+             "outputStatistics": f.OutputStatisticsFacet.build(1000),
+             "columnLineage": COLS({"amount": [(NS, "raw", "amount")]})}
+    if scale != 1.0:
+        clean["dataQualityAssertions"] = failed("expect_column_values_to_be_between", "amount")
+    events.run("clean", inputs=["raw"], outputs={"clean": clean}, partition=day)
+
+
 def test_clean_partition_has_no_cause(events):
     for day in DAYS:
         chain_day(events, day)
