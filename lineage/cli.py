@@ -498,8 +498,9 @@ def rca(
     symptom = result.symptom
     where = f" partition {symptom['partition']}" if symptom.get("partition") else (
         f" at {symptom['time']}" if symptom.get("time") else "")
-    out.print(f"[bold]Symptom[/]: {symptom['summary']}{where}", highlight=False)
-    out.print(result.trace(), highlight=False)
+    # soft_wrap: each candidate stays one line however narrow the terminal (grep-able, copyable).
+    out.print(f"[bold]Symptom[/]: {symptom['summary']}{where}", highlight=False, soft_wrap=True)
+    out.print(result.trace(), highlight=False, soft_wrap=True, markup=False)
     out.print(f"[dim]{result.message}; {result.elapsed_ms:.0f} ms[/]", highlight=False)
 
 

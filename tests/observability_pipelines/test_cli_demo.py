@@ -296,7 +296,7 @@ def test_ui_in_browser_shows_assets_failed_check_and_rca_trace(sync_playwright_c
             with steps.step("rca-trace"):
                 trace_row = page.get_by_role("row").filter(has=page.get_by_text("trace", exact=True))
                 trace_row.get_by_text("Show Markdown").click()
-                dialog = page.get_by_role("dialog").filter(has_text="Symptom")
+                dialog = page.get_by_role("dialog").filter(has_text="Incident")
                 expect(dialog).to_be_visible()
                 expect(dialog).to_contain_text("raw_customers.income")
                 expect(dialog).to_contain_text(fault["kind"])
