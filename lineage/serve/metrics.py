@@ -43,6 +43,7 @@ sensitive.
 from __future__ import annotations
 
 import json
+import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -62,6 +63,7 @@ from lineage.store import reads
 
 DEFAULT_WINDOW = timedelta(hours=24)
 DEFAULT_MAX_DATASETS = 500
+_log = logging.getLogger(__name__)
 DEFAULT_MAX_COLUMNS = 50
 _MAX_FACET_ROWS = 50_000
 _TERMINAL = ("COMPLETE", "FAIL", "ABORT")
@@ -412,8 +414,12 @@ class ObservabilityCollector(Collector):
     def _incident_metrics(self, fam: dict[str, GaugeMetricFamily]) -> Iterator[Metric]:
         from lineage.analysis import incidents
 
-        # Folding new failures in here keeps alerts current when nobody reads the incidents API.
-        incidents.sync(self.store)
+        # Folding new failures in here keeps alerts current when nobody reads the incidents API; a store this
+        # process may not write (read-only user, busy) still gets the incidents already stored.
+        try:
+            incidents.sync(self.store)
+        except Exception as exc:
+            _log.warning("incident sync skipped during a scrape (%s); reporting stored incidents", type(exc).__name__)
         found = incidents.stats(self.store)
         for severity, count in found.open_by_severity.items():
             fam["obs_incidents_open"].add_metric([severity], count)

@@ -9,7 +9,6 @@ Results carry counts and ratios only, never row values.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 
 import dagster as dg
