@@ -25,6 +25,7 @@ from sqlalchemy import Connection, select
 
 from lineage.facets import AssertionsFacet, DriftDatasetFacet, partition_key
 from lineage.store import LineageStore, utcnow
+from lineage.store import reads
 from lineage.store import tables as t
 
 SEVERITIES = ("low", "medium", "high", "critical")
@@ -84,15 +85,9 @@ def _partitions(conn: Connection, run_ids: Iterable[int]) -> dict[int, tuple[str
     """run id -> (partition key, run uuid)."""
     ids = sorted({r for r in run_ids if r is not None})
     facets: dict[int, dict[str, Any]] = defaultdict(dict)
-    uuids: dict[int, str] = {}
-    for start in range(0, len(ids), 500):
-        chunk = ids[start:start + 500]
-        for row in conn.execute(select(t.runs.c.id, t.runs.c.run_uuid).where(t.runs.c.id.in_(chunk))):
-            uuids[row.id] = row.run_uuid
-        for row in conn.execute(select(t.run_facets.c.run_id, t.run_facets.c.facet_name, t.run_facets.c.payload)
-                                .where(t.run_facets.c.run_id.in_(chunk),
-                                       t.run_facets.c.facet_name.in_(["tags", "nominalTime"]))):
-            facets[row.run_id][row.facet_name] = _json(row.payload)
+    for row in reads.rca_run_facets(conn, ids, ["tags", "nominalTime"]):
+        facets[row.run_id][row.facet_name] = _json(row.payload)
+    uuids = {row.id: row.run_uuid for row in reads.rca_runs(conn, ids)}
     return {r: (partition_key(facets.get(r, {})), uuids.get(r, "")) for r in ids}
 
 
@@ -136,19 +131,10 @@ def read_signals(store: LineageStore, after: Mapping[str, int]) -> tuple[list[Si
     """Signals stored after the cursor, in storage order, and the new cursor."""
     cursor = dict(after)
     with store.read() as conn:
-        facet_rows = conn.execute(
-            select(t.dataset_facets.c.id, t.dataset_facets.c.dataset_id, t.dataset_facets.c.run_id,
-                   t.dataset_facets.c.facet_name, t.dataset_facets.c.payload, t.dataset_facets.c.event_time)
-            .where(t.dataset_facets.c.id > cursor.get(CURSOR_FACETS, 0),
-                   t.dataset_facets.c.facet_name.in_([AssertionsFacet.KEY, DriftDatasetFacet.KEY]))
-            .order_by(t.dataset_facets.c.id).limit(SCAN_BATCH)
-        ).all()
-        failed_runs = conn.execute(
-            select(t.run_states.c.id, t.run_states.c.run_id, t.run_states.c.event_type, t.run_states.c.event_time)
-            .where(t.run_states.c.id > cursor.get(CURSOR_STATES, 0),
-                   t.run_states.c.event_type.in_(["FAIL", "ABORT", "COMPLETE"]))
-            .order_by(t.run_states.c.id).limit(SCAN_BATCH)
-        ).all()
+        facet_rows = reads.incident_quality_facets_after(
+            conn, cursor.get(CURSOR_FACETS, 0), [AssertionsFacet.KEY, DriftDatasetFacet.KEY], SCAN_BATCH)
+        failed_runs = reads.incident_run_states_after(
+            conn, cursor.get(CURSOR_STATES, 0), ["FAIL", "ABORT", "COMPLETE"], SCAN_BATCH)
         outputs = _outputs(conn, [r.run_id for r in failed_runs])
         where = _partitions(conn, [r.run_id for r in facet_rows] + [r.run_id for r in failed_runs])
     signals = [s for r in facet_rows if (s := _facet_signal(r, where.get(r.run_id, (None, "")))) is not None]
@@ -168,11 +154,8 @@ def read_signals(store: LineageStore, after: Mapping[str, int]) -> tuple[list[Si
 
 def _outputs(conn: Connection, run_ids: Sequence[int]) -> dict[int, list[int]]:
     found: dict[int, set[int]] = defaultdict(set)
-    for start in range(0, len(run_ids), 500):
-        for row in conn.execute(select(t.io_edges.c.run_id, t.io_edges.c.dataset_id)
-                                .where(t.io_edges.c.run_id.in_(run_ids[start:start + 500]),
-                                       t.io_edges.c.direction == "out")):
-            found[row.run_id].add(row.dataset_id)
+    for row in reads.incident_run_outputs(conn, run_ids):
+        found[row.run_id].add(row.dataset_id)
     return {k: sorted(v) for k, v in found.items()}
 
 
@@ -403,11 +386,8 @@ def _diagnose_all(store: LineageStore, signals: Sequence[Signal]) -> dict[tuple[
 
 
 def _dataset_names(store: LineageStore, ids: Iterable[int]) -> dict[int, tuple[str, str]]:
-    wanted = sorted(ids)
     with store.read() as conn:
-        rows = conn.execute(select(t.datasets.c.id, t.datasets.c.namespace, t.datasets.c.name)
-                            .where(t.datasets.c.id.in_(wanted))).all() if wanted else []
-    return {r.id: (r.namespace, r.name) for r in rows}
+        return reads.dataset_names(conn, ids)
 
 
 def list_incidents(store: LineageStore, *, status: str | None = None, limit: int = 100) -> list[dict[str, Any]]:

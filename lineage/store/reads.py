@@ -1,4 +1,4 @@
-"""Read helpers over the lineage tables, one section per reader (RCA, metrics, queries).
+"""Read helpers over the lineage tables, one section per reader (RCA, incidents, metrics, queries).
 
 Each function takes an open connection (``store.read()``) and returns plain rows; what they mean
 is the caller's business. Id lists are read in chunks so a large ancestry stays within the
@@ -109,6 +109,41 @@ def rca_run_outputs(conn: Connection, run_id: int) -> list[int]:
     e = t.io_edges.c
     rows = conn.execute(select(e.dataset_id).where(e.run_id == run_id, e.direction == "out").distinct()).all()
     return [r.dataset_id for r in rows]
+
+
+# --------------------------------------------------------------------------- incidents (lineage.analysis.incidents)
+def incident_quality_facets_after(conn: Connection, after_id: int, names: Sequence[str], limit: int) -> list[Row[Any]]:
+    """Dataset facets of the named kinds stored after ``after_id``, in storage order:
+    id, dataset_id, run_id, facet_name, payload, event_time."""
+    f = t.dataset_facets.c
+    return conn.execute(select(f.id, f.dataset_id, f.run_id, f.facet_name, f.payload, f.event_time)
+                        .where(f.id > after_id, f.facet_name.in_(list(names))).order_by(f.id).limit(limit)).all()
+
+
+def incident_run_states_after(conn: Connection, after_id: int, types: Sequence[str], limit: int) -> list[Row[Any]]:
+    """Run states of the given types stored after ``after_id``: id, run_id, event_type, event_time."""
+    s = t.run_states.c
+    return conn.execute(select(s.id, s.run_id, s.event_type, s.event_time)
+                        .where(s.id > after_id, s.event_type.in_(list(types))).order_by(s.id).limit(limit)).all()
+
+
+def incident_run_outputs(conn: Connection, run_ids: Sequence[int]) -> list[Row[Any]]:
+    """run_id, dataset_id of every output edge of the runs."""
+    e = t.io_edges.c
+    out: list[Row[Any]] = []
+    for chunk in chunks(run_ids):
+        out += conn.execute(select(e.run_id, e.dataset_id).where(e.run_id.in_(chunk), e.direction == "out")).all()
+    return out
+
+
+def dataset_names(conn: Connection, dataset_ids: Iterable[int]) -> dict[int, tuple[str, str]]:
+    """id -> (namespace, name)."""
+    d = t.datasets.c
+    found: dict[int, tuple[str, str]] = {}
+    for chunk in chunks(dataset_ids):
+        found.update({r.id: (r.namespace, r.name) for r in conn.execute(
+            select(d.id, d.namespace, d.name).where(d.id.in_(chunk)))})
+    return found
 
 
 # --------------------------------------------------------------------------- metrics (lineage.serve.metrics)
