@@ -7,7 +7,7 @@ One class writes it (``DriftDatasetFacet.from_fact`` from a drift check's result
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from importlib import resources
 from typing import Any, ClassVar, Self
 
@@ -75,50 +75,47 @@ class ColumnDrift:
     @classmethod
     def from_fact(cls, col: Mapping[str, Any]) -> Self:
         """From one column of a drift check's result (snake_case); free text is dropped."""
-        return cls(
-            drifted=bool(boolean(col.get("drifted"))),
-            kind=col.get("kind") if col.get("kind") in _KINDS else None,
-            test=text(col.get("test")),
-            statistic=finite(col.get("statistic")),
-            pValue=clip01(finite(col.get("p_value"))),
-            threshold=finite(col.get("threshold")),
-            psi=finite(col.get("psi")),
-            wassersteinNormalized=finite(col.get("wasserstein_norm")),
-            jsDistance=finite(col.get("js_distance")),
-            newCategories=_count(col.get("n_new_categories")),
-            referenceCategories=_count(col.get("n_categories_ref")),
-            nullDrift=boolean(col.get("null_drift")),
-            nullFractionReference=clip01(finite(col.get("null_fraction_ref"))),
-            nullFractionCurrent=clip01(finite(col.get("null_fraction_cur"))),
-            infiniteReference=_count(col.get("inf_count_ref")) or None,
-            infiniteCurrent=_count(col.get("inf_count_cur")) or None,
-            status=text(col.get("status")),
-        )
+        read = cls._read(lambda field: col.get(_FACT_KEYS.get(field, field)))
+        # A check counts zero infinities; the facet leaves a zero count out.
+        return attr.evolve(read, infiniteReference=read.infiniteReference or None,
+                           infiniteCurrent=read.infiniteCurrent or None)
 
     @classmethod
     def from_payload(cls, col: Any) -> Self | None:
         """From the facet's camelCase JSON; a bad field is dropped, a non-object gives ``None``."""
-        if not isinstance(col, Mapping):
-            return None
+        return cls._read(col.get) if isinstance(col, Mapping) else None
+
+    @classmethod
+    def _read(cls, get: Callable[[str], Any]) -> Self:
+        """One reading of every field, ``get(facet field name)`` giving its raw value."""
         return cls(
-            drifted=bool(boolean(col.get("drifted"))),
-            kind=col.get("kind") if col.get("kind") in _KINDS else None,
-            test=text(col.get("test")),
-            statistic=finite(col.get("statistic")),
-            pValue=clip01(finite(col.get("pValue"))),
-            threshold=finite(col.get("threshold")),
-            psi=finite(col.get("psi")),
-            wassersteinNormalized=finite(col.get("wassersteinNormalized")),
-            jsDistance=finite(col.get("jsDistance")),
-            newCategories=_count(col.get("newCategories")),
-            referenceCategories=_count(col.get("referenceCategories")),
-            nullDrift=boolean(col.get("nullDrift")),
-            nullFractionReference=clip01(finite(col.get("nullFractionReference"))),
-            nullFractionCurrent=clip01(finite(col.get("nullFractionCurrent"))),
-            infiniteReference=_count(col.get("infiniteReference")),
-            infiniteCurrent=_count(col.get("infiniteCurrent")),
-            status=text(col.get("status")),
+            drifted=bool(boolean(get("drifted"))),
+            kind=get("kind") if get("kind") in _KINDS else None,
+            test=text(get("test")),
+            statistic=finite(get("statistic")),
+            pValue=clip01(finite(get("pValue"))),
+            threshold=finite(get("threshold")),
+            psi=finite(get("psi")),
+            wassersteinNormalized=finite(get("wassersteinNormalized")),
+            jsDistance=finite(get("jsDistance")),
+            newCategories=_count(get("newCategories")),
+            referenceCategories=_count(get("referenceCategories")),
+            nullDrift=boolean(get("nullDrift")),
+            nullFractionReference=clip01(finite(get("nullFractionReference"))),
+            nullFractionCurrent=clip01(finite(get("nullFractionCurrent"))),
+            infiniteReference=_count(get("infiniteReference")),
+            infiniteCurrent=_count(get("infiniteCurrent")),
+            status=text(get("status")),
         )
+
+
+# Facet field -> key of the same value in a drift check's result (others share the name).
+_FACT_KEYS = {
+    "pValue": "p_value", "wassersteinNormalized": "wasserstein_norm", "jsDistance": "js_distance",
+    "newCategories": "n_new_categories", "referenceCategories": "n_categories_ref", "nullDrift": "null_drift",
+    "nullFractionReference": "null_fraction_ref", "nullFractionCurrent": "null_fraction_cur",
+    "infiniteReference": "inf_count_ref", "infiniteCurrent": "inf_count_cur",
+}
 
 
 def _count(v: Any) -> int | None:
