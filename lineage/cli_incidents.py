@@ -24,6 +24,11 @@ def _cause(incident: dict) -> str:
     return f"{cause.get('asset', '?')}{column} {cause.get('kind', '')}".strip()
 
 
+def _minute(iso: str | None) -> str:
+    """`2026-03-05 02:14` (UTC): a table reads times to the minute; --json keeps the full ISO time."""
+    return (iso or "")[:16].replace("T", " ")
+
+
 @incidents_app.command("list")
 def list_(
     status: str | None = typer.Option(None, "--status", help="open, acknowledged or resolved (default: all)"),
@@ -46,13 +51,13 @@ def list_(
         out.print("no incidents" + (f" with status {status}" if status else "") + " in the store", highlight=False)
         return
     table = Table(show_edge=False)
-    for heading in ("id", "status", "severity", "cause", "partitions", "affected", "last seen"):
+    for heading in ("id", "status", "severity", "cause", "partitions", "affected", "last seen (UTC)"):
         table.add_column(heading, overflow="fold")
     for i in found:
         parts = i["partitions"]
         span = parts[0] if len(parts) == 1 else (f"{parts[0]}…{parts[-1]}" if parts else "")
         table.add_row(str(i["id"]), i["status"], i["severity"], _cause(i), span,
-                      str(len({a["dataset"] for a in i["affected"]})), i["last_seen"])
+                      str(len({a["dataset"] for a in i["affected"]})), _minute(i["last_seen"]))
     out.print(table)
     out.print("[dim]next: obs incidents show ID[/]", highlight=False)
 
