@@ -19,8 +19,8 @@ counts over the recent ``window``, default 24 h) and yields:
 * ``obs_runs_failed_total{dataset}``: producing runs that failed in the window (a gauge)
 * ``obs_asset_health_score{dataset}``: :mod:`lineage.health` score, 0-100
 * ``obs_pipeline_health_score{pipeline}``: mean of its datasets' scores
-* ``obs_outbox_backlog`` / ``obs_outbox_oldest_age_seconds``: pending events in the local outbox
-  and the age of the oldest (only when the outbox file exists; it is never created here)
+* ``obs_outbox_backlog`` / ``obs_outbox_oldest_age_seconds`` / ``obs_outbox_dead_letters``: pending
+  events in the local outbox, the age of the oldest and the rejected ones (only when the outbox file exists; it is never created here)
 * ``obs_lineage_spool_files``: hand-over files waiting in the shared spool (when ``$OBS_LINEAGE_SPOOL`` is set)
 * ``obs_incidents_open{severity}``: open or acknowledged incidents (every severity, 0 included);
   ``obs_incident_time_to_detect_seconds`` / ``obs_incident_time_to_resolve_seconds``: histograms
@@ -88,6 +88,7 @@ FAMILIES: dict[str, tuple[str, tuple[str, ...]]] = {
     "obs_pipeline_health_score": ("Mean health score of the pipeline's datasets", ("pipeline",)),
     "obs_outbox_backlog": ("Pending events in the local lineage outbox", ()),
     "obs_outbox_oldest_age_seconds": ("Age of the oldest pending outbox event", ()),
+    "obs_outbox_dead_letters": ("Outbox events the backend rejected, kept for replay", ()),
     "obs_lineage_spool_files": ("Hand-over files from workers waiting in the shared lineage spool", ()),
     "obs_incidents_open": ("Open or acknowledged incidents by severity (lineage.analysis.incidents)", ("severity",)),
     "obs_lineage_events_with_warnings": ("Stored events with at least one schema warning", ()),
@@ -448,6 +449,7 @@ class ObservabilityCollector(Collector):
             return
         yield _single_gauge("obs_outbox_backlog", status.pending)
         yield _single_gauge("obs_outbox_oldest_age_seconds", status.oldest_pending_age_s or 0.0)
+        yield _single_gauge("obs_outbox_dead_letters", status.dead)
 
     def _spool_metrics(self) -> Iterator[Metric]:
         from lineage.emission.spool import Spool
