@@ -1,0 +1,1 @@
+"""Traces and structured logs of runs, steps and checks (OpenTelemetry, JSON logging)."""
