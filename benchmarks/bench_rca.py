@@ -9,7 +9,7 @@ scenarios from the Dagster asset graph and the column contracts (asset, a fault 
 accepts for it, a column of a matching type, a magnitude from ``scenarios.MAGNITUDES`` that reaches
 down to small faults, sometimes a decoy fault on an asset that cannot reach the symptom). One run of
 the reference pipelines per seed serves all its cases (one fault per partition after clean warm-up
-days). The symptom is the most downstream asset the fault can reach whose Dagster checks (or step)
+days). The symptom is the most downstream asset the fault can reach in its partition whose Dagster checks (or step)
 failed in that partition (``--symptom descendant``: a random descendant instead); a case where nothing
 it reaches failed has no symptom to ask about and is listed as undetected, not scored.
 ``lineage.analysis.rca.analyze`` is asked about the symptom. Reported per seed: AC@1 / AC@3 (the
@@ -85,11 +85,19 @@ def _quiet(log_path: Path):
             os.close(saved)
 
 
-def run_seed(seed: int, n: int, workdir: Path, symptom: str) -> tuple[list[Outcome], float, scenarios.SweepRun | None]:
-    """Draw the seed's cases, run the pipelines (or reuse this work dir's run of the same cases), ask the RCA."""
+def run_seed(seed: int, n: int, workdir: Path, symptom: str,
+             saved_cases: bool = False) -> tuple[list[Outcome], float, scenarios.SweepRun | None, bool]:
+    """Draw the seed's cases, run the pipelines (or reuse this work dir's run of the same cases), ask the RCA.
+
+    ``saved_cases``: re-ask on the cases the work dir's run was made for, even if today's draw differs (the
+    draw follows the fault plan's table of applicable kinds, which may have changed since)."""
     cases = scenarios.draw_cases(seed, n, symptom=symptom)
     saved = workdir / f"seed{seed}" / "sweep.json"
     run = scenarios.SweepRun.load(saved) if saved.exists() else None
+    used_saved = saved_cases and run is not None and not run.matches(cases) and len(run.cases) >= n
+    if used_saved:
+        print(f"  seed {seed}: today's draw differs from the saved run's; re-asking the saved cases", flush=True)
+        cases = run.saved_cases()[:n]
     reused = run is not None and run.matches(cases) and len(run.clean_days) == WARMUP_DAYS
     started = time.perf_counter()
     with _quiet(workdir / f"seed{seed}.log"):
@@ -97,7 +105,7 @@ def run_seed(seed: int, n: int, workdir: Path, symptom: str) -> tuple[list[Outco
             run = scenarios.run_pipelines(cases, workdir=workdir / f"seed{seed}", warmup_days=WARMUP_DAYS,
                                           customers_per_day=CUSTOMERS_PER_DAY)
         outcomes = scenarios.ask(cases, run)
-    return outcomes, time.perf_counter() - started, run if reused else None
+    return outcomes, time.perf_counter() - started, run if reused else None, used_saved
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -447,8 +455,10 @@ def sweep_markdown(args, per_seed: dict[int, dict], pooled: dict, kinds: dict, m
 
     command = "`.venv/bin/python benchmarks/bench_rca.py" + (" --quick" if args.quick else "") + (
         f" --seeds {' '.join(map(str, args.seeds))} --cases {args.cases}" if not args.quick else "") + (
-        f" --symptom {args.symptom}" if args.symptom != "failing" else "") + "`"
-    symptom_rule = ("the most downstream asset the fault can reach whose Dagster asset checks (or step) failed in "
+        f" --symptom {args.symptom}" if args.symptom != "failing" else "") + (
+        " --workdir DIR --saved-cases" if args.saved_cases else "") + "`"
+    symptom_rule = ("the most downstream asset the fault can reach in its partition (through partitioned assets: "
+                    "not through the model, trained before any fault) whose Dagster asset checks (or step) failed in "
                     "that partition; a case where nothing it reaches failed has no symptom and is counted as "
                     "undetected, not scored" if args.symptom == "failing" else "a random descendant (or the asset)")
     lines = [
@@ -467,7 +477,8 @@ def sweep_markdown(args, per_seed: dict[int, dict], pooled: dict, kinds: dict, m
         f"reference pipelines per seed ({CUSTOMERS_PER_DAY} customers/day, {WARMUP_DAYS} clean warm-up days, one "
         f"partition per case). Symptom: {symptom_rule}. AC@k: the injected asset is in the top k; kind / column "
         "accuracy of the top candidate (column over cases whose fault names one); baseline = the farthest failing "
-        "ancestor (failed assertion or drift), its AC@3 = among the 3 farthest. \"Own asset first\": cases whose "
+        "ancestor (failed assertion or drift; ancestors whose version was written after the version they would feed, "
+        "such as today's training table behind last week's model, do not count), its AC@3 = among the 3 farthest. \"Own asset first\": cases whose "
         "symptom is the injected asset itself, ranked first / all.", "",
         "| seed | drawn | scored | undetected | AC@1 | AC@3 | kind acc | column acc | exact | baseline AC@1 | "
         "baseline AC@3 | own asset first | mean / p95 ms | wall | AC@1 ≥ 0.95 and ≥ baseline |",
@@ -481,6 +492,11 @@ def sweep_markdown(args, per_seed: dict[int, dict], pooled: dict, kinds: dict, m
                      f"{fmt(s['ac3'])} | {fmt(s['kind'])} | {fmt(s['column'])} (n={s['n_column']}) | "
                      f"{fmt(s['exact'])} | {fmt(s['base_ac1'])} | {fmt(s['base_ac3'])} | {own_cell(s)} | {times} | "
                      f"{wall} | {'met' if target_met(s) else '**not met**'} |")
+    saved = [str(k) for k, s in per_seed.items() if s.get("saved_cases")]
+    if saved:
+        lines += ["", f"Seed(s) {', '.join(saved)}: the cases the work dir's pipeline runs were made for "
+                  "(`--saved-cases`); today's draw of the seed differs because the fault plan's table of "
+                  "applicable kinds changed since those runs. Symptom pools are recomputed as reachable now."]
     lines += ["", "Per fault kind (all seeds, scored cases):", "", "| kind | n | AC@1 | kind acc | baseline AC@1 |",
               "|---|---:|---:|---:|---:|"]
     lines += [f"| {k} | {s['n']} | {fmt(s['ac1'])} | {fmt(s['kind'])} | {fmt(s['base_ac1'])} |"
@@ -580,7 +596,11 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--json", type=Path, default=None, help="also write the raw numbers here")
     ap.add_argument("--workdir", type=Path, default=None,
                     help="keep the pipeline runs here; a later run with the same seeds and cases only re-asks the RCA")
+    ap.add_argument("--saved-cases", action="store_true",
+                    help="with --workdir: re-ask the cases its runs were made for even if today's draw differs")
     args = ap.parse_args()
+    if args.saved_cases and args.workdir is None:
+        ap.error("--saved-cases needs --workdir")
     if args.quick:
         args.seeds, args.cases = args.seeds[:1], 6
     if args.cases < 1:
@@ -593,9 +613,9 @@ def run_sweeps(args, work: Path) -> tuple[dict[int, dict], dict[int, list[Outcom
     for seed in args.seeds:
         print(f"seed {seed}: {args.cases} cases (work dir {work / f'seed{seed}'}, log {work / f'seed{seed}.log'})",
               flush=True)
-        outs, wall, reused = run_seed(seed, args.cases, work, args.symptom)
+        outs, wall, reused, saved = run_seed(seed, args.cases, work, args.symptom, args.saved_cases)
         per_seed[seed] = {**score(outs), "sweep_s": reused.pipeline_s if reused else wall,
-                          "reused": reused.made_at if reused else None}
+                          "reused": reused.made_at if reused else None, "saved_cases": saved}
         outcomes[seed] = outs
         found, silent = misses(seed, outs), undetected(seed, outs)
         miss += found

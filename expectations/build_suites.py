@@ -5,7 +5,8 @@ Run ``python expectations/build_suites.py`` after changing a contract; the runti
 
 Severity (``meta.severity``, mirrored in GX's own ``severity`` field):
 
-* ``error`` (blocking): schema (columns, types), row count >= 1, keys (not null, unique), the partition
+* ``error`` (blocking): schema (columns, types), row count >= 1, keys (not null, unique; at the sources
+  also their format), the partition
   window of each table's own time column (a stale re-delivery of another day), and hard domain invariants
   (shares and scores in [0, 1], binary labels, ordinal encodings in {-1..k}).
 * ``warn``: plausible ranges, categorical vocabularies, nulls in non-key columns, means, row relationships.
@@ -66,6 +67,9 @@ CUSTOMER_RANGES = {  # observed over a year of generated data, with a wide margi
     "loan_amount": (100, 5_000_000),
 }
 TERMS = [12, 24, 36, 60]
+# Key formats as the generator writes them (C + day + 5 digits, T + day + 7 digits), on every source
+# column holding a key: a garbled or re-coded key fails at the source that delivered it.
+KEY_FORMATS = {"customer_id": r"^C\d{13}$", "transaction_id": r"^T\d{15}$"}
 
 
 def _x(cls: type, severity: str, notes: str | None = None, **kwargs: Any):
@@ -97,6 +101,11 @@ def schema(asset: str, *, exact: bool = True) -> list:
     return out
 
 
+def key_formats(asset: str) -> list:
+    return [_x(E.ExpectColumnValuesToMatchRegex, ERROR, "Key format", column=c, regex=KEY_FORMATS[c])
+            for c in CONTRACTS[asset].columns if c in KEY_FORMATS]
+
+
 def not_null(columns, severity: str = WARN, mostly: float | None = None) -> list:
     kwargs = {"mostly": mostly} if mostly is not None else {}
     return [_x(E.ExpectColumnValuesToNotBeNull, severity, column=c, **kwargs) for c in columns]
@@ -119,6 +128,7 @@ def customers(asset: str, *, raw: bool) -> list:
     genders = GENDERS if raw else [g.lower() for g in GENDERS]
     return [
         *schema(asset, exact=not raw),
+        *(key_formats(asset) if raw else []),
         *not_null(["application_ts"], ERROR),
         *not_null([c for c in CONTRACTS[asset].columns if c not in ("customer_id", "application_ts")]),
         time_window("application_ts", "partition", "Applications of the partition day only (catches stale re-deliveries)"),
@@ -137,6 +147,7 @@ def customers(asset: str, *, raw: bool) -> list:
 def transactions(asset: str, *, raw: bool) -> list:
     return [
         *schema(asset, exact=not raw),
+        *(key_formats(asset) if raw else []),
         *not_null(["customer_id", "transaction_ts"], ERROR),
         *not_null(["amount", "merchant_category", "channel"]),
         time_window("transaction_ts", "transactions",
@@ -157,6 +168,7 @@ def transactions(asset: str, *, raw: bool) -> list:
 def labels(asset: str, *, raw: bool) -> list:
     return [
         *schema(asset, exact=not raw),
+        *(key_formats(asset) if raw else []),
         *not_null(["defaulted", "label_observed_ts"], ERROR),
         in_set("defaulted", [0, 1], ERROR, "Binary label"),
         time_window("label_observed_ts", "labels", "Outcomes of the partition day's applications, observed 90 days later"),

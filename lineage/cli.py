@@ -6,14 +6,13 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-from rich.table import Table
-
+from lineage import cli_render as render
+from lineage.cli_render import Col, err, out
 from lineage.config import DEFAULT_HOST, DEFAULT_PORT, resolve_db_url
 
 T = TypeVar("T")
@@ -22,20 +21,31 @@ DbOption = Annotated[
     str | None,
     typer.Option("--db", help="SQLAlchemy URL of the lineage store (default: $OBS_LINEAGE_DB, else $DAGSTER_HOME/lineage.db)"),
 ]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON instead of tables.")]
+_json_mode: ContextVar[bool] = ContextVar("obs_json_mode", default=False)
+
+
+def _remember_json(value: bool) -> bool:
+    _json_mode.set(bool(value))  # errors of this call are then a JSON object on stdout
+    return value
+
+
+JsonOption = Annotated[bool, typer.Option(
+    "--json", metavar="", callback=_remember_json,
+    help="Print machine-readable JSON instead of tables (errors too: {\"error\": {...}}).",
+)]
+WideOption = Annotated[bool, typer.Option(
+    "--wide", "-w", metavar="", help="Full namespaces, nothing wrapped, however wide the lines get.")]
 NamespaceOption = Annotated[
     str | None, typer.Option("--namespace", "-n", help="Dataset namespace; only needed when the name is ambiguous.")
 ]
-DepthOption = Annotated[int | None, typer.Option("--depth", "-d", min=1, help="Job hops to follow (default: no limit).")]
+DepthOption = Annotated[
+    int | None, typer.Option("--depth", "-d", min=1, show_default="no limit", help="Job hops to follow.")]
 AsOfOption = Annotated[str | None, typer.Option("--as-of", help="Show lineage as it was at this ISO-8601 time.")]
 RunOption = Annotated[str | None, typer.Option("--run-id", help="Show lineage as of this run's last event.")]
 
-err = Console(stderr=True, soft_wrap=True)  # error lines stay whole: grep-able and copyable
-out = Console()
-
 lineage_app = typer.Typer(
     name="lineage",
-    help="Query the OpenLineage store: upstream, downstream, paths, columns, impact, history.",
+    help="Query the OpenLineage store: upstream, downstream, path, columns, impact, history, graph, datasets.",
     no_args_is_help=True,
 )
 
@@ -46,14 +56,20 @@ def register(app: typer.Typer) -> None:
     app.command("ingest", help="Ingest OpenLineage events from a JSON-lines file or a JSON array file.")(ingest)
     app.add_typer(lineage_app, name="lineage")
     app.command("rca", help="Root-cause analysis: ranked upstream causes of a failed or drifted dataset.")(rca)
-    from lineage import cli_import, cli_incidents
+    from lineage import cli_import, cli_incidents, cli_store
 
     cli_incidents.register(app)
     cli_import.register(app)
+    cli_store.register(app)
 
 
 def _fail(message: str, hint: str | None = None, code: int = 1) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    """The one error style: `error: …` (and `next: …` when there is a next step) on stderr; under
+    `--json` a JSON object on stdout instead, so a script reads one stream."""
+    if _json_mode.get():
+        typer.echo(json.dumps({"error": {"message": message, "next": hint, "exit_code": code}}, indent=2))
+        return typer.Exit(code)
+    err.print(f"[bold red]error:[/] {message}", highlight=False, markup=True)
     if hint:
         err.print(f"[yellow]next:[/] {hint}", highlight=False)
     return typer.Exit(code)
@@ -65,10 +81,9 @@ def _open_store(db: str | None) -> Iterator[Any]:
 
     from lineage.store import LineageStore
 
-    url = resolve_db_url(db)
     try:
-        store = LineageStore.open(url)
-    except (SQLAlchemyError, OSError, ValueError) as exc:
+        store = LineageStore.open(resolve_db_url(db))
+    except (SQLAlchemyError, OSError, ValueError, ImportError) as exc:  # ImportError: a driver not installed
         raise _fail(
             f"cannot open the lineage store ({type(exc).__name__}: {str(exc).splitlines()[0]})",
             "check --db / OBS_LINEAGE_DB (e.g. sqlite:///path/lineage.db or postgresql://user@host/db) "
@@ -81,7 +96,7 @@ def _open_store(db: str | None) -> Iterator[Any]:
 
 
 def _run_query(db: str | None, query: Callable[[Any], T]) -> T:
-    from lineage.graph.queries import AmbiguousNameError, LineageQueryError
+    from lineage.graph.queries import AmbiguousNameError, LineageQueryError, NotFoundError
 
     with _open_store(db) as store:
         try:
@@ -89,8 +104,12 @@ def _run_query(db: str | None, query: Callable[[Any], T]) -> T:
         except AmbiguousNameError as exc:
             listing = ", ".join(c["namespace"] for c in exc.candidates)
             raise _fail(str(exc), f"add --namespace with one of: {listing}") from None
+        except NotFoundError as exc:
+            # A next step only when the message has none: no close name, not a column or run typo.
+            lost = str(exc).startswith("no dataset named") and not exc.suggestions
+            raise _fail(str(exc), "`obs lineage datasets` lists what is stored" if lost else None) from None
         except LineageQueryError as exc:
-            raise _fail(str(exc), "list stored datasets with `obs lineage datasets --search <text>`") from None
+            raise _fail(str(exc)) from None
 
 
 def _print_json(data: Any) -> None:
@@ -109,34 +128,59 @@ def _answer(db: str | None, as_json: bool, ask: Callable[[Any, Any], T]) -> T | 
     return result
 
 
-def _table(title: str | None, *headings: str) -> Table:
-    table = Table(title=title)
-    for heading in headings:
-        table.add_column(heading)
-    return table
-
-
 # ---------------------------------------------------------------------- serve / ingest
 def serve(
     host: Annotated[str, typer.Option(help="Interface to bind; loopback by default.")] = DEFAULT_HOST,
     port: Annotated[int, typer.Option(help="TCP port.")] = DEFAULT_PORT,
     db: DbOption = None,
     token: Annotated[
-        str | None, typer.Option(help="Require this bearer token (default: $OBS_LINEAGE_TOKEN; none = open).")
+        str | None, typer.Option(help="Require this bearer token (visible in `ps`: prefer $OBS_LINEAGE_TOKEN or "
+                                 "--token-file).")
     ] = None,
-    max_body: Annotated[int | None, typer.Option(help="Request body cap in bytes (default 5 MB).")] = None,
+    token_file: Annotated[
+        Path | None, typer.Option(help="Read the bearer token from this file (default: $OBS_LINEAGE_TOKEN_FILE).")
+    ] = None,
+    allowed_host: Annotated[
+        list[str] | None, typer.Option(metavar="<name>", help="Host name clients use to reach the API, besides "
+                                       "loopback and --host (repeatable; default: $OBS_ALLOWED_HOSTS).")
+    ] = None,
+    max_body: Annotated[int | None, typer.Option(help="Request body cap in bytes (default 5 MiB).")] = None,
 ) -> None:
     import uvicorn
 
+    from lineage.config import ALLOWED_HOSTS_ENV, resolve_list, resolve_max_body, resolve_token
     from lineage.serve.api import create_app
+    from lineage.serve.server import log_config, uvicorn_options
+    from lineage.store.integrity import integrity_problem
 
-    url = resolve_db_url(db)
+    try:  # every misconfiguration is one readable line, before anything starts
+        url = resolve_db_url(db)
+        secret = resolve_token(token, token_file)
+        body_cap = resolve_max_body(max_body)
+    except ValueError as exc:
+        raise _fail(str(exc), "see `obs serve --help` (README: Security)", 2) from None
     with _open_store(url) as store:  # fail fast (and migrate) before binding the port
-        shown = store.url
-    err.print(f"lineage API on http://{host}:{port}/api/v1/lineage  store: {shown}", highlight=False)
-    if host not in ("127.0.0.1", "localhost", "::1") and not token:
+        shown, damage = store.url, integrity_problem(store)
+    if damage is not None:
+        raise _fail(f"the lineage store {shown} is damaged ({damage}); not serving it",
+                    "restore it from a backup, or salvage it with `sqlite3 <file> .recover | sqlite3 <new file>`")
+    wildcard = host in ("0.0.0.0", "::", "")
+    hosts = [*(allowed_host or resolve_list(None, ALLOWED_HOSTS_ENV)), *([] if wildcard else [host])]
+    err.print(f"lineage API on http://{host}:{port}/api/v1/lineage  web UI on http://{host}:{port}/  store: {shown}",
+              highlight=False)
+    if token:
+        err.print("[yellow]note:[/] --token is visible to other users in `ps`; "
+                  "prefer OBS_LINEAGE_TOKEN or --token-file")
+    if secret is None:
+        err.print("[yellow]note:[/] no bearer token: any process that can reach the port can write "
+                  "(set OBS_LINEAGE_TOKEN or --token-file)", highlight=False)
+    if host not in ("127.0.0.1", "localhost", "::1") and not secret:
         err.print("[yellow]warning:[/] listening beyond loopback without --token / OBS_LINEAGE_TOKEN")
-    uvicorn.run(create_app(db_url=url, token=token, max_body_bytes=max_body), host=host, port=port, log_level="info")
+    if wildcard and not (allowed_host or resolve_list(None, ALLOWED_HOSTS_ENV)):
+        err.print(f"[yellow]note:[/] only loopback Host names are served; add the names clients use with "
+                  f"--allowed-host or {ALLOWED_HOSTS_ENV}", highlight=False)
+    app = create_app(db_url=url, token=secret, max_body_bytes=body_cap, allowed_hosts=hosts)
+    uvicorn.run(app, host=host, port=port, log_level="info", log_config=log_config(), **uvicorn_options())
 
 
 def _read_events(path: Path) -> list[Any]:
@@ -181,6 +225,8 @@ def ingest(
     as_json: JsonOption = False,
     batch_size: Annotated[int, typer.Option(min=1, help="Events per transaction.")] = 500,
 ) -> None:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
     from lineage.store.validation import EventValidationError, default_validator, strict_mode
 
     events = _read_events(file)
@@ -202,7 +248,7 @@ def ingest(
     with _open_store(db) as store:
         progress = Progress(
             TextColumn("ingesting"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-            console=err, disable=as_json or len(events) <= batch_size, transient=True,
+            console=err.console(), disable=as_json or len(events) <= batch_size, transient=True,
         )
         with progress:
             task = progress.add_task("ingest", total=len(events))
@@ -254,13 +300,12 @@ def _line_of(path: Path, index: int) -> int:
 
 
 # ---------------------------------------------------------------------- lineage queries
-def _nodes_table(title: str, result: dict[str, Any]) -> Table:
-    table = Table(title=title)
-    for column in ("distance", "type", "namespace", "name"):
-        table.add_column(column, justify="right" if column == "distance" else "left")
-    for item in sorted([*result["jobs"], *result["datasets"]], key=lambda i: (i["distance"], i["type"], i["name"])):
-        table.add_row(str(item["distance"]), item["type"], item["namespace"], item["name"])
-    return table
+def _nodes(title: str, items: list[dict[str, Any]], wide: bool, first: tuple[str, ...] = ()) -> None:
+    """Nodes (with `distance`, `type`, and any `first` columns) under one namespace note."""
+    names = render.Names(items, wide)
+    cols = [*(Col(c) for c in first), Col("distance", "right"), Col("type"), Col("name", keep=True)]
+    rows = [[*(str(i[c]) for c in first), str(i["distance"]), i["type"], names.name(i)] for i in items]
+    render.table(title, cols, rows, wide=wide, note=names.note)
 
 
 def _walk_command(upstream: bool) -> Callable[..., None]:
@@ -272,7 +317,8 @@ def _walk_command(upstream: bool) -> Callable[..., None]:
         depth: DepthOption = None,
         as_of: AsOfOption = None,
         run_id: RunOption = None,
-        job: Annotated[bool, typer.Option("--job", help="NAME is a job, not a dataset.")] = False,
+        job: Annotated[bool, typer.Option("--job", metavar="", help="NAME is a job, not a dataset.")] = False,
+        wide: WideOption = False,
         db: DbOption = None,
         as_json: JsonOption = False,
     ) -> None:
@@ -286,7 +332,8 @@ def _walk_command(upstream: bool) -> Callable[..., None]:
         if not result["datasets"] and not result["jobs"]:
             out.print(f"nothing {direction} of {root['type']} {root['namespace']}:{root['name']}{when}", highlight=False)
             return
-        out.print(_nodes_table(f"{direction} of {root['namespace']}:{root['name']}{when}", result))
+        items = sorted([*result["jobs"], *result["datasets"]], key=lambda i: (i["distance"], i["type"], i["name"]))
+        _nodes(f"{direction} of {render.node_label(root)}{when}", items, wide)
 
     command.__doc__ = f"Datasets and jobs {direction} of a dataset (or job)."
     return command
@@ -303,12 +350,13 @@ def path_command(
     source_namespace: Annotated[str | None, typer.Option(help="Namespace of the source.")] = None,
     target_namespace: Annotated[str | None, typer.Option(help="Namespace of the target.")] = None,
     max_paths: Annotated[int, typer.Option(min=1, help="How many paths to list, shortest first.")] = 10,
-    depth: DepthOption = 25,
+    depth: Annotated[int, typer.Option("--depth", "-d", min=1, help="Job hops to follow.")] = 25,
     as_of: AsOfOption = None,
+    wide: WideOption = False,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Lineage paths between two datasets."""
+    """Lineage paths between two datasets; jobs show as job:NAME."""
     result = _answer(db, as_json, lambda q, s: q.paths(
         s, source, target, source_namespace=source_namespace, target_namespace=target_namespace,
         max_paths=max_paths, max_depth=depth, as_of=as_of,
@@ -320,13 +368,12 @@ def path_command(
         return
     if result["reversed"]:
         out.print(f"[yellow]{target} is upstream of {source}; showing paths from {target}[/]", highlight=False)
-    table = _table(f"{result['count']} path(s)")
-    table.add_column("#", justify="right")
-    table.add_column("hops", justify="right")
-    table.add_column("path")
-    for number, found in enumerate(result["paths"], start=1):
-        table.add_row(str(number), str(len(found) - 1), " → ".join(n["name"] for n in found))
-    out.print(table)
+    nodes = [n for found in result["paths"] for n in found]
+    names = render.Names(nodes, wide)
+    rows = [[str(number), str(sum(n["type"] == "job" for n in found)), " → ".join(names.label(n) for n in found)]
+            for number, found in enumerate(result["paths"], start=1)]
+    render.table(f"{result['count']} path(s)", [Col("#", "right"), Col("jobs", "right"), Col("path")], rows,
+                 wide=wide, note=names.note)
 
 
 @lineage_app.command("columns")
@@ -334,10 +381,13 @@ def columns_command(
     name: Annotated[str, typer.Argument(help="Dataset name.")],
     column: Annotated[str, typer.Argument(help="Column (field) name.")],
     namespace: NamespaceOption = None,
-    downstream_: Annotated[bool, typer.Option("--downstream", help="Columns it feeds instead of its sources.")] = False,
+    downstream_: Annotated[bool, typer.Option(
+        "--downstream", metavar="", help="Columns it feeds instead of its sources.")] = False,
     depth: DepthOption = None,
     as_of: AsOfOption = None,
-    no_indirect: Annotated[bool, typer.Option("--no-indirect", help="Skip dataset-wide (filter/join) dependencies.")] = False,
+    no_indirect: Annotated[bool, typer.Option(
+        "--no-indirect", metavar="", help="Skip dataset-wide (filter/join) dependencies.")] = False,
+    wide: WideOption = False,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -348,16 +398,17 @@ def columns_command(
     ))
     if result is None:
         return
-    table = _table(f"{result['direction']} columns of {name}.{column}",
-                   "distance", "namespace", "dataset", "field", "jobs", "transformations", "indirect")
-    for c in result["columns"]:
-        table.add_row(
-            str(c["distance"]), c["namespace"], c["name"], c["field"] or "(whole dataset)",
-            ", ".join(j["name"] for j in c["jobs"]),
-            ", ".join(f"{t['type']}/{t['subtype']}" if t["subtype"] else t["type"] for t in c["transformations"]),
-            "yes" if c["indirect"] else "",
-        )
-    out.print(table)
+    names = render.Names(result["columns"], wide)
+    cols = [Col("distance", "right"), Col("dataset", keep=True), Col("field", keep=True), Col("jobs", keep=True),
+            Col("transformations", drop_if_empty=True, optional=True),
+            Col("indirect", drop_if_empty=True, optional=True)]
+    rows = [[
+        str(c["distance"]), names.name(c), c["field"] or "(whole dataset)",
+        ", ".join(j["name"] for j in c["jobs"]),
+        ", ".join(f"{t['type']}/{t['subtype']}" if t["subtype"] else t["type"] for t in c["transformations"]),
+        "yes" if c["indirect"] else "",
+    ] for c in result["columns"]]
+    render.table(f"{result['direction']} columns of {name}.{column}", cols, rows, wide=wide, note=names.note)
     if result["origins"]:
         out.print("origins: " + ", ".join(f"{o['name']}.{o['field']}" for o in result["origins"]), highlight=False)
 
@@ -368,6 +419,7 @@ def impact_command(
     namespace: NamespaceOption = None,
     as_of: AsOfOption = None,
     run_id: RunOption = None,
+    wide: WideOption = False,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -377,17 +429,15 @@ def impact_command(
         return
     counts = result["counts"]
     out.print(
-        f"impact of {result['root']['namespace']}:{result['root']['name']}: "
+        f"impact of {render.node_label(result['root'])}: "
         f"{counts['models']} model(s), {counts['predictions']} prediction set(s), "
         f"{counts['datasets']} other dataset(s), {counts['jobs']} job(s)",
         highlight=False,
     )
-    table = _table(None, "category", "distance", "namespace", "name")
-    for group in ("models", "predictions", "datasets", "jobs"):
-        for item in result[group]:
-            table.add_row(group.rstrip("s"), str(item["distance"]), item["namespace"], item["name"])
-    if table.row_count:
-        out.print(table)
+    items = [{**item, "category": group.rstrip("s"), "type": item.get("type", "job" if group == "jobs" else "dataset")}
+             for group in ("models", "predictions", "datasets", "jobs") for item in result[group]]
+    if items:
+        _nodes(None, items, wide, first=("category",))
 
 
 @lineage_app.command("history")
@@ -395,48 +445,62 @@ def history_command(
     name: Annotated[str, typer.Argument(help="Dataset name.")],
     namespace: NamespaceOption = None,
     limit: Annotated[int, typer.Option(min=1, help="Most recent runs to show.")] = 20,
-    facet: Annotated[list[str] | None, typer.Option("--facet", help="Only these facets (repeatable).")] = None,
+    facet: Annotated[list[str] | None, typer.Option("--facet", show_default="all", help="Only these facets (repeatable).")] = None,
+    wide: WideOption = False,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Run history of a dataset with its quality (and any other) facets per run."""
+    """Run history of a dataset with its partition and quality (and any other) facets per run."""
     result = _answer(db, as_json, lambda q, s: q.run_history(s, name, namespace=namespace, limit=limit, facets=facet))
     if result is None:
         return
+    from lineage.facets import partition_key
+
     dataset = result["dataset"]
-    table = _table(f"runs touching {dataset['namespace']}:{dataset['name']} ({result['total_runs']} total)",
-                   "run", "job", "roles", "state", "started", "ended", "version", "facets")
-    for run in result["runs"]:
-        facet_names = sorted({n for scope in run["facets"].values() for n in scope})
-        table.add_row(
-            run["run_id"][:8], run["job"]["name"], ",".join(run["roles"]), run["state"] or "",
-            run["started_at"] or "", run["ended_at"] or "", run["dataset_version"] or "", ", ".join(facet_names),
-        )
-    out.print(table)
+    cols = [Col("run", keep=True), Col("job"), Col("partition", keep=True, drop_if_empty=True),
+            Col("roles", optional=True), Col("state"), Col("started (UTC)", keep=True),
+            Col("ended (UTC)", keep=True, optional=True), Col("version", drop_if_empty=True, optional=True),
+            Col("facets", optional=True)]
+    rows = [[
+        run["run_id"] if wide else run["run_id"][:8], run["job"]["name"], partition_key(run.get("run_facets") or {}) or "",
+        ",".join(run["roles"]), run["state"] or "", render.iso_seconds(run["started_at"]),
+        render.iso_seconds(run["ended_at"]), (run["dataset_version"] or "")[: None if wide else 12],
+        ", ".join(sorted({n for scope in run["facets"].values() for n in scope})),
+    ] for run in result["runs"]]
+    render.table(f"runs touching {dataset['name']} ({result['total_runs']} total)", cols, rows, wide=wide,
+                 note=None if wide else f"namespace: {dataset['namespace']}")
 
 
 @lineage_app.command("graph")
 def graph_command(
     as_of: AsOfOption = None,
     run_id: RunOption = None,
+    wide: WideOption = False,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """The whole job/dataset graph, optionally as of a time or a run."""
+    """The whole job/dataset graph, optionally as of a time or a run; jobs show as job:NAME."""
     result = _answer(db, as_json, lambda q, s: q.graph_as_of(s, as_of=as_of, run_id=run_id))
     if result is None:
         return
     when = f" as of {result['as_of']}" if result["as_of"] else ""
-    table = _table(f"{len(result['nodes'])} nodes, {len(result['edges'])} edges{when}", "from", "to", "first seen")
-    for edge in result["edges"]:
-        table.add_row(edge["from"], edge["to"], edge["first_seen"])
-    out.print(table)
+    nodes = {n["key"]: n for n in result["nodes"]}
+    names = render.Names(nodes.values(), wide)
+
+    def label(key: str) -> str:
+        return names.label(nodes[key]) if key in nodes else key
+
+    rows = [[label(e["from"]), label(e["to"]), render.iso_seconds(e["first_seen"])] for e in result["edges"]]
+    render.table(f"{len(result['nodes'])} nodes, {len(result['edges'])} edges{when}",
+                 [Col("from", keep=True), Col("to", keep=True), Col("first seen (UTC)", keep=True, optional=True)], rows, wide=wide,
+                 note=names.note)
 
 
 @lineage_app.command("datasets")
 def datasets_command(
     search: Annotated[str | None, typer.Option(help="Only names containing this text.")] = None,
-    limit: Annotated[int, typer.Option(min=1)] = 100,
+    limit: Annotated[int, typer.Option(min=1, help="At most this many.")] = 100,
+    wide: WideOption = False,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -444,10 +508,10 @@ def datasets_command(
     result = _answer(db, as_json, lambda q, s: q.list_datasets(s, search=search, limit=limit))
     if result is None:
         return
-    table = _table(f"{len(result)} dataset(s)", "namespace", "name")
-    for item in result:
-        table.add_row(item["namespace"], item["name"])
-    out.print(table)
+    single = len({i["namespace"] for i in result}) == 1 and not wide  # then said once, above the names
+    render.table(f"{len(result)} dataset(s)", [*([] if single else [Col("namespace")]), Col("name", keep=True)],
+                 [[*([] if single else [i["namespace"]]), i["name"]] for i in result], wide=wide,
+                 note=f"namespace: {result[0]['namespace']}" if single else None)
 
 
 def main() -> None:  # pragma: no cover - `python -m lineage.cli`
@@ -464,11 +528,11 @@ def rca(
                                          help="partition key: YYYY-MM-DD, YYYY-MM-DD-HH:MM, or as Dagster shows it"),
     run: str | None = typer.Option(None, "--run", help="OpenLineage run id that wrote or tested the symptom"),
     at: str | None = typer.Option(None, "--at", help="the symptom's latest version at this ISO-8601 time (UTC)"),
-    latest: bool = typer.Option(False, "--latest", help="analyze the most recent recorded failure"),
+    latest: bool = typer.Option(False, "--latest", metavar="", help="analyze the most recent recorded failure"),
     namespace: str | None = typer.Option(None, "--namespace", help="when the name is ambiguous"),
     column: str | None = typer.Option(None, "--column", help="focus on one column of the symptom"),
-    as_json: bool = typer.Option(False, "--json", help="machine-readable output"),
-    db: str | None = typer.Option(None, "--db", help="SQLAlchemy URL (default: OBS_LINEAGE_DB or the local store)"),
+    as_json: JsonOption = False,
+    db: DbOption = None,
 ) -> None:
     """Walk upstream from a symptom and rank the likely root causes with their evidence and path.
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import typer
-from rich.table import Table
 
-from lineage.cli import DbOption, JsonOption, _fail, _open_store, _print_json, out
+from lineage import cli_render as render
+from lineage.cli import DbOption, JsonOption, WideOption, _fail, _open_store, _print_json, out
+from lineage.cli_render import Col
 
 incidents_app = typer.Typer(
     name="incidents",
@@ -32,7 +33,8 @@ def _minute(iso: str | None) -> str:
 @incidents_app.command("list")
 def list_(
     status: str | None = typer.Option(None, "--status", help="open, acknowledged or resolved (default: all)"),
-    limit: int = typer.Option(50, "--limit", min=1, max=1000),
+    limit: int = typer.Option(50, "--limit", min=1, max=1000, help="At most this many."),
+    wide: WideOption = False,
     as_json: JsonOption = False,
     db: DbOption = None,
 ) -> None:
@@ -50,16 +52,17 @@ def list_(
     if not found:
         out.print("no incidents" + (f" with status {status}" if status else "") + " in the store", highlight=False)
         return
-    table = Table(show_edge=False)
-    for heading in ("id", "status", "severity", "cause", "partitions", "affected", "last seen (UTC)"):
-        table.add_column(heading, overflow="fold")
+    cols = [Col("id", "right"), Col("status"), Col("severity", optional=True), Col("cause", keep=True),
+            Col("partitions", keep=True), Col("affected", "right", optional=True), Col("last seen (UTC)")]
+    rows = []
     for i in found:
         parts = i["partitions"]
         span = parts[0] if len(parts) == 1 else (f"{parts[0]}…{parts[-1]}" if parts else "")
-        table.add_row(str(i["id"]), i["status"], i["severity"], _cause(i), span,
-                      str(len({a["dataset"] for a in i["affected"]})), _minute(i["last_seen"]))
-    out.print(table)
-    out.print("[dim]next: obs incidents show ID[/]", highlight=False)
+        rows.append([str(i["id"]), i["status"], i["severity"], _cause(i), span,
+                     str(len({a["dataset"] for a in i["affected"]})), _minute(i["last_seen"])])
+    render.table(None, cols, rows, wide=wide)
+    if out.console().is_terminal:  # a pipe gets the rows only
+        out.print("[dim]next: obs incidents show ID[/]", highlight=False)
 
 
 @incidents_app.command("show")

@@ -33,5 +33,24 @@ def _register_subcommands() -> None:
 
 _register_subcommands()
 
+
+def main() -> None:
+    """The `obs` console script: usage errors (a missing argument, an unknown option) in the CLI's one
+    error style, `error: …` and `next: obs … --help`, instead of a boxed panel."""
+    try:
+        code = app(standalone_mode=False)
+    except typer.Abort:
+        raise SystemExit(130) from None
+    except Exception as exc:
+        if not (hasattr(exc, "format_message") and hasattr(exc, "exit_code")):
+            raise  # not a usage error (ClickException): typer's own traceback handling applies
+        from lineage.cli import _fail
+
+        ctx = getattr(exc, "ctx", None)
+        hint = f"`{ctx.command_path} --help` lists the arguments and options" if ctx is not None else None
+        raise SystemExit(_fail(exc.format_message(), hint, exc.exit_code).exit_code) from None
+    raise SystemExit(code if isinstance(code, int) else 0)
+
+
 if __name__ == "__main__":
-    app()
+    main()

@@ -6,8 +6,11 @@ import datetime as dt
 import json
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import typer
+
+from lineage.cli import JsonOption
 
 expectations_app = typer.Typer(
     name="expectations",
@@ -18,13 +21,14 @@ expectations_app = typer.Typer(
 
 
 def _usage_error(message: str) -> typer.Exit:
-    typer.echo(f"Error: {message}", err=True)
-    return typer.Exit(code=2)
+    from lineage.cli import _fail  # the CLI's one error style (a JSON object under --json)
+
+    return _fail(message, None, 2)
 
 
 @expectations_app.command("list")
 def list_command(
-    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+    as_json: JsonOption = False,
 ) -> None:
     """List the suites (one per table asset) with their expectation counts by severity."""
     from observability_pipelines.checks.great_expectations import (
@@ -97,7 +101,7 @@ def validate_command(
     partition: str | None = typer.Option(
         None, "--partition", "-p", help="Daily partition key YYYY-MM-DD (needed by suites that check time windows)."
     ),
-    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    as_json: JsonOption = False,
 ) -> None:
     """Validate FILE against SUITE. Exit code 0: passed, 1: expectations failed, 2: usage error."""
     from observability_pipelines.checks.great_expectations import (
@@ -110,8 +114,11 @@ def validate_command(
     from observability_pipelines.data.contracts import CONTRACTS
 
     if suite not in list_suites():
+        import difflib
+
+        close = difflib.get_close_matches(suite, list_suites(), n=1, cutoff=0.75)
         known = ", ".join(list_suites()) or "none (set OBS_EXPECTATIONS_DIR)"
-        raise _usage_error(f"unknown suite {suite!r}; known suites: {known}")
+        raise _usage_error(f"unknown suite {suite!r}; " + (f"did you mean {close[0]}?" if close else f"known suites: {known}"))
     if partition is not None:
         try:
             dt.date.fromisoformat(partition)
@@ -137,32 +144,85 @@ def validate_command(
     except SuiteError as exc:
         raise _usage_error(str(exc)) from exc
 
+    columns = _column_diff(list(df.columns), contract.columns if contract else None)
     if as_json:
-        typer.echo(json.dumps({"file": str(file), "partition": partition, **result.to_dict()}, indent=2))
+        typer.echo(json.dumps({"file": str(file), "partition": partition, "columns": columns, **result.to_dict()},
+                              indent=2))
     else:
-        _print_result(result, file)
+        _print_result(result, file, _failure_rows(result, df, contract.columns if contract else {}, columns), columns)
     raise typer.Exit(code=0 if result.success else 1)
 
 
-def _print_result(result, file: Path) -> None:
-    from rich.console import Console
-    from rich.table import Table
+_SEVERITY_ORDER = {"error": 0, "warn": 1}
+# Expectations that judge each row: a missing or mistyped column fails all of its rows.
+_PER_ROW = ("expect_column_values_", "expect_column_value_")
 
-    console = Console()
+
+def _column_diff(present: list[str], contract: dict[str, str] | None) -> dict[str, Any]:
+    """The file's columns against the contract's: unexpected, missing, and likely renames (by edit distance)."""
+    import difflib
+
+    if not contract:
+        return {"unexpected": [], "missing": [], "renamed": {}}
+    unexpected = [c for c in present if c not in contract]
+    missing = [c for c in contract if c not in present]
+    renamed = {}
+    for column in unexpected:
+        close = difflib.get_close_matches(column, [m for m in missing if m not in renamed.values()], n=1, cutoff=0.75)
+        if close:
+            renamed[column] = close[0]
+    return {"unexpected": unexpected, "missing": missing, "renamed": renamed}
+
+
+def _explain(o, df, contract: dict[str, str], columns: dict[str, Any]) -> str:
+    """What is wrong with the data, in place of a raw GX exception or a bare 'column missing'."""
+    col = o.column
+    if o.expectation_type == "expect_table_columns_to_match_set":
+        parts = [f"unexpected {', '.join(columns['unexpected'])}" if columns["unexpected"] else "",
+                 f"missing {', '.join(columns['missing'])}" if columns["missing"] else "",
+                 ", ".join(f"{a} looks like {b} renamed" for a, b in columns["renamed"].items())]
+        return "columns differ from the contract: " + "; ".join(p for p in parts if p) if any(parts) else o.message
+    if col and col not in df.columns:
+        renamed = next((a for a, b in columns["renamed"].items() if b == col), None)
+        return f"{col}: column missing" + (f" (the file has {renamed}: renamed?)" if renamed else "")
+    if o.exception and col:
+        expected = contract.get(col, "the suite's type")
+        return (f"{col}: type mismatch: holds {df[col].dtype} values where the contract says {expected}, "
+                f"so {o.expectation_type} could not compare them")
+    return o.message
+
+
+def _percent(o, df) -> str:
+    if o.unexpected_percent is not None:
+        return f"{o.unexpected_percent:.2f}"
+    whole_column = o.column and (o.column not in df.columns or o.exception
+                                 or o.expectation_type == "expect_column_values_to_be_of_type")
+    return "100.00" if whole_column and o.expectation_type.startswith(_PER_ROW) else "–"
+
+
+def _failure_rows(result, df, contract: dict[str, str], columns: dict[str, Any]) -> list[list[str]]:
+    """severity, expectation, column, unexpected %, message: errors first, then warnings."""
+    failures = sorted(result.failures, key=lambda o: (_SEVERITY_ORDER.get(o.severity, 2), o.column or "", o.expectation_type))
+    return [[o.severity, o.expectation_type, o.column or "", _percent(o, df), _explain(o, df, contract, columns)]
+            for o in failures]
+
+
+def _print_result(result, file: Path, rows: list[list[str]], columns: dict[str, Any]) -> None:
+    from lineage import cli_render as render
+    from lineage.cli_render import Col, out
+
     status = "[green]PASSED[/green]" if result.success else "[red]FAILED[/red]"
-    console.print(
+    out.print(
         f"{status} {result.suite} on {file}: {result.evaluated - len(result.failures)}/{result.evaluated} "
         f"expectations passed ({result.success_percent:.1f}%), {result.rows} rows"
     )
-    if result.failures:
-        table = Table(title="Failed expectations")
-        for col in ("severity", "expectation", "column", "unexpected %", "message"):
-            table.add_column(col)
-        for o in result.failures:
-            pct = "" if o.unexpected_percent is None else f"{o.unexpected_percent:.2f}"
-            style = "red" if o.severity == "error" else "yellow"
-            table.add_row(f"[{style}]{o.severity}[/{style}]", o.expectation_type, o.column or "", pct, o.message)
-        console.print(table)
+    if columns["unexpected"] or columns["missing"]:
+        out.print(f"columns: unexpected {columns['unexpected'] or 'none'}, missing {columns['missing'] or 'none'}",
+                  markup=False)
+    if rows:
+        render.table("failed expectations (errors first)", [
+            Col("severity"), Col("expectation", optional=True), Col("column", keep=True), Col("unexpected %", "right"),
+            Col("message")], rows)
 
 
 def register(app: typer.Typer) -> None:

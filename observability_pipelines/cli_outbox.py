@@ -9,6 +9,22 @@ import typer
 from rich.console import Console
 
 
+def _fail(exc: Exception, as_json: bool) -> None:
+    """One readable line (the outbox file, what is wrong, what to do), no traceback; exit code 2."""
+    from lineage.emission.redact import redact
+
+    message = redact(exc)
+    if as_json:
+        print(json.dumps({"error": {"message": message, "next": None, "exit_code": 2}}, indent=2))  # as `obs lineage`
+    else:
+        Console(stderr=True).print(f"[red]error[/red]: {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(2)
+
+
+def _iso(epoch: float | None) -> str | None:
+    return None if epoch is None else dt.datetime.fromtimestamp(epoch, dt.UTC).isoformat(timespec="seconds")
+
+
 def register(app: typer.Typer) -> None:
     outbox_app = typer.Typer(
         name="outbox",
@@ -17,24 +33,32 @@ def register(app: typer.Typer) -> None:
     )
 
     @outbox_app.command("status")
-    def status(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
-        """Backlog size, oldest pending event's age, dead events and the last delivery error."""
-        from lineage.emission.outbox import Outbox
-
+    def status(as_json: bool = typer.Option(False, "--json", metavar="", help="Print JSON.")) -> None:
+        """Backlog size, oldest pending event's age, dead events, whether the outbox can be written and
+        the last delivery error. Exit code 2 when the outbox cannot be read (corrupt file...)."""
+        from lineage.emission.outbox import Outbox, OutboxError
+        from lineage.emission.redact import redact
         from lineage.emission.spool import Spool
 
-        st = Outbox().status().as_dict()
+        try:
+            st = Outbox().status().as_dict()
+        except OutboxError as exc:
+            _fail(exc, as_json)
         spool = Spool.from_env()
-        st["spool"] = str(spool.root) if spool else None
+        st["spool"] = redact(spool.root) if spool else None
         try:
             st["spool_files"] = spool.backlog() if spool else None
         except OSError as exc:
-            st["spool_files"], st["spool_error"] = None, f"{type(exc).__name__}: {exc}"
+            st["spool_files"], st["spool_error"] = None, redact(f"{type(exc).__name__}: {exc}")
+        for key in ("last_delivery_at", "last_error_at", "next_attempt_at"):  # epoch seconds → ISO-8601 UTC, as the text shows
+            st[key] = _iso(st[key])
         if as_json:
             print(json.dumps(st, indent=2))
             return
         out = Console()
         out.print(f"Outbox: {st['path']}")
+        if not st["writable"]:
+            out.print(f"[red]Not writable[/red]: {st['problem']}", highlight=False)
         out.print(f"Pending: [bold]{st['pending']}[/bold]" + (
             f" (oldest {st['oldest_pending_age_s']:.0f}s old)" if st["oldest_pending_age_s"] is not None else ""))
         out.print(f"Delivered (retained): {st['delivered']}   Handed over to the spool: {st['spooled']}   "
@@ -46,29 +70,35 @@ def register(app: typer.Typer) -> None:
             out.print(f"Backend: {st['backend']}")
         for label, key in (("Last delivery", "last_delivery_at"), ("Last error at", "last_error_at")):
             if st[key]:
-                out.print(f"{label}: {dt.datetime.fromtimestamp(st[key], dt.UTC).isoformat(timespec='seconds')}")
+                out.print(f"{label}: {st[key]}")
         if st["last_error"]:
             out.print(f"[red]Last error[/red]: {st['last_error']}")
 
     @outbox_app.command("flush")
     def flush(
-        as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+        as_json: bool = typer.Option(False, "--json", metavar="", help="Print JSON."),
         timeout: float | None = typer.Option(None, "--timeout", min=0.1, help="Stop after this many seconds."),
-        retry_dead: bool = typer.Option(False, "--retry-dead", help="Put rejected (dead) events back first."),
+        retry_dead: bool = typer.Option(False, "--retry-dead", metavar="", help="Put rejected (dead) events back first."),
     ) -> None:
         """Deliver the backlog now, in order. Exit code 1 when events remain undelivered."""
         from lineage.emission.emitter import LineageEmitter
+        from lineage.emission.outbox import OutboxError
+        from lineage.emission.redact import redact
 
         emitter = LineageEmitter()
         try:
             requeued = emitter.outbox.requeue_dead() if retry_dead else 0
             try:
                 result = emitter.flush(budget_s=timeout).as_dict()
+            except OutboxError:
+                raise
             except Exception as exc:
-                result = {"delivered": 0, "dead": 0, "remaining": emitter.outbox.backlog(),
-                          "error": f"cannot build the lineage backend: {type(exc).__name__}: {exc}", "skipped": None}
+                result = {"delivered": 0, "dead": 0, "remaining": emitter.outbox.backlog(), "skipped": None,
+                          "error": redact(f"cannot build the lineage backend: {type(exc).__name__}: {exc}")}
             result["requeued"] = requeued
             result["backend"] = emitter.status().backend
+        except OutboxError as exc:
+            _fail(exc, as_json)
         finally:
             emitter.close()
         if as_json:

@@ -8,11 +8,12 @@ from observability_pipelines.assets.clean import clean_assets
 from observability_pipelines.assets.features import customer_features
 from observability_pipelines.assets.ingest import raw_assets
 from observability_pipelines.assets.training import batch_predictions, model_evaluation, trained_model, training_set
-from observability_pipelines.automation.jobs import jobs, schedules
+from observability_pipelines.automation.jobs import automation_sensor, jobs, schedules
 from observability_pipelines.automation.outbox_sensor import outbox_flush_sensor
 from observability_pipelines.automation.rca_sensor import rca_report, rca_sensor
-from observability_pipelines.checks.model_asset_checks import model_check_definitions
+from observability_pipelines.assets.model_checks import model_check_definitions
 from observability_pipelines.checks.relationships import relationship_checks
+from observability_pipelines.data.contracts import SENSITIVE_COLUMNS
 from observability_pipelines.observe.openlineage import OpenLineageResource
 from observability_pipelines.resources.faults import FaultInjector
 from observability_pipelines.resources.io_managers import ModelArtifactIOManager, ParquetIOManager
@@ -36,14 +37,14 @@ def default_resources() -> dict:
         "model_io_manager": ModelArtifactIOManager(),
         "raw_data": RawDataSource(),
         "faults": FaultInjector(),
-        "openlineage": OpenLineageResource(),
+        "openlineage": OpenLineageResource(private_columns=list(SENSITIVE_COLUMNS)),
     }
 
 
 defs = dg.Definitions(
     assets=[*all_assets, rca_report],
     asset_checks=[*relationship_checks, *model_check_definitions],
-    sensors=[outbox_flush_sensor, rca_sensor],
+    sensors=[outbox_flush_sensor, rca_sensor, automation_sensor],
     jobs=jobs,
     schedules=schedules,
     resources=default_resources(),

@@ -41,8 +41,15 @@ class RunSummary:
     partition: str | None
     success: bool
     run_id: str
-    failed_checks: list[str] = field(default_factory=list)
+    failed_checks: list[str] = field(default_factory=list)  # "asset:check"
     skipped: list[str] = field(default_factory=list)
+
+    @property
+    def status(self) -> str:
+        """passed, checks failed (the run succeeded, some checks did not), or run failed."""
+        if not self.success:
+            return "run failed"
+        return "checks failed" if self.failed_checks else "passed"
 
 
 @dataclass
@@ -51,6 +58,7 @@ class DemoResult:
     fault_plan: FaultPlan
     runs: list[RunSummary]
     model_metrics: dict[str, float]
+    incidents: list[dict] = field(default_factory=list)
 
     @property
     def success(self) -> bool:
@@ -113,3 +121,27 @@ def run_demo(
             if value is not None:
                 metrics[name] = float(value.value)
     return DemoResult(partitions, plan, runs, metrics)
+
+
+def report_incidents(instance: dg.DagsterInstance, result: DemoResult) -> list[dict]:
+    """What ``rca_sensor``'s next tick would do, done now (so a headless demo has it too): fold the
+    stored failures into incidents, record one ``rca_report`` per incident, tag the runs and link their
+    failed checks to their incident. Returns the open incidents touching the demo's partitions."""
+    import logging
+
+    from lineage.analysis import incidents
+    from lineage.store import LineageStore
+    from observability_pipelines.automation.rca_sensor import report_incidents as report
+
+    runs = [run for r in result.runs if (run := instance.get_run_by_id(r.run_id)) is not None]
+    events, _ = report(instance, runs, logging.getLogger(__name__))
+    for event in events:
+        instance.report_runless_asset_event(event)
+    store = LineageStore.open()
+    try:
+        found = incidents.list_incidents(store, limit=200)
+    finally:
+        store.dispose()
+    days = set(result.partitions)
+    result.incidents = [i for i in reversed(found) if i["status"] != "resolved" and days & set(i["partitions"])]
+    return result.incidents

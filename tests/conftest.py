@@ -18,6 +18,8 @@ def _isolated_env(monkeypatch, tmp_path):
     monkeypatch.delenv("OBS_DATA_DIR", raising=False)
     monkeypatch.delenv("OBS_LINEAGE_SPOOL", raising=False)
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
+    # Starlette's TestClient sends `Host: testserver`; the API serves loopback names only by default.
+    monkeypatch.setenv("OBS_ALLOWED_HOSTS", "testserver")
     (tmp_path / "dagster_home").mkdir()
     yield
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import statistics
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
@@ -21,6 +22,12 @@ from lineage.analysis.weights import WEIGHTS as W
 from lineage.facets import ColumnDrift
 
 DEFAULT_LABEL_COLUMNS = frozenset({"label", "target", "y", "defaulted", "churned", "is_fraud"})
+# A model's predicted class (``predicted_<label>``, ``prediction``, ``<label>_pred``): its classes moving is a
+# shift of the predicted label, like the label's own.
+_PREDICTED_CLASS = re.compile(r"^(predicted_\w+|prediction|predicted_class|\w+_pred(iction)?)$", re.IGNORECASE)
+_INTEGER_TYPE = re.compile(r"^(u?int\d*|integer|bigint|smallint|tinyint|long|short)$", re.IGNORECASE)
+_NUMERIC_TYPE = re.compile(r"^(u?int\d*|integer|bigint|smallint|tinyint|long|short|float\d*|double( precision)?|"
+                           r"real|number|numeric|decimal.*)$", re.IGNORECASE)
 
 
 @dataclass
@@ -41,7 +48,7 @@ def gather_evidence(snap: DatasetSnapshot, history: Sequence[DatasetSnapshot],
     """Every anomaly of ``snap`` against ``history`` (its earlier, clean versions, oldest first)."""
     out = assertion_evidence(snap, history, label_columns) + drift_evidence(snap, history, label_columns)
     if history:
-        out += schema_evidence(snap, history[-1]) + volume_evidence(snap, history)
+        out += schema_evidence(snap, history) + volume_evidence(snap, history)
         out += null_evidence(snap, history) + key_evidence(snap, history) + staleness_evidence(snap, history)
     return out + run_evidence(snap)
 
@@ -58,6 +65,12 @@ def _quantiles(metric: Any) -> dict[str, float]:
 
 def scale_or_shift(current: Any, history: Sequence[Any]) -> str | None:
     """Multiplication keeps quantile ratios constant, a shift keeps quantile differences constant."""
+    fit = shift_fit(current, history)
+    return fit[0] if fit else None
+
+
+def shift_fit(current: Any, history: Sequence[Any]) -> tuple[str, float] | None:
+    """(``scale_change`` or ``mean_shift``, how badly the better one fits: 0 = exactly), from quantiles."""
     cur = _quantiles(current)
     ref = {k: m for k in cur if (m := median(_quantiles(h).get(k) for h in history)) is not None}
     keys = [k for k in cur if k in ref and abs(ref[k]) > W.zero_quantile]
@@ -69,11 +82,43 @@ def scale_or_shift(current: Any, history: Sequence[Any]) -> str | None:
     # Spread of the ratios relative to the change they describe (a small shift keeps ratios near 1).
     cv_r = statistics.pstdev(ratios) / abs(mean_r - 1) if mean_r != 1 else math.inf
     cv_d = statistics.pstdev(diffs) / abs(mean_d) if mean_d else math.inf
-    return "scale_change" if cv_r < cv_d else "mean_shift"
+    return ("scale_change", cv_r) if cv_r < cv_d else ("mean_shift", cv_d)
 
 
 def _column_history(history: Sequence[DatasetSnapshot], column: str) -> list[Any]:
     return [m for h in history if (m := h.column_metrics.get(column)) is not None]
+
+
+def _null_rise(snap: DatasetSnapshot, history: Sequence[DatasetSnapshot], column: str, minimum: float) -> bool:
+    """The column's share of nulls rose by more than ``minimum`` (metrics against history), or drift says so."""
+    drift = snap.drift.columns.get(column) if snap.drift else None
+    if drift is not None and drift.is_null_burst:
+        return True
+    metric = snap.column_metrics.get(column)
+    share = _share(metric.nullCount, snap) if metric is not None else None
+    base = median(_share(m.nullCount, h) for h in history if (m := h.column_metrics.get(column)) is not None)
+    return share is not None and share - (base or 0.0) > minimum
+
+
+def nulls_made_float(snap: DatasetSnapshot, history: Sequence[DatasetSnapshot], column: str | None) -> bool:
+    """An integer column that turned float as nulls appeared: frame libraries (pandas, numpy) hold missing
+    integers as floating-point NaN, so the type change is the null burst's side effect, not a fault of its own."""
+    if not column or not history:
+        return False
+    before, now = history[-1].column_types.get(column), snap.column_types.get(column)
+    return (before is not None and now is not None and bool(_INTEGER_TYPE.match(before))
+            and bool(_NUMERIC_TYPE.match(now)) and not _INTEGER_TYPE.match(now)
+            and _null_rise(snap, history, column, 0.0))  # any new null explains the float type, however few
+
+
+def numeric_codes_kind(snap: DatasetSnapshot, history: Sequence[DatasetSnapshot], column: str) -> str | None:
+    """A numeric column with few distinct values drifts "categorically" (a drift test treats it so); when its
+    quantiles moved by one common offset or factor, its values were shifted or rescaled, not re-coded."""
+    column_type = snap.column_types.get(column)
+    if not column_type or not _NUMERIC_TYPE.match(column_type):
+        return None
+    fit = shift_fit(snap.column_metrics.get(column), _column_history(history, column))
+    return fit[0] if fit is not None and fit[1] <= W.codes_fit_max_spread else None
 
 
 # --------------------------------------------------------------------------- rules
@@ -107,8 +152,12 @@ def assertion_kind(a: Any, column: str | None, snap: DatasetSnapshot, history: S
     drift = snap.drift.columns.get(column) if snap.drift and column else None
     if kind == "scale_change" and drift is not None and drift.has_new_infinities:
         return "inf_values"  # infinite values fail range and mean checks too
+    if kind == "type_change" and nulls_made_float(snap, history, column):
+        return "null_burst"
     if kind in ("scale_change", "mean_shift", "category_remap") and column in label_columns:
         return "label_shift"  # the label's mean or classes moving is a label shift
+    if kind == "category_remap" and column:
+        return numeric_codes_kind(snap, history, column) or kind  # a set check fails on shifted codes too
     if kind == "scale_change" and column:
         # A range check fails for a unit change and for a shift alike: the quantiles tell them apart.
         return scale_or_shift(snap.column_metrics.get(column), _column_history(history, column)) or kind
@@ -120,15 +169,15 @@ def drift_kind(name: str, col: ColumnDrift, snap: DatasetSnapshot, history: Sequ
     if col.status == "missing_column":
         return "column_drop"
     if col.status == "type_mismatch":
-        return "type_change"
+        return "null_burst" if nulls_made_float(snap, history, name) else "type_change"
     if col.has_new_infinities:
         return "inf_values"
     if col.is_null_burst:
         return "null_burst"
-    if name in label_columns:
+    if name in label_columns or (col.kind == "categorical" and _PREDICTED_CLASS.match(name)):
         return "label_shift"
     if col.kind == "categorical":
-        return "category_remap"
+        return numeric_codes_kind(snap, history, name) or "category_remap"
     return scale_or_shift(snap.column_metrics.get(name), _column_history(history, name)) or "mean_shift"
 
 
@@ -156,8 +205,8 @@ def drift_evidence(snap: DatasetSnapshot, history: Sequence[DatasetSnapshot],
     return out
 
 
-def schema_evidence(snap: DatasetSnapshot, previous: DatasetSnapshot) -> list[Evidence]:
-    before, now = previous.column_types, snap.column_types
+def schema_evidence(snap: DatasetSnapshot, history: Sequence[DatasetSnapshot]) -> list[Evidence]:
+    before, now = history[-1].column_types, snap.column_types
     if not before or not now:
         return []
     out = []
@@ -165,6 +214,9 @@ def schema_evidence(snap: DatasetSnapshot, previous: DatasetSnapshot) -> list[Ev
         if column not in now:
             out.append(Evidence("column_drop", W.column_missing, f"column {column} missing from schema", column,
                                 "schema"))
+        elif now[column] != kind and nulls_made_float(snap, history, column):
+            out.append(Evidence("null_burst", W.nulls_made_float, f"type {kind}→{now[column]} as nulls appeared",
+                                column, "schema"))
         elif now[column] != kind:
             out.append(Evidence("type_change", W.type_changed, f"type {kind}→{now[column]}", column, "schema"))
     return out

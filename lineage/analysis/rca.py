@@ -8,8 +8,10 @@ The symptom is one version of a dataset: its partition when runs carry one, else
 (``run_id``), the latest at or before a time (``at``), or the latest. Every ancestor in the lineage
 *as of that version's run* contributes its version of the same partition (unpartitioned: the
 latest written at or before the symptom), judged against its own earlier clean versions
-(:mod:`lineage.analysis.evidence`). The *earliest* anomalies on the path are the causes: an anomaly
-whose columns are fed by an anomalous parent able to produce it
+(:mod:`lineage.analysis.evidence`; row counts also against other source datasets of the same
+partition, :mod:`lineage.analysis.volume`); an ancestor version written after the version it would
+feed (a model trained before today's partition) is no cause. The *earliest* anomalies on the path
+are the causes: an anomaly whose columns are fed by an anomalous parent able to produce it
 (:mod:`lineage.analysis.propagation`) is an echo. Weights: :mod:`lineage.analysis.weights`.
 """
 
@@ -30,6 +32,7 @@ from lineage.analysis.assertion_kinds import kind_of_assertion
 from lineage.analysis.evidence import DEFAULT_LABEL_COLUMNS, Evidence, gather_evidence, log_row_change
 from lineage.analysis.observations import DatasetSnapshot, load_snapshots
 from lineage.analysis.propagation import explains
+from lineage.analysis.volume import DayLevels, relative_volume
 from lineage.analysis.weights import WEIGHTS as W
 from lineage.facets import AssertionsFacet, DriftDatasetFacet, partition_key
 from lineage.graph.cache import graph_for
@@ -153,6 +156,7 @@ class _Lineage:
     datasets: nx.DiGraph
     columns: nx.DiGraph
     described: set[int]  # datasets whose columns have recorded lineage
+    sources: list[int] = field(default_factory=list)  # source datasets near the symptom (the day's volume level)
 
     def name(self, dataset_id: int) -> str:
         return self.names[("dataset", dataset_id)][1]
@@ -184,8 +188,34 @@ def _lineage(store: LineageStore, symptom_id: int, as_of: datetime | None) -> _L
             [n for n in graph.column_view(as_of) if n[0] in ancestors]).copy()
         datasets = _dataset_graph(jobs, set(ancestors))
         names = graph.names([("dataset", i) for i in ancestors])
+        sources = _sources(jobs, symptom_id, set(ancestors))
     described = {dst[0] for _, dst in columns.edges}
-    return _Lineage(ancestors, names, datasets, columns, described)
+    return _Lineage(ancestors, names, datasets, columns, described, sources)
+
+
+def _is_source(jobs: nx.DiGraph, node: tuple[str, int]) -> bool:
+    """Written by jobs that read no dataset (or by nobody recorded)."""
+    return not any(p[0] == "dataset" or any(q[0] == "dataset" for q in jobs.pred[p]) for p in jobs.pred[node])
+
+
+def _sources(jobs: nx.DiGraph, symptom_id: int, ancestors: set[int]) -> list[int]:
+    """Source datasets among the ancestors, then the nearest others (lineage in either direction)."""
+    found = [i for i in sorted(ancestors) if ("dataset", i) in jobs and _is_source(jobs, ("dataset", i))]
+    start = ("dataset", symptom_id)
+    if len(found) >= W.seasonal_sources or start not in jobs:
+        return found[:W.seasonal_sources]
+    seen, frontier = {start}, [start]
+    while frontier and len(found) < W.seasonal_sources and len(seen) < W.seasonal_scan:
+        nxt = []
+        for node in frontier:
+            for other in (*jobs.succ[node], *jobs.pred[node]):
+                if other not in seen:
+                    seen.add(other)
+                    nxt.append(other)
+                    if other[0] == "dataset" and other[1] not in found and _is_source(jobs, other):
+                        found.append(other[1])
+        frontier = nxt
+    return found[:W.seasonal_sources]
 
 
 def _dataset_graph(jobs: nx.DiGraph, dataset_ids: set[int]) -> nx.DiGraph:
@@ -226,7 +256,41 @@ def _nodes(series: Mapping[int, list[DatasetSnapshot]], lineage: _Lineage, sympt
         nodes[symptom_id].evidence = [Evidence("unknown", W.not_materialized,
                                                f"not materialized for partition {partition}", None, "freshness")]
     _drop_seasonal(nodes)
-    return nodes
+    _relative_volume(nodes, series, lineage.sources, partition)
+    return _fed_in_time(nodes, lineage, symptom_id)
+
+
+def _fed_in_time(nodes: dict[int, _Node], lineage: _Lineage, symptom_id: int) -> dict[int, _Node]:
+    """Keep only ancestors whose chosen version existed when the version it would feed was written: a
+    model trained last week was not fed by today's partition of its training table."""
+    late = [(u, v) for u, v in lineage.datasets.edges
+            if (su := nodes[u].snapshot) is not None and (sv := nodes[v].snapshot) is not None
+            and su.produced and sv.produced and su.time > sv.time]
+    if not late:
+        return nodes
+    lineage.datasets.remove_edges_from(late)
+    kept = nx.ancestors(lineage.datasets, symptom_id) | {symptom_id}
+    return {i: n for i, n in nodes.items() if i in kept}
+
+
+def _relative_volume(nodes: Mapping[int, _Node], series: Mapping[int, list[DatasetSnapshot]],
+                     sources: Sequence[int], partition: str | None) -> None:
+    """Where the day's level of other sources is known, volume is judged against it instead of own history."""
+    if partition is None:
+        return
+    histories = {}
+    for i in sources:
+        own = series.get(i, [])
+        current = next((s for s in own if s.partition == partition), None)
+        histories[i] = (own, _history(own, current) if current is not None else
+                        [s for s in own if not s.self_evident and s.produced][-W.history:])
+    levels = DayLevels(histories)
+    for n in nodes.values():
+        if n.snapshot is None:
+            continue
+        found = relative_volume(n.dataset_id, n.snapshot, n.history, levels)
+        if found is not None:
+            n.evidence = [e for e in n.evidence if e.source != "volume"] + found
 
 
 def _drop_seasonal(nodes: Mapping[int, _Node]) -> None:
@@ -373,7 +437,8 @@ def analyze(
     partition = symptom.partition if symptom is not None else partition
     lineage = _lineage(store, symptom_id, symptom.time if symptom is not None else at)
     with store.read() as conn:
-        series = {**load_snapshots(conn, [i for i in lineage.ancestors if i != symptom_id]), symptom_id: own}
+        others = {*lineage.ancestors, *lineage.sources} - {symptom_id}
+        series = {**load_snapshots(conn, sorted(others)), symptom_id: own}
     nodes = _nodes(series, lineage, symptom_id, symptom, partition, frozenset(label_columns))
     if symptom is None and not any(n.snapshot and n.snapshot.partition == partition for n in nodes.values()):
         raise RCAError(f"nothing upstream of {dataset} is recorded for partition {partition}; "

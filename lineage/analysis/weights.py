@@ -33,6 +33,7 @@ class Weights:
     # ---- schema
     column_missing: float = 0.95  # a column of the previous version is gone
     type_changed: float = 0.9  # a column's type differs from the previous version
+    nulls_made_float: float = 0.7  # integer → float as nulls appeared (a null burst's side effect)
 
     # ---- volume (row counts against the dataset's own history)
     volume: float = 0.45  # rows far outside the usual range
@@ -43,6 +44,13 @@ class Weights:
     volume_min_history: int = 3  # earlier row counts needed before volume is judged
     seasonal_tolerance: float = 0.25  # a volume change this close to the common change of all ancestors is seasonal
     seasonal_min_datasets: int = 3  # ancestors with a row history needed to measure the common change
+    # ---- volume against the day's level of other source datasets (lineage.analysis.volume)
+    seasonal_sources: int = 12  # source datasets (ancestors first, then the nearest others) to compare rows with
+    seasonal_scan: int = 400  # lineage nodes looked at to find them
+    seasonal_min_sources: int = 2  # other sources recorded in a partition needed to know its level
+    relative_volume_z: float = 4.0  # |residual - usual residual| / its MAD-spread above which rows are unusual
+    relative_volume_min_change: float = 0.05  # and at least this far in log space (~5 %)
+    relative_volume_min_spread: float = 0.015  # floor of the spread (sizes that follow the sources exactly)
 
     # ---- column metrics
     null_rise: float = 0.05  # null share above its usual level by more than this is a null burst
@@ -70,6 +78,9 @@ class Weights:
     # ---- quantiles (scale change vs mean shift)
     min_quantiles: int = 3  # quantiles present in both current and history to tell them apart
     zero_quantile: float = 1e-12  # a reference quantile this close to 0 has no ratio
+    # A low-cardinality numeric column drifting "categorically" was shifted or rescaled when its quantiles
+    # moved by one offset or factor this tightly (spread of the differences / ratios relative to the change).
+    codes_fit_max_spread: float = 0.25
 
 
 WEIGHTS = Weights()

@@ -2,17 +2,29 @@
 local outbox and ordered, bounded delivery through openlineage-python transports, the embedded
 lineage store's own among them (``lineage.emission.transports``)."""
 
-from lineage.emission.delivery import DeliveryError, FlushResult, flush, resolve_transport
-from lineage.emission.emitter import LineageEmitter
-from lineage.emission.events import EmissionSettings, rehydrate, step_run_id, to_dict
-from lineage.emission.facets import DRIFT_SCHEMA_URL, DriftDatasetFacet, data_quality_metrics, drift_schema
-from lineage.emission.outbox import Outbox, OutboxStatus, default_outbox_path
-from lineage.emission.transports import (
-    BatchTransport,
-    CallableTransport,
-    LineageApiTransport,
-    LineageStoreTransport,
-)
+from importlib import import_module
+from typing import Any
+
+# Exports load on first use (PEP 562): `obs outbox status` reads the outbox without importing
+# pandas and the openlineage client, which the facets and transports need.
+_EXPORTS = {
+    "DeliveryError": "delivery", "FlushResult": "delivery", "flush": "delivery", "resolve_transport": "delivery",
+    "LineageEmitter": "emitter",
+    "EmissionSettings": "events", "rehydrate": "events", "step_run_id": "events", "to_dict": "events",
+    "DRIFT_SCHEMA_URL": "facets", "DriftDatasetFacet": "facets", "data_quality_metrics": "facets",
+    "drift_schema": "facets",
+    "Outbox": "outbox", "OutboxStatus": "outbox", "default_outbox_path": "outbox",
+    "BatchTransport": "transports", "CallableTransport": "transports", "LineageApiTransport": "transports",
+    "LineageStoreTransport": "transports",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(f"{__name__}.{module}"), name)
+
 
 __all__ = [
     "BatchTransport",

@@ -32,6 +32,7 @@ from openlineage.client.transport import NoopTransport, get_default_factory
 from openlineage.client.transport.noop import NoopConfig
 
 from lineage.emission.outbox import Outbox, OutboxRow
+from lineage.emission.redact import redact
 from lineage.emission.transports import BatchTransport, DeliveryError, as_batch, tuned_for_outbox
 
 log = logging.getLogger(__name__)
@@ -158,20 +159,24 @@ def flush(
             batch: list[OutboxRow] = outbox.pending(limit=transport.max_batch)
             if not batch:
                 break
+            if not outbox.renew_lease():  # taken over (we were presumed dead): the new holder delivers
+                error = "delivery lease taken over by another process"
+                break
             try:
                 transport.send([row.event() for row in batch],
                                timeout=min(remaining_time or MAX_SEND_TIMEOUT_S, MAX_SEND_TIMEOUT_S))
             except DeliveryError as exc:
                 if exc.permanent and exc.index is not None and 0 <= exc.index < len(batch):
                     bad = batch[exc.index]
-                    log.error("lineage event %s rejected permanently by %s: %s", bad.id, transport.name, exc)
+                    log.error("lineage event %s rejected permanently by %s: %s", bad.id, redact(transport.name),
+                              redact(exc))
                     outbox.mark_dead(bad.id, str(exc))
                     dead += 1
                     continue  # earlier events of the batch are resent with the next batch
-                error = str(exc)
-                outbox.record_failure([batch[0].id], f"{transport.name}: {error}", backoff_s)
+                error = redact(exc)
+                outbox.record_failure([batch[0].id], f"{redact(transport.name)}: {error}", backoff_s)
                 log.warning("lineage delivery to %s failed (%s); %d event(s) stay in the outbox",
-                            transport.name, error, outbox.backlog())
+                            redact(transport.name), error, outbox.backlog())
                 break
             outbox.mark_delivered([row.id for row in batch], backend=transport.name)
             delivered += len(batch)

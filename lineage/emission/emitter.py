@@ -6,6 +6,13 @@ while a previous failure's backoff runs, or while another process holds the deli
 longer than half the budget). What is not delivered stays in the outbox for the sensor /
 ``obs outbox flush``, or, where a shared spool is configured (``$OBS_LINEAGE_SPOOL``, see
 ``lineage.emission.spool``), is handed over there so a worker that goes away takes nothing with it.
+
+Never silently lost: when the outbox cannot be written (disk full, read-only, corrupt file) the events
+are delivered directly, synchronously; when that fails too, ``emit`` raises :class:`LineageNotRecorded`
+(the step fails with one readable line) — the only exception it raises. A direct delivery can overtake
+events still pending in the outbox (order is kept within the call). A broken backend configuration
+(e.g. ``type: file`` without ``log_file_path``) never drops an event either: events stay in the
+outbox, the error is logged once per process and shown by ``obs outbox status``.
 """
 
 from __future__ import annotations
@@ -18,11 +25,20 @@ from typing import Any
 
 from lineage.emission import delivery
 from lineage.emission.events import to_dict
-from lineage.emission.outbox import Outbox
+from lineage.emission.outbox import Outbox, OutboxError
+from lineage.emission.redact import install_log_redaction, redact
 from lineage.emission.spool import Spool
-from lineage.emission.transports import BatchTransport, as_batch
+from lineage.emission.transports import BatchTransport, DeliveryError, as_batch
 
 log = logging.getLogger(__name__)
+
+
+class LineageNotRecorded(RuntimeError):
+    """Events could neither be stored in the outbox nor delivered directly."""
+
+
+class BackendConfigError(RuntimeError):
+    """The configured OpenLineage transport cannot be built (events wait in the outbox)."""
 
 
 class LineageEmitter:
@@ -37,6 +53,7 @@ class LineageEmitter:
         backoff_s: float = delivery.DEFAULT_BACKOFF_S,
         spool: Spool | str | None = None,
     ) -> None:
+        install_log_redaction()  # before any transport is built: they log their configuration
         self.outbox = Outbox(outbox_path)
         self.spool = spool if isinstance(spool, Spool) else Spool.from_env(spool)
         # Only events this emitter enqueued are handed over: events a collector took from the spool into
@@ -49,6 +66,7 @@ class LineageEmitter:
         self._transport = transport
         self._client: Any = None
         self._client_resolved = transport is not None
+        self._backend_error: BackendConfigError | None = None
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------------ backend
@@ -56,7 +74,13 @@ class LineageEmitter:
         """The openlineage-python client when OpenLineage is configured (for its enrichment + transport)."""
         if not self._client_resolved:
             self._client_resolved = True
-            self._client = delivery.openlineage_client(self._config)
+            try:
+                self._client = delivery.openlineage_client(self._config)
+            except Exception as exc:  # never fall back to another backend: the user configured this one
+                self._backend_error = BackendConfigError(redact(
+                    f"the OpenLineage transport configuration is invalid ({type(exc).__name__}: {exc}); "
+                    "fix openlineage.yml / OPENLINEAGE__TRANSPORT__* (events wait in the outbox)"))
+                log.error("%s; outbox %s", self._backend_error, self.outbox.path)
         return self._client
 
     @property
@@ -65,6 +89,8 @@ class LineageEmitter:
         with self._lock:
             if self._transport is None:
                 client = self._openlineage_client()
+                if self._backend_error is not None:
+                    raise self._backend_error
                 self._transport = (as_batch(client.transport) if client
                                    else delivery.embedded_store_transport())
             return self._transport
@@ -90,28 +116,59 @@ class LineageEmitter:
         return event
 
     # ------------------------------------------------------------------ API
-    def enqueue(self, events: Iterable[Any]) -> list[int]:
-        """Durably store events (``event_v2`` objects or dicts) without attempting delivery."""
+    def _payloads(self, events: Iterable[Any]) -> list[dict[str, Any]]:
         payloads = []
         for event in events:
             enriched = self._enrich(event)
             if enriched is not None:
                 payloads.append(to_dict(enriched))
+        return payloads
+
+    def _append(self, payloads: list[dict[str, Any]]) -> list[int]:
         ids = self.outbox.append(payloads) if payloads else []
         if self.spool is not None:
             with self._lock:
                 self._own_pending.update(ids)
         return ids
 
+    def enqueue(self, events: Iterable[Any]) -> list[int]:
+        """Durably store events (``event_v2`` objects or dicts) without attempting delivery;
+        raises :class:`~lineage.emission.outbox.OutboxError` when the outbox cannot be written."""
+        return self._append(self._payloads(events))
+
     def emit(self, *events: Any) -> delivery.FlushResult | None:
-        """Store, then try to deliver within the budget. Never raises for backend problems."""
-        self.enqueue(events)
+        """Store, then try to deliver within the budget. Never raises for backend problems; raises
+        :class:`LineageNotRecorded` when the events can be neither stored nor delivered."""
+        payloads = self._payloads(events)
+        try:
+            self._append(payloads)
+        except OutboxError as exc:
+            return self._deliver_directly(payloads, exc)
         if not self.deliver_inline:
             return None
         result = self.try_deliver()
         if self.spool is not None and (result is None or result.remaining):
             self.hand_over()
         return result
+
+    def _deliver_directly(self, payloads: list[dict[str, Any]], cause: OutboxError) -> delivery.FlushResult:
+        """The outbox is unusable: send now, in order, or raise (never drop)."""
+        def lost(why: str) -> LineageNotRecorded:
+            return LineageNotRecorded(redact(f"{len(payloads)} lineage event(s) not recorded: {cause}; "
+                                             f"direct delivery failed too: {why}"))
+
+        try:
+            transport = self.transport
+        except Exception as exc:
+            raise lost(f"{type(exc).__name__}: {exc}") from exc
+        for start in range(0, len(payloads), max(1, transport.max_batch)):
+            try:
+                transport.send(payloads[start:start + transport.max_batch], timeout=delivery.MAX_SEND_TIMEOUT_S)
+            except DeliveryError as exc:  # earlier batches were delivered; the rest would be lost
+                raise lost(f"{redact(transport.name)}: {exc}") from exc
+        log.warning("%s; %d lineage event(s) delivered directly to %s instead", cause, len(payloads),
+                    redact(transport.name))
+        return delivery.FlushResult(len(payloads), 0, 0, str(cause), skipped="outbox unwritable: delivered directly")
 
     def hand_over(self) -> int:
         """Move undelivered events to the shared spool; returns how many. Never raises.
@@ -136,8 +193,8 @@ class LineageEmitter:
                     self._own_pending.difference_update(row.id for row in batch)
                 moved += len(batch)
         except Exception as exc:
-            log.warning("could not hand lineage events over to the spool %s (%s: %s); %d stay in the outbox %s",
-                        self.spool.root, type(exc).__name__, exc, self.outbox.backlog(), self.outbox.path)
+            log.warning("%s", redact(f"could not hand lineage events over to the spool {self.spool.root} "
+                                     f"({type(exc).__name__}: {exc}); events stay in the outbox {self.outbox.path}"))
         finally:
             self.outbox.release_lease()
         return moved
@@ -152,10 +209,14 @@ class LineageEmitter:
         try:
             transport = self.transport
         except Exception as exc:
-            msg = f"cannot build the lineage backend: {type(exc).__name__}: {exc}"
-            log.warning("%s; events stay in the outbox %s", msg, self.outbox.path)
-            pending = self.outbox.pending(limit=1)
-            self.outbox.record_failure([r.id for r in pending], msg, self.backoff_s)
+            msg = redact(f"cannot build the lineage backend: {type(exc).__name__}: {exc}")
+            if not isinstance(exc, BackendConfigError):  # that one was logged once, as an error
+                log.warning("%s; events stay in the outbox %s", msg, self.outbox.path)
+            try:
+                pending = self.outbox.pending(limit=1)
+                self.outbox.record_failure([r.id for r in pending], msg, self.backoff_s)
+            except OutboxError as outbox_exc:
+                log.error("%s", outbox_exc)
             return None
         try:
             return delivery.flush(
@@ -163,7 +224,7 @@ class LineageEmitter:
                 respect_backoff=True, backoff_s=self.backoff_s,
             )
         except Exception as exc:  # the outbox keeps everything; never fail a materialization here
-            log.warning("lineage delivery attempt failed: %s", exc)
+            log.warning("lineage delivery attempt failed: %s", redact(exc))
             return None
 
     def flush(self, budget_s: float | None = None, lease_wait_s: float = 10.0,
@@ -174,8 +235,8 @@ class LineageEmitter:
             try:
                 self.collect_spool()
             except Exception as exc:  # an unreachable spool must not hold up the local backlog
-                log.warning("could not collect the lineage spool %s: %s: %s", self.spool.root,
-                            type(exc).__name__, exc)
+                log.warning("%s", redact(f"could not collect the lineage spool {self.spool.root}: "
+                                         f"{type(exc).__name__}: {exc}"))
         return delivery.flush(self.outbox, self.transport, budget_s=budget_s, lease_wait_s=lease_wait_s,
                               respect_backoff=False, backoff_s=self.backoff_s)
 

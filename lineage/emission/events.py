@@ -34,6 +34,7 @@ from openlineage.client.facet_v2 import (
 from openlineage.client.constants import DEFAULT_PRODUCER as DEFAULT_CLIENT_PRODUCER
 from openlineage.client.serde import Serde
 
+from lineage.emission import privacy
 from lineage.facets import ErrorMessageFacet, NominalTimeFacet, VersionFacet, partition_facets
 
 PRODUCER = "https://github.com/observability-pipelines/observability-pipelines/tree/main/lineage/emission"
@@ -61,16 +62,30 @@ class EmissionSettings:
     producer: str = PRODUCER
     input_metrics: bool = True  # dataQualityMetrics on inputs
     numeric_aggregates: bool = True  # min/max/sum/quantiles of numeric columns (aggregates, no row values)
-    content_hash: bool = True  # datasetVersion from a content hash when Dagster has no version
+    content_hash: bool = True  # datasetVersion from a (keyed) content hash when Dagster has no version
+    # Privacy (lineage.emission.privacy): significant digits of numeric aggregates (None: exact, opt-in)
+    # and columns that get counts only.
+    numeric_digits: int | None = privacy.DIGITS
+    private_columns: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, **overrides: Any) -> EmissionSettings:
+        """Unset values from ``OBS_OL_*``; ``private_columns`` adds to ``$OBS_OL_PRIVATE_COLUMNS``."""
         settings = cls(
             job_namespace=os.environ.get(NAMESPACE_ENV) or DEFAULT_JOB_NAMESPACE,
             dataset_namespace=os.environ.get(DATASET_NAMESPACE_ENV) or DEFAULT_DATASET_NAMESPACE,
             numeric_aggregates=_env_bool(NUMERIC_AGGREGATES_ENV, True),
+            numeric_digits=privacy.precision_from_env(),
+            private_columns=privacy.private_columns_from_env(),
         )
+        extra = tuple(overrides.pop("private_columns", None) or ())
+        settings = replace(settings, private_columns=tuple(dict.fromkeys((*settings.private_columns, *extra))))
         return replace(settings, **{k: v for k, v in overrides.items() if v is not None})
+
+    def metric_options(self) -> dict[str, Any]:
+        """Keyword arguments of ``facets.data_quality_metrics`` under this privacy policy."""
+        return {"numeric_aggregates": self.numeric_aggregates, "digits": self.numeric_digits,
+                "private_columns": self.private_columns}
 
     def dataset_name(self, asset_path: Sequence[str] | str) -> str:
         return asset_path if isinstance(asset_path, str) else "/".join(asset_path)

@@ -1,10 +1,13 @@
 """OpenLineage facets computed from pandas data: data-quality metrics, schema, column lineage,
 statistics, assertions, and the project's custom ``drift`` dataset facet.
 
-Privacy: nothing here copies a row value into a facet. Numeric columns get aggregates (min, max,
-sum, quantiles — switchable off with ``numeric_aggregates=False``); every other column only gets
-counts (nulls, distinct values). Category labels, ids and strings never leave the process; identifier-like numeric columns
-(``id``, ``*_id``, ``*_key``, ... see ``ID_COLUMN``, plus any ``private_columns``) get counts only.
+Privacy (the policy is :mod:`lineage.emission.privacy`): nothing here copies a row value into a facet.
+Numeric columns get aggregates (min, max, sum, quantiles) rounded to ``digits`` significant digits
+(3; exact only by opt-in), none below ``privacy.MIN_VALUES`` values, and none at all with
+``numeric_aggregates=False``; every other column only gets counts (nulls, distinct values). Category
+labels, ids and strings never leave the process; identifier-like numeric columns (``id``, ``*_id``,
+``*_key``, ... see ``ID_COLUMN``, plus any ``private_columns``, e.g. a contract's sensitive ones) get
+counts only. ``content_hash`` is keyed (HMAC), so it cannot be tested against a guess of the data.
 
 Cost: everything is vectorised (one ``isna`` pass for the frame, numpy reductions per numeric
 column). On large frames some statistics are computed on bounded work instead of exactly:
@@ -20,6 +23,7 @@ thresholds are module constants.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -40,6 +44,7 @@ from lineage.facets import (
     SchemaFacet,
     drift_schema,
 )
+from lineage.emission import privacy
 
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 QUANTILE_SAMPLE = 50_000
@@ -112,7 +117,8 @@ def _distinct(series: pd.Series, rows: int) -> int | None:
 
 
 def column_metrics(
-    frame: pd.DataFrame, *, numeric_aggregates: bool = True, seed: int = 0, private_columns: Iterable[str] = ()
+    frame: pd.DataFrame, *, numeric_aggregates: bool = True, seed: int = 0, private_columns: Iterable[str] = (),
+    digits: int | None = privacy.DIGITS,
 ) -> tuple[int, dict[str, ColumnMetrics]]:
     """(row count, per-column metrics) of one frame. See the module docstring for privacy and cost."""
     rows = len(frame)
@@ -134,26 +140,28 @@ def column_metrics(
         if values is not None and rows - null_count > 0:
             present = values[~np.isnan(values)] if null_count else values
             finite = present[np.isfinite(present)]
-            if len(finite):
-                metrics.sum = float(finite.sum())
-                metrics.min = float(finite.min())
-                metrics.max = float(finite.max())
+            if len(finite) >= privacy.MIN_VALUES:
+                metrics.sum = privacy.coarsen(float(finite.sum()), digits)
+                metrics.min = privacy.coarsen(float(finite.min()), digits)
+                metrics.max = privacy.coarsen(float(finite.max()), digits)
                 sample = finite if len(finite) <= QUANTILE_SAMPLE else finite[rng.integers(0, len(finite), QUANTILE_SAMPLE)]
                 qs = np.quantile(sample, QUANTILES)
-                metrics.quantiles = {f"{q:g}": float(v) for q, v in zip(QUANTILES, qs, strict=True)}
+                metrics.quantiles = {f"{q:g}": privacy.coarsen(float(v), digits)
+                                     for q, v in zip(QUANTILES, qs, strict=True)}
         out[str(name)] = metrics
     return rows, out
 
 
 def data_quality_metrics(
     value: pd.DataFrame | Mapping[str, pd.DataFrame], *, numeric_aggregates: bool = True,
-    private_columns: Iterable[str] = (),
+    private_columns: Iterable[str] = (), digits: int | None = privacy.DIGITS,
 ) -> MetricsFacet | None:
     """``dataQualityMetrics`` input facet of a frame, or of a partition dict (partitions are combined)."""
     frame = combine_partitions(value)
     if frame is None:
         return None
-    rows, metrics = column_metrics(frame, numeric_aggregates=numeric_aggregates, private_columns=private_columns)
+    rows, metrics = column_metrics(frame, numeric_aggregates=numeric_aggregates, private_columns=private_columns,
+                                   digits=digits)
     return MetricsFacet.build(rows, metrics, file_count=len(value) if isinstance(value, Mapping) else None)
 
 
@@ -194,15 +202,16 @@ FULL_HASH_MAX_ROWS = 200_000
 FINGERPRINT_SAMPLE = 20_000
 
 
-def content_hash(frame: pd.DataFrame) -> str:
-    """Content hash of a frame (schema included), order-sensitive.
+def content_hash(frame: pd.DataFrame, key: bytes | None = None) -> str:
+    """Keyed content fingerprint of a frame (schema included), order-sensitive: HMAC-SHA256 under
+    ``key`` (default :func:`lineage.emission.privacy.fingerprint_key`).
 
     Up to ``FULL_HASH_MAX_ROWS`` rows every row is hashed. Larger frames get a fingerprint, to keep
     the cost at a few milliseconds: row count, per-column null counts and numeric sums, and the
     hashes of ``FINGERPRINT_SAMPLE`` evenly spaced rows. Two different versions collide only if
     they agree on all of these — unlikely for real changes, but not impossible.
     """
-    digest = hashlib.sha256()
+    digest = hmac.new(privacy.fingerprint_key() if key is None else key, digestmod=hashlib.sha256)
     digest.update("|".join(f"{c}:{t}" for c, t in frame.dtypes.items()).encode())
     digest.update(str(len(frame)).encode())
     if len(frame) <= FULL_HASH_MAX_ROWS:

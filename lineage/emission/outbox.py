@@ -10,14 +10,22 @@ States: ``pending`` → ``delivered`` (kept ``DELIVERED_RETENTION`` for audit, t
 ``dead`` (the backend rejected the event itself, e.g. HTTP 4xx / schema violation: retrying cannot
 help; it is kept and reported, and ``requeue_dead`` puts it back).
 
-Only one process delivers at a time: a lease row (holder, expiry) taken in a write transaction.
-A holder that dies loses the lease when it expires (``LEASE_SECONDS``).
+Only one process delivers at a time: a lease row (holder, expiry) taken in a write transaction
+and renewed before every batch. A holder that dies loses the lease at once when it ran on this
+machine (its process id is gone), else when the lease expires (``LEASE_SECONDS`` after its last
+renewal), so a killed flusher never holds delivery up for longer than that.
+
+A file that cannot be opened or written (disk full, read-only, not an SQLite database) raises
+:class:`OutboxError`, one readable line naming the file, the cause and what to do; the emitter
+then delivers directly or fails the step (``lineage.emission.emitter``). Error texts stored here
+pass through :func:`lineage.emission.redact.redact` (no credentials in the file or in ``status``).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import sqlite3
 import time
@@ -28,9 +36,12 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from lineage.emission.redact import redact
+
 OUTBOX_PATH_ENV = "OBS_OUTBOX_PATH"
 BUSY_TIMEOUT_MS = 30_000
-LEASE_SECONDS = 120.0
+PROBE_WAIT_S = 0.5
+LEASE_SECONDS = 15.0  # > MAX_SEND_TIMEOUT_S (10 s): a live holder renews before each batch
 DELIVERED_RETENTION = 7 * 24 * 3600.0
 
 _SCHEMA = """
@@ -92,8 +103,48 @@ class OutboxStatus:
     backend: str | None
     spooled: int = 0  # handed over to the shared spool (retained like delivered rows)
 
+    writable: bool = True  # a write probe succeeded (False: disk full, read-only...; see ``problem``)
+    problem: str | None = None
+
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+# sqlite3 messages → (what is wrong, what to do).
+_CAUSES = (
+    ("disk is full", "the disk is full", "free space; meanwhile events are delivered directly or the step fails"),
+    ("disk i/o error", "a disk I/O error", "check the disk (full, failing or unmounted)"),
+    ("readonly", "the file or its folder is read-only", "make it writable or set $OBS_OUTBOX_PATH elsewhere"),
+    ("not a database", "the file is not an SQLite database (corrupt or overwritten)",
+     "move it aside (mv FILE FILE.corrupt) and run again: a new outbox is created"),
+    ("malformed", "the database is corrupt", "move it aside (mv FILE FILE.corrupt) and run again; "
+     "pending events may be recovered from it with `sqlite3 FILE .recover`"),
+    ("unable to open", "the file cannot be opened", "check that its folder exists and is writable"),
+)
+
+
+FULL_DISK_BYTES = 256 * 1024  # less free space than this under an I/O error: the disk is full
+
+
+def _free_bytes(path: Path) -> int:
+    try:
+        return shutil.disk_usage(path.parent).free
+    except OSError:
+        return 1 << 62
+
+
+class OutboxError(RuntimeError):
+    """The outbox file cannot be opened or written; the message is one line: file, cause, remedy."""
+
+    def __init__(self, path: Path, exc: BaseException, doing: str = "open") -> None:
+        raw = str(exc) or type(exc).__name__
+        # A full disk often surfaces as an I/O error (the WAL index cannot be created): look at the disk.
+        probe = "disk is full" if "i/o" in raw.lower() and _free_bytes(path) < FULL_DISK_BYTES else raw.lower()
+        cause, remedy = next(((c, r) for key, c, r in _CAUSES if key in probe), (raw, "see the cause"))
+        super().__init__(f"lineage outbox {path} cannot {doing}: {cause} ({type(exc).__name__}: {raw}); "
+                         f"{remedy.replace('FILE', str(path))}")
+        self.path = path
+        self.cause = cause
 
 
 class Outbox:
@@ -101,33 +152,59 @@ class Outbox:
 
     def __init__(self, path: str | Path | None = None) -> None:
         self.path = Path(path) if path else default_outbox_path()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self._holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        with self._connect() as conn:
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.executescript(_SCHEMA)
+        self._ready = False
+        try:
+            self._prepare()
+        except OutboxError:
+            pass  # raised again, readable, by the first use (the emitter can still deliver directly)
+
+    def _prepare(self) -> None:
+        """Create the folder and the schema; retried on each use until it succeeds (disk freed)."""
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+            try:
+                conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.executescript(_SCHEMA)
+            finally:
+                conn.close()
+        except (sqlite3.Error, OSError) as exc:
+            raise OutboxError(self.path, exc) from exc
+        self._ready = True
 
     # ------------------------------------------------------------------ connections
     @contextmanager
-    def _connect(self, durable: bool = False) -> Iterator[sqlite3.Connection]:
-        conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+    def _connect(self, durable: bool = False, doing: str = "be read") -> Iterator[sqlite3.Connection]:
+        if not self._ready:
+            self._prepare()
+        try:
+            conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise OutboxError(self.path, exc, doing) from exc
         try:
             conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
             # Appends fsync on commit (FULL); bookkeeping (lease, delivered marks) may be lost on a
             # power cut (NORMAL in WAL), which at worst redelivers an event: the backend is idempotent.
             conn.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
             yield conn
+        except sqlite3.Error as exc:
+            raise OutboxError(self.path, exc, doing) from exc
         finally:
             conn.close()
 
     @contextmanager
-    def _write(self, durable: bool = False) -> Iterator[sqlite3.Connection]:
-        with self._connect(durable) as conn:
+    def _write(self, durable: bool = False, doing: str = "be written") -> Iterator[sqlite3.Connection]:
+        with self._connect(durable, doing) as conn:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 yield conn
             except BaseException:
-                conn.execute("ROLLBACK")
+                try:
+                    conn.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass  # SQLite rolled back itself (disk full): the original error says why
                 raise
             conn.execute("COMMIT")
 
@@ -149,7 +226,7 @@ class Outbox:
                 )
             )
         ids: list[int] = []
-        with self._write(durable=True) as conn:
+        with self._write(durable=True, doing="store events") as conn:
             for row in rows:
                 cur = conn.execute(
                     "INSERT INTO outbox (created_at, run_id, event_type, job, payload) VALUES (?, ?, ?, ?, ?)", row
@@ -194,10 +271,24 @@ class Outbox:
             return int(conn.execute("SELECT COUNT(*) FROM outbox WHERE state = 'pending'").fetchone()[0])
 
     def status(self) -> OutboxStatus:
-        with self._connect() as conn:
-            counts = dict(conn.execute("SELECT state, COUNT(*) FROM outbox GROUP BY state").fetchall())
-            oldest = conn.execute("SELECT MIN(created_at) FROM outbox WHERE state = 'pending'").fetchone()[0]
-            meta = dict(conn.execute("SELECT key, value FROM outbox_meta").fetchall())
+        """Counts, delivery state and a write probe. On a full disk SQLite cannot even create the WAL
+        index to read, so the file is then read as it stands (``immutable``: no WAL, no locks); a file
+        that cannot be read at all raises :class:`OutboxError`."""
+        probe = self._probe_write()
+        try:
+            with self._connect() as conn:
+                counts, oldest, meta = self._status_rows(conn)
+        except OutboxError:
+            if probe.get("writable", True) or not self.path.exists():
+                raise
+            try:
+                conn = sqlite3.connect(f"{self.path.resolve().as_uri()}?immutable=1", uri=True)
+                try:
+                    counts, oldest, meta = self._status_rows(conn)
+                finally:
+                    conn.close()
+            except sqlite3.Error as exc:
+                raise OutboxError(self.path, exc, "be read") from exc
         now = time.time()
 
         def num(key: str) -> float | None:
@@ -209,13 +300,44 @@ class Outbox:
             dead=int(counts.get("dead", 0)),
             delivered=int(counts.get("delivered", 0)),
             oldest_pending_age_s=round(now - oldest, 3) if oldest is not None else None,
-            last_error=meta.get("last_error") or None,
+            last_error=redact(meta["last_error"]) if meta.get("last_error") else None,
             last_error_at=num("last_error_at"),
             last_delivery_at=num("last_delivery_at"),
             next_attempt_at=num("next_attempt_at"),
-            backend=meta.get("backend") or None,
+            backend=redact(meta["backend"]) if meta.get("backend") else None,
             spooled=int(counts.get("spooled", 0)),
+            **probe,
         )
+
+    @staticmethod
+    def _status_rows(conn: sqlite3.Connection) -> tuple[dict, float | None, dict]:
+        counts = dict(conn.execute("SELECT state, COUNT(*) FROM outbox GROUP BY state").fetchall())
+        oldest = conn.execute("SELECT MIN(created_at) FROM outbox WHERE state = 'pending'").fetchone()[0]
+        meta = dict(conn.execute("SELECT key, value FROM outbox_meta").fetchall())
+        return counts, oldest, meta
+
+    def _probe_write(self) -> dict[str, Any]:
+        """Can an append commit now? Commits one small meta row, fsynced like an append (a rolled-back
+        write would never reach the disk). Waits at most ``PROBE_WAIT_S`` for the write lock: a busy
+        outbox is being written, so it is writable (a status or a metrics scrape never blocks)."""
+        try:
+            if not self._ready:
+                self._prepare()
+            conn = sqlite3.connect(self.path, timeout=PROBE_WAIT_S, isolation_level=None)
+            try:
+                conn.execute("PRAGMA synchronous=FULL")
+                conn.execute("BEGIN IMMEDIATE")
+                self._set_meta(conn, write_probe_at=str(time.time()))
+                conn.execute("COMMIT")
+            finally:
+                conn.close()
+        except OutboxError as exc:
+            return {"writable": False, "problem": str(exc)}
+        except sqlite3.Error as exc:
+            if "locked" in str(exc) or "busy" in str(exc):
+                return {}
+            return {"writable": False, "problem": str(OutboxError(self.path, exc, "be written"))}
+        return {}
 
     # ------------------------------------------------------------------ delivery bookkeeping
     def mark_delivered(self, ids: Iterable[int], backend: str | None = None) -> None:
@@ -230,7 +352,7 @@ class Outbox:
                 [(now, i) for i in ids],
             )
             self._set_meta(conn, last_delivery_at=str(now), next_attempt_at="", consecutive_failures="0",
-                           **({"backend": backend} if backend else {}))
+                           **({"backend": redact(backend)} if backend else {}))
             conn.execute("DELETE FROM outbox WHERE state = 'delivered' AND delivered_at < ?",
                          (now - DELIVERED_RETENTION,))
 
@@ -244,6 +366,7 @@ class Outbox:
                          (now - DELIVERED_RETENTION,))
 
     def mark_dead(self, row_id: int, error: str) -> None:
+        error = redact(error)
         with self._write() as conn:
             conn.execute(
                 "UPDATE outbox SET state = 'dead', attempts = attempts + 1, last_error = ? WHERE id = ?",
@@ -254,6 +377,7 @@ class Outbox:
         """A transient failure: the events stay pending; inline attempts pause for ``backoff_s``."""
         now = time.time()
         ids = list(ids)
+        error = redact(error)
         with self._write() as conn:
             conn.executemany("UPDATE outbox SET attempts = attempts + 1, last_error = ? WHERE id = ?",
                              [(error[:2000], i) for i in ids])
@@ -280,12 +404,20 @@ class Outbox:
             with self._write() as conn:
                 holder = self._get_meta(conn, "lease_holder")
                 expiry = float(self._get_meta(conn, "lease_expiry") or 0)
-                if not holder or holder == self._holder or expiry < now:
+                if not holder or holder == self._holder or expiry < now or _holder_is_dead(holder):
                     self._set_meta(conn, lease_holder=self._holder, lease_expiry=str(now + lease_s))
                     return True
             if time.monotonic() >= deadline:
                 return False
             time.sleep(min(0.05, max(0.0, deadline - time.monotonic())))
+
+    def renew_lease(self, lease_s: float = LEASE_SECONDS) -> bool:
+        """Extend our lease (before each batch); False when it was lost to another holder meanwhile."""
+        with self._write() as conn:
+            if self._get_meta(conn, "lease_holder") != self._holder:
+                return False
+            self._set_meta(conn, lease_expiry=str(time.time() + lease_s))
+            return True
 
     def release_lease(self) -> None:
         with self._write() as conn:
@@ -304,3 +436,27 @@ class Outbox:
             "INSERT INTO outbox_meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
             list(values.items()),
         )
+
+
+def _holder_is_dead(holder: str) -> bool:
+    """A lease holder ``host:pid:nonce`` on this machine whose process is gone (killed flusher)."""
+    host, _, rest = holder.partition(":")
+    pid_text = rest.split(":", 1)[0]
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False  # another machine's holder: only its lease expiry tells
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False  # alive, another user's
+    return _is_zombie(int(pid_text))
+
+
+def _is_zombie(pid: int) -> bool:
+    """A killed child not yet reaped by its parent still has a pid (Linux: state ``Z``)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[-1].split()[0] == "Z"

@@ -24,9 +24,10 @@ import socket
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from upath import UPath
+if TYPE_CHECKING:  # imported when a spool is made: `obs outbox status` without a spool skips fsspec
+    from upath import UPath
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,8 @@ class SpoolError(RuntimeError):
 
 class Spool:
     def __init__(self, location: str | os.PathLike[str]) -> None:
+        from upath import UPath
+
         self.root = UPath(location)
 
     @classmethod

@@ -1,4 +1,10 @@
-"""Tolerant coercion of JSON values from any producer: a bad value becomes ``None``, never an error."""
+"""Tolerant coercion of JSON values from any producer: a bad value becomes ``None``, never an error.
+
+Numbers are bounded: JSON allows integers of any length (a 401-digit ``rowCount`` is valid JSON and
+is stored as sent), so a value beyond the bounds below reads as absent instead of overflowing a
+float conversion or the arithmetic of a metric or an RCA score. Ingest warns about such values
+(``lineage.store.validation``).
+"""
 
 from __future__ import annotations
 
@@ -8,18 +14,22 @@ from typing import Any, Self
 
 import attr
 
+from lineage.config import MAX_COUNT, MAX_MAGNITUDE
+
 # Exceptions a parser turns into "no facet": what malformed JSON shapes raise in attrs constructors.
-MALFORMED = (TypeError, ValueError, KeyError, AttributeError, IndexError)
+MALFORMED = (TypeError, ValueError, KeyError, AttributeError, IndexError, OverflowError)
+
 
 
 def finite(v: Any) -> float | None:
+    """A float within ``±MAX_MAGNITUDE``, else ``None`` (also for NaN, infinity, non-numbers)."""
     if isinstance(v, bool):
         return None
     try:
         f = float(v)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: an int beyond the float range
         return None
-    return f if math.isfinite(f) else None
+    return f if math.isfinite(f) and abs(f) <= MAX_MAGNITUDE else None
 
 
 def clip01(v: float | None) -> float | None:
@@ -27,10 +37,13 @@ def clip01(v: float | None) -> float | None:
 
 
 def integer(v: Any) -> int | None:
+    """A whole number within ``±MAX_COUNT`` (an int kept exact, a float only when integral), else ``None``."""
     if v is None or isinstance(v, bool):
         return None
+    if isinstance(v, int):
+        return v if abs(v) <= MAX_COUNT else None
     f = finite(v)
-    return int(f) if f is not None and f == int(f) else None
+    return int(f) if f is not None and f == int(f) and abs(f) <= MAX_COUNT else None
 
 
 def text(v: Any) -> str | None:

@@ -11,20 +11,16 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, select, true, union
+from sqlalchemy import Connection
 
 from lineage.graph import queries
-from lineage.store import LineageStore
-from lineage.store import tables as t
-from lineage.store.marquez_state import deleted_at
-from lineage.store.marquez_tables import mq_dataset_tags, mq_namespaces, mq_tags
+from lineage.store import LineageStore, reads
 from lineage.store.validation import stable_run_uuid
-from lineage.store.warning_tables import event_warnings, warnings_of
 
 VERSION_NAMESPACE = uuid.UUID("0b5f3f0e-8a6c-5c0e-9c55-2f1f3a8e6d21")
 # OpenLineage eventType -> Marquez run state (IncompleteRun.state).
@@ -59,13 +55,8 @@ def _payload(text: str) -> dict[str, Any]:
 
 # ---------------------------------------------------------------------- namespaces and sources
 def namespaces(conn: Connection) -> list[dict[str, Any]]:
-    rows = union(
-        select(t.datasets.c.namespace.label("ns"), func.min(t.datasets.c.first_seen).label("at")).group_by(t.datasets.c.namespace),
-        select(t.jobs.c.namespace.label("ns"), func.min(t.jobs.c.first_seen).label("at")).group_by(t.jobs.c.namespace),
-    ).subquery()
-    query = select(rows.c.ns, func.min(rows.c.at).label("at")).group_by(rows.c.ns)
-    found = {r.ns: _namespace(r.ns, r.at) for r in conn.execute(query)}
-    for row in conn.execute(select(mq_namespaces)):  # owners and descriptions set with PUT
+    found = {r.ns: _namespace(r.ns, r.at) for r in reads.mq_namespace_firsts(conn)}
+    for row in reads.mq_namespace_settings(conn):  # owners and descriptions set with PUT
         item = found.get(row.name) or _namespace(row.name, row.created_at)
         found[row.name] = compact({**item, "ownerName": row.owner_name, "description": row.description,
                                    "updatedAt": iso(row.updated_at)})
@@ -78,34 +69,22 @@ def _namespace(name: str, created: datetime) -> dict[str, Any]:
 
 def is_deleted(conn: Connection, kind: str, namespace_: str, name: str) -> bool:
     """Soft-deleted (its namespace too) and named by no event stored since."""
-    marks = [m for m in (deleted_at(conn, kind, namespace_, name), kind != "namespace" and deleted_at(conn, "namespace", namespace_, "")) if m]
+    marks = [m for m in (reads.mq_deleted_at(conn, kind, namespace_, name),
+                         kind != "namespace" and reads.mq_deleted_at(conn, "namespace", namespace_, "")) if m]
     if not marks:
         return False
-    e = t.events
-    if kind == "job":
-        activity = select(func.max(e.c.received_at)).where(e.c.job_namespace == namespace_, e.c.job_name == name)
-    elif kind == "dataset":
-        edges = select(t.io_edges.c.event_id).join(t.datasets, t.datasets.c.id == t.io_edges.c.dataset_id).where(
-            t.datasets.c.namespace == namespace_, t.datasets.c.name == name
-        )
-        activity = select(func.max(e.c.received_at)).where(e.c.id.in_(edges))
-    else:
-        activity = select(func.max(e.c.received_at)).where(e.c.job_namespace == namespace_)
-    latest = conn.execute(activity).scalar_one_or_none()
+    latest = reads.mq_latest_activity(conn, kind, namespace_, name)
     return latest is None or latest <= max(marks)
 
 
 def tags(conn: Connection) -> list[dict[str, Any]]:
-    return [compact({"name": r.name, "description": r.description}) for r in conn.execute(select(mq_tags).order_by(mq_tags.c.name))]
+    return [compact({"name": r.name, "description": r.description}) for r in reads.mq_tags(conn)]
 
 
-def _dataset_tags(conn: Connection, ref: DatasetRef) -> dict[str, list[str]]:
+def _dataset_tags(conn: Connection, ref: NodeRef) -> dict[str, list[str]]:
     """Tags by field ('' for the dataset itself)."""
-    query = select(mq_dataset_tags.c.field, mq_dataset_tags.c.tag).where(
-        mq_dataset_tags.c.namespace == ref.namespace, mq_dataset_tags.c.name == ref.name
-    )
     out: dict[str, list[str]] = {}
-    for row in conn.execute(query.order_by(mq_dataset_tags.c.id)):
+    for row in reads.mq_dataset_tags(conn, ref.namespace, ref.name):
         out.setdefault(row.field, []).append(row.tag)
     return out
 
@@ -118,8 +97,7 @@ def namespace(conn: Connection, name: str) -> dict[str, Any]:
 
 
 def sources(conn: Connection) -> list[dict[str, Any]]:
-    query = select(t.datasets.c.namespace, func.min(t.datasets.c.first_seen).label("at")).group_by(t.datasets.c.namespace)
-    return [_source(r.namespace, r.at) for r in conn.execute(query.order_by(t.datasets.c.namespace))]
+    return [_source(r.namespace, r.at) for r in reads.mq_sources(conn)]
 
 
 def _source(name: str, created: datetime) -> dict[str, Any]:
@@ -127,33 +105,47 @@ def _source(name: str, created: datetime) -> dict[str, Any]:
     return {"type": scheme.upper(), "name": name, "createdAt": iso(created), "updatedAt": iso(created), "connectionUrl": name}
 
 
-# ---------------------------------------------------------------------- datasets
+# ---------------------------------------------------------------------- datasets and jobs: one table
 @dataclass(frozen=True)
-class DatasetRef:
+class NodeRef:
+    """A stored dataset or job, named as Marquez names it."""
+
+    kind: str  # "dataset" | "job"
     id: int
     namespace: str
     name: str
     first_seen: datetime
 
 
-def dataset_ref(conn: Connection, namespace_: str, name: str, *, deleted_too: bool = False) -> DatasetRef:
-    row = conn.execute(
-        select(t.datasets).where(t.datasets.c.namespace == namespace_, t.datasets.c.name == name)
-    ).first()
-    if row is None or (not deleted_too and is_deleted(conn, "dataset", namespace_, name)):
-        raise MarquezNotFound(f"dataset '{name}' not found in namespace '{namespace_}'")
-    return DatasetRef(row.id, row.namespace, row.name, row.first_seen)
+def node_ref(conn: Connection, kind: str, namespace_: str, name: str, *, deleted_too: bool = False) -> NodeRef:
+    row = reads.mq_node(conn, kind, namespace_, name)
+    if row is None or (not deleted_too and is_deleted(conn, kind, namespace_, name)):
+        raise MarquezNotFound(f"{kind} '{name}' not found in namespace '{namespace_}'")
+    return NodeRef(kind, row.id, row.namespace, row.name, row.first_seen)
 
 
-def datasets(conn: Connection, namespace_: str, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
-    rows = conn.execute(select(t.datasets).where(t.datasets.c.namespace == namespace_).order_by(t.datasets.c.name))
-    live = [r for r in rows if not is_deleted(conn, "dataset", r.namespace, r.name)]
-    page = live[offset : offset + limit]
-    return [dataset(conn, DatasetRef(r.id, r.namespace, r.name, r.first_seen)) for r in page], len(live)
+def dataset_ref(conn: Connection, namespace_: str, name: str, *, deleted_too: bool = False) -> NodeRef:
+    return node_ref(conn, "dataset", namespace_, name, deleted_too=deleted_too)
 
 
-def dataset(conn: Connection, ref: DatasetRef) -> dict[str, Any]:
-    facets = _latest_dataset_facets(conn, [ref.id], run_id=None)
+def job_ref(conn: Connection, namespace_: str, name: str) -> NodeRef:
+    return node_ref(conn, "job", namespace_, name)
+
+
+def nodes(conn: Connection, kind: str, namespace_: str, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
+    """A page of the namespace's live datasets (or jobs) in Marquez's shape, and how many there are."""
+    live = [r for r in reads.mq_nodes_in(conn, kind, namespace_) if not is_deleted(conn, kind, r.namespace, r.name)]
+    page = [NodeRef(kind, r.id, r.namespace, r.name, r.first_seen) for r in live[offset : offset + limit]]
+    return [shape(conn, ref) for ref in page], len(live)
+
+
+def shape(conn: Connection, ref: NodeRef) -> dict[str, Any]:
+    """The node as Marquez's Dataset or Job."""
+    return KINDS[ref.kind].shape(conn, ref)
+
+
+def dataset(conn: Connection, ref: NodeRef) -> dict[str, Any]:
+    facets = _latest_dataset_facets(conn, ref.id, run_id=None)
     tagged = _dataset_tags(conn, ref)
     versions = _version_rows(conn, ref.id)
     last_write = max((v["at"] for v in versions if v["direction"] == "out"), default=None)
@@ -198,13 +190,15 @@ def _description(facets: Mapping[str, Any]) -> str | None:
     return text if isinstance(text, str) else None
 
 
-def _latest_dataset_facets(conn: Connection, dataset_ids: Sequence[int], run_id: int | None) -> dict[str, Any]:
+def _latest_dataset_facets(conn: Connection, dataset_id: int, run_id: int | None) -> dict[str, Any]:
     """Newest payload per facet name (dataset scope; a run's input/output facets when `run_id`)."""
-    f = t.dataset_facets
-    query = select(f.c.facet_name, f.c.payload).where(f.c.dataset_id.in_(list(dataset_ids)))
-    query = query.where(f.c.run_id == run_id) if run_id is not None else query.where(f.c.scope == "dataset")
+    return _latest_payloads(reads.mq_dataset_facets(conn, dataset_id, run_id))
+
+
+def _latest_payloads(rows: Iterable[Any]) -> dict[str, Any]:
+    """facet name -> payload of (facet_name, payload) rows, oldest first: the newest wins."""
     out: dict[str, Any] = {}
-    for row in conn.execute(query.order_by(f.c.event_time, f.c.id)):
+    for row in rows:
         payload = _payload(row.payload)
         if payload:
             out[row.facet_name] = payload
@@ -213,15 +207,8 @@ def _latest_dataset_facets(conn: Connection, dataset_ids: Sequence[int], run_id:
 
 def _version_rows(conn: Connection, dataset_id: int) -> list[dict[str, Any]]:
     """One version per run that wrote (or, lacking writes, read) the dataset, newest first."""
-    e = t.io_edges
-    query = (
-        select(e.c.run_id, e.c.direction, func.max(e.c.event_time).label("at"), t.runs.c.run_uuid)
-        .join(t.runs, t.runs.c.id == e.c.run_id)
-        .where(e.c.dataset_id == dataset_id, e.c.run_id.is_not(None))
-        .group_by(e.c.run_id, e.c.direction, t.runs.c.run_uuid)
-    )
     by_run: dict[int, dict[str, Any]] = {}
-    for row in conn.execute(query):
+    for row in reads.mq_dataset_run_edges(conn, dataset_id):
         current = by_run.get(row.run_id)
         if current is None or (row.direction == "out" and current["direction"] != "out"):
             by_run[row.run_id] = {"run_id": row.run_id, "run_uuid": row.run_uuid, "direction": row.direction, "at": row.at}
@@ -231,20 +218,20 @@ def _version_rows(conn: Connection, dataset_id: int) -> list[dict[str, Any]]:
     return sorted(versions, key=lambda v: (v["at"], v["run_id"]), reverse=True)
 
 
-def dataset_versions(conn: Connection, ref: DatasetRef, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
+def dataset_versions(conn: Connection, ref: NodeRef, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
     rows = _version_rows(conn, ref.id)
     return [_dataset_version(conn, ref, v) for v in rows[offset : offset + limit]], len(rows)
 
 
-def dataset_version(conn: Connection, ref: DatasetRef, version: str) -> dict[str, Any]:
+def dataset_version(conn: Connection, ref: NodeRef, version: str) -> dict[str, Any]:
     for row in _version_rows(conn, ref.id):
         if row["version"] == version:
             return _dataset_version(conn, ref, row)
     raise MarquezNotFound(f"version '{version}' of dataset '{ref.name}' not found")
 
 
-def _dataset_version(conn: Connection, ref: DatasetRef, row: Mapping[str, Any]) -> dict[str, Any]:
-    facets = {**_latest_dataset_facets(conn, [ref.id], run_id=row["run_id"])}
+def _dataset_version(conn: Connection, ref: NodeRef, row: Mapping[str, Any]) -> dict[str, Any]:
+    facets = {**_latest_dataset_facets(conn, ref.id, run_id=row["run_id"])}
     return compact(
         {
             "id": {"namespace": ref.namespace, "name": ref.name, "version": row["version"]},
@@ -264,29 +251,7 @@ def _dataset_version(conn: Connection, ref: DatasetRef, row: Mapping[str, Any]) 
 
 
 # ---------------------------------------------------------------------- jobs and runs
-@dataclass(frozen=True)
-class JobRef:
-    id: int
-    namespace: str
-    name: str
-    first_seen: datetime
-
-
-def job_ref(conn: Connection, namespace_: str, name: str) -> JobRef:
-    row = conn.execute(select(t.jobs).where(t.jobs.c.namespace == namespace_, t.jobs.c.name == name)).first()
-    if row is None or is_deleted(conn, "job", namespace_, name):
-        raise MarquezNotFound(f"job '{name}' not found in namespace '{namespace_}'")
-    return JobRef(row.id, row.namespace, row.name, row.first_seen)
-
-
-def jobs(conn: Connection, namespace_: str, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
-    rows = conn.execute(select(t.jobs).where(t.jobs.c.namespace == namespace_).order_by(t.jobs.c.name))
-    live = [r for r in rows if not is_deleted(conn, "job", r.namespace, r.name)]
-    page = live[offset : offset + limit]
-    return [job(conn, JobRef(r.id, r.namespace, r.name, r.first_seen)) for r in page], len(live)
-
-
-def job(conn: Connection, ref: JobRef) -> dict[str, Any]:
+def job(conn: Connection, ref: NodeRef) -> dict[str, Any]:
     recent = run_uuids_of_job(conn, ref.id, limit=10, offset=0)
     latest = [run(conn, u) for u in recent]
     inputs, outputs = _run_io(conn, latest[0]["_run_id"]) if latest else ([], [])
@@ -314,46 +279,23 @@ def job(conn: Connection, ref: JobRef) -> dict[str, Any]:
     )
 
 
-def _job_version(ref: JobRef, inputs: Iterable[Mapping[str, str]], outputs: Iterable[Mapping[str, str]]) -> str:
+def _job_version(ref: NodeRef, inputs: Iterable[Mapping[str, str]], outputs: Iterable[Mapping[str, str]]) -> str:
     key = lambda ds: (ds["namespace"], ds["name"])  # noqa: E731
     return version_uuid("job", ref.namespace, ref.name, sorted(map(key, inputs)), sorted(map(key, outputs)))
 
 
 def _latest_job_facets(conn: Connection, job_id: int) -> dict[str, Any]:
-    f = t.job_facets
-    out: dict[str, Any] = {}
-    for row in conn.execute(select(f.c.facet_name, f.c.payload).where(f.c.job_id == job_id).order_by(f.c.event_time, f.c.id)):
-        payload = _payload(row.payload)
-        if payload:
-            out[row.facet_name] = payload
-    return out
+    return _latest_payloads(reads.mq_job_facets(conn, job_id))
 
 
 def run_uuids_of_job(conn: Connection, job_id: int, *, limit: int, offset: int) -> list[str]:
     """The job's runs, newest first (by their last event)."""
-    last = func.max(t.run_states.c.event_time).label("last")
-    query = (
-        select(t.runs.c.run_uuid, func.coalesce(last, t.runs.c.first_seen).label("at"))
-        .select_from(t.runs.outerjoin(t.run_states, t.run_states.c.run_id == t.runs.c.id))
-        .where(t.runs.c.job_id == job_id)
-        .group_by(t.runs.c.id, t.runs.c.run_uuid, t.runs.c.first_seen)
-        .order_by(func.coalesce(last, t.runs.c.first_seen).desc(), t.runs.c.id.desc())
-        .limit(limit)
-        .offset(offset)
-    )
-    return [r.run_uuid for r in conn.execute(query)]
+    return reads.mq_job_run_uuids(conn, job_id, limit, offset)
 
 
 def _run_io(conn: Connection, run_id: int) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
-    e = t.io_edges
-    query = (
-        select(e.c.direction, t.datasets.c.namespace, t.datasets.c.name)
-        .join(t.datasets, t.datasets.c.id == e.c.dataset_id)
-        .where(e.c.run_id == run_id)
-        .distinct()
-    )
     io: dict[str, set[tuple[str, str]]] = {"in": set(), "out": set()}
-    for row in conn.execute(query):
+    for row in reads.mq_run_io(conn, run_id):
         io[row.direction].add((row.namespace, row.name))
     as_ids = lambda keys: [{"namespace": ns, "name": n} for ns, n in sorted(keys)]  # noqa: E731
     return as_ids(io["in"]), as_ids(io["out"])
@@ -361,23 +303,13 @@ def _run_io(conn: Connection, run_id: int) -> tuple[list[dict[str, str]], list[d
 
 def run(conn: Connection, run_id: str) -> dict[str, Any]:
     """A Marquez Run; `_run_id` (the store's id) is kept for callers that need it and then dropped."""
-    row = conn.execute(
-        select(t.runs, t.jobs.c.namespace, t.jobs.c.name)
-        .join(t.jobs, t.jobs.c.id == t.runs.c.job_id)
-        .where(t.runs.c.run_uuid == stable_run_uuid(run_id))
-    ).first()
+    row = reads.mq_run(conn, stable_run_uuid(run_id))
     if row is None:
         raise MarquezNotFound(f"run '{run_id}' not found")
-    states = list(
-        conn.execute(
-            select(t.run_states.c.event_type, t.run_states.c.event_time)
-            .where(t.run_states.c.run_id == row.id)
-            .order_by(t.run_states.c.event_time, t.run_states.c.id)
-        )
-    )
+    states = reads.mq_run_states(conn, row.id)
     facets = _run_facets(conn, row.id)
     inputs, outputs = _run_io(conn, row.id)
-    ref = JobRef(row.job_id, row.namespace, row.name, row.first_seen)
+    ref = NodeRef("job", row.job_id, row.namespace, row.name, row.first_seen)
     return compact({**_run_times(row.first_seen, states, facets), "id": row.run_uuid, "args": {}, "facets": facets,
                     "jobVersion": {"namespace": row.namespace, "name": row.name, "version": _job_version(ref, inputs, outputs)},
                     "inputDatasetVersions": _dataset_versions_of_run(conn, row.id, row.run_uuid, inputs),
@@ -414,13 +346,7 @@ def _time_text(value: object) -> str | None:
 
 
 def _run_facets(conn: Connection, run_id: int) -> dict[str, Any]:
-    f = t.run_facets
-    out: dict[str, Any] = {}
-    for row in conn.execute(select(f.c.facet_name, f.c.payload).where(f.c.run_id == run_id).order_by(f.c.event_time, f.c.id)):
-        payload = _payload(row.payload)
-        if payload:
-            out[row.facet_name] = payload
-    return out
+    return _latest_payloads(reads.mq_run_facets(conn, run_id))
 
 
 def _dataset_versions_of_run(
@@ -438,7 +364,7 @@ def _dataset_versions_of_run(
     return out
 
 
-def job_runs(conn: Connection, ref: JobRef, limit: int, offset: int) -> list[dict[str, Any]]:
+def job_runs(conn: Connection, ref: NodeRef, limit: int, offset: int) -> list[dict[str, Any]]:
     out = [run(conn, u) for u in run_uuids_of_job(conn, ref.id, limit=limit, offset=offset)]
     for item in out:
         item.pop("_run_id")
@@ -454,12 +380,12 @@ def public_run(conn: Connection, run_id: str) -> dict[str, Any]:
 def run_facets(conn: Connection, run_id: str, kind: str) -> dict[str, Any]:
     item = run(conn, run_id)
     if kind == "job":
-        job_id = conn.execute(select(t.runs.c.job_id).where(t.runs.c.id == item["_run_id"])).scalar_one()
-        return {"runId": item["id"], "facets": _latest_job_facets(conn, job_id)}
+        job = reads.mq_run(conn, item["id"])
+        return {"runId": item["id"], "facets": _latest_job_facets(conn, job.job_id) if job else {}}
     return {"runId": item["id"], "facets": item.get("facets", {})}
 
 
-def job_versions(conn: Connection, ref: JobRef) -> list[dict[str, Any]]:
+def job_versions(conn: Connection, ref: NodeRef) -> list[dict[str, Any]]:
     """Distinct job versions (input/output sets), newest first, each with its latest run."""
     seen: dict[str, dict[str, Any]] = {}
     for run_uuid in run_uuids_of_job(conn, ref.id, limit=10_000, offset=0):
@@ -477,6 +403,19 @@ def job_versions(conn: Connection, ref: JobRef) -> list[dict[str, Any]]:
     return list(seen.values())
 
 
+@dataclass(frozen=True)
+class Kind:
+    """What differs between Marquez's datasets and jobs; routes and shapes read it from `KINDS`."""
+
+    name: str  # "dataset" | "job": the store's node kind, and the path parameter's name
+    plural: str  # the path segment and the listing's key
+    shape: Callable[[Connection, NodeRef], dict[str, Any]]
+    graph_keeps_deleted: bool  # a soft-deleted one still shows in a lineage graph naming it
+
+
+KINDS = {"dataset": Kind("dataset", "datasets", dataset, True), "job": Kind("job", "jobs", job, False)}
+
+
 # ---------------------------------------------------------------------- lineage graph
 def parse_node_id(conn: Connection, node_id: str) -> tuple[str, str, str, str | None]:
     """('dataset'|'job', namespace, name, field) for a Marquez nodeId; namespaces may hold ':'."""
@@ -484,7 +423,6 @@ def parse_node_id(conn: Connection, node_id: str) -> tuple[str, str, str, str | 
     rest = rest.split("#", 1)[0]  # a `#version` suffix pins a version; the graph here is the current one
     if kind not in ("dataset", "job", "datasetField") or not rest:
         raise ValueError(f"nodeId must look like dataset:<namespace>:<name> or job:<namespace>:<name>, got {node_id!r}")
-    table = t.jobs if kind == "job" else t.datasets
     parts = rest.split(":")
     for cut in range(1, len(parts)):
         namespace_, tail = ":".join(parts[:cut]), parts[cut:]
@@ -492,8 +430,7 @@ def parse_node_id(conn: Connection, node_id: str) -> tuple[str, str, str, str | 
         if kind == "datasetField" and len(tail) > 1:
             candidates = [(":".join(tail[:-1]), tail[-1])]
         for name, field in candidates:
-            found = conn.execute(select(table.c.id).where(table.c.namespace == namespace_, table.c.name == name)).first()
-            if found is not None:
+            if reads.mq_node(conn, "job" if kind == "job" else "dataset", namespace_, name) is not None:
                 return ("job" if kind == "job" else "dataset"), namespace_, name, field
     raise MarquezNotFound(f"node '{node_id}' not found")
 
@@ -525,11 +462,9 @@ def lineage_graph(store: LineageStore, node_id: str, depth: int) -> dict[str, An
 
 def _node_data(conn: Connection, item: Mapping[str, Any]) -> dict[str, Any]:
     """The node's Dataset or Job; `type` is the spec's discriminator (DATASET | JOB) here."""
-    if item["type"] == "dataset":
-        data = dataset(conn, dataset_ref(conn, item["namespace"], item["name"], deleted_too=True))
-    else:
-        data = job(conn, job_ref(conn, item["namespace"], item["name"]))
-    return {**data, "type": item["type"].upper()}
+    kind = KINDS[item["type"]]
+    ref = node_ref(conn, kind.name, item["namespace"], item["name"], deleted_too=kind.graph_keeps_deleted)
+    return {**shape(conn, ref), "type": item["type"].upper()}
 
 
 # ---------------------------------------------------------------------- search and events
@@ -537,13 +472,10 @@ def search(conn: Connection, q: str, kind: str | None, sort: str, limit: int, na
     """Datasets and jobs whose name matches `q` (case-insensitive; `%` and `_` as in SQL LIKE)."""
     pattern = q if ("%" in q or "_" in q) else f"%{q}%"
     results = []
-    for node_type, table in (("DATASET", t.datasets), ("JOB", t.jobs)):
+    for node_type in ("DATASET", "JOB"):
         if kind and kind.upper() != node_type:
             continue
-        query = select(table.c.namespace, table.c.name, table.c.first_seen).where(table.c.name.ilike(pattern))
-        if namespace_:
-            query = query.where(table.c.namespace == namespace_)
-        for row in conn.execute(query.limit(limit)):
+        for row in reads.mq_search(conn, node_type.lower(), pattern, namespace_, limit):
             results.append(
                 {"type": node_type, "name": row.name, "updatedAt": iso(row.first_seen), "namespace": row.namespace,
                  "nodeId": queries.node_key(node_type.lower(), row.namespace, row.name)}
@@ -565,21 +497,10 @@ class EventFilter:
 
 def lineage_events(conn: Connection, flt: EventFilter) -> dict[str, Any]:
     """Raw stored events in a time window; with `invalid`, only those stored with warnings."""
-    e = t.events
-    where: list[Any] = []
-    if flt.before is not None:
-        where.append(e.c.event_time < flt.before)
-    if flt.after is not None:
-        where.append(e.c.event_time > flt.after)
-    if flt.invalid:
-        where.append(e.c.id.in_(select(event_warnings.c.event_id)))
-    condition = and_(true(), *where)
-    total = conn.execute(select(func.count()).select_from(e).where(condition)).scalar_one()
-    order = (e.c.event_time.desc(), e.c.id.desc()) if flt.descending else (e.c.event_time, e.c.id)
-    rows = list(conn.execute(select(e.c.id, e.c.payload).where(condition).order_by(*order).limit(flt.limit).offset(flt.offset)))
+    total, rows = reads.mq_events(conn, flt.before, flt.after, flt.invalid, flt.descending, flt.limit, flt.offset)
     out: dict[str, Any] = {"events": [json.loads(r.payload) for r in rows], "totalCount": int(total)}
     if flt.invalid:
-        found = warnings_of(conn, [r.id for r in rows])
+        found = reads.mq_event_warnings(conn, [r.id for r in rows])
         out["warnings"] = [{"index": i, "warnings": found.get(r.id, [])} for i, r in enumerate(rows)]
     return out
 
@@ -595,7 +516,7 @@ def column_lineage_graph(store: LineageStore, node_id: str, depth: int, with_dow
         kind, namespace_, name, field = parse_node_id(conn, node_id)
         if kind != "dataset":
             raise ValueError("column lineage starts from a dataset or datasetField node")
-        starts = [field] if field else [f["name"] for f in _fields(_latest_dataset_facets(conn, [dataset_ref(conn, namespace_, name).id], None))]
+        starts = [field] if field else [f["name"] for f in _fields(_latest_dataset_facets(conn, dataset_ref(conn, namespace_, name).id, None))]
     nodes: dict[tuple[str, str, str], dict[str, Any]] = {}
     edges: set[tuple[tuple[str, str, str], tuple[str, str, str]]] = set()
     directions = ["upstream", "downstream"] if with_downstream else ["upstream"]
@@ -670,10 +591,7 @@ def intervals(period: str, timezone: str | None, now: datetime) -> list[tuple[da
 
 def lineage_event_stats(conn: Connection, windows: Sequence[tuple[datetime, datetime]]) -> list[dict[str, Any]]:
     """Per window, how many RunEvents of each terminal/start type (Marquez's LineageMetric)."""
-    e = t.events
-    rows = list(conn.execute(
-        select(e.c.event_time, e.c.event_type).where(e.c.event_time >= windows[0][0], e.c.event_time < windows[-1][1])
-    ))
+    rows = reads.mq_event_types_between(conn, windows[0][0], windows[-1][1])
     out = []
     for start, end in windows:
         types = [str(r.event_type or "").upper() for r in rows if start <= r.event_time < end]
@@ -684,11 +602,7 @@ def lineage_event_stats(conn: Connection, windows: Sequence[tuple[datetime, date
 
 def node_stats(conn: Connection, kind: str, windows: Sequence[tuple[datetime, datetime]]) -> list[dict[str, Any]]:
     """Per window, how many jobs / datasets / sources (dataset namespaces) were first seen in it."""
-    if kind == "sources":
-        firsts = [r.at for r in conn.execute(select(func.min(t.datasets.c.first_seen).label("at")).group_by(t.datasets.c.namespace))]
-    else:
-        table = t.jobs if kind == "jobs" else t.datasets
-        firsts = list(conn.execute(select(table.c.first_seen)).scalars())
+    firsts = reads.mq_first_seen(conn, kind)
     return [
         {"startInterval": iso(start), "endInterval": iso(end), "count": sum(start <= at < end for at in firsts)}
         for start, end in windows

@@ -33,9 +33,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import networkx as nx
-from sqlalchemy import Connection, Row, select
+from sqlalchemy import Connection
 
-from lineage.store import tables as t
+from lineage.store import reads
 from lineage.store.database import to_naive_utc
 
 if TYPE_CHECKING:
@@ -55,39 +55,39 @@ GAP_TTL_SECONDS = 120.0
 MAX_TRACKED_GAPS = 50_000
 AS_OF_VIEWS_KEPT = 16  # point-in-time graphs cached until the store changes
 COMPLETE = "COMPLETE"
-_IN_CHUNK = 500
 
 
 @dataclass
 class _Cursor:
     """High-water mark over one insert-only table, plus ids skipped that may still commit."""
 
+    source: str  # a key of `reads.GRAPH_SOURCES`
     high_water: int = 0
     gaps: dict[int, float] = field(default_factory=dict)
 
-    def fetch(self, conn: Connection, table: Any, columns: Sequence[Any]) -> list[Row[Any]]:
+    def fetch(self, conn: Connection) -> list[tuple[Any, ...]]:
+        """New rows (plain tuples, id first) and any late ones among the remembered gaps."""
         now = time.monotonic()
-        rows = list(conn.execute(select(*columns).where(table.c.id > self.high_water).order_by(table.c.id)))
+        rows = reads.graph_rows_after(conn, self.source, self.high_water)
         if self.gaps:
-            expired = [i for i, seen in self.gaps.items() if now - seen > GAP_TTL_SECONDS]
-            for i in expired:
+            for i in [i for i, seen in self.gaps.items() if now - seen > GAP_TTL_SECONDS]:
                 del self.gaps[i]
-            pending = sorted(self.gaps)
-            for start in range(0, len(pending), _IN_CHUNK):
-                chunk = pending[start : start + _IN_CHUNK]
-                late = list(conn.execute(select(*columns).where(table.c.id.in_(chunk))))
-                for row in late:
-                    self.gaps.pop(row.id, None)
-                rows.extend(late)
-        previous = self.high_water
-        for row in rows:
-            if row.id > previous:
-                for missing in range(previous + 1, row.id):
-                    if len(self.gaps) < MAX_TRACKED_GAPS:
-                        self.gaps[missing] = now
-                previous = row.id
-        self.high_water = previous
-        return rows
+            late = reads.graph_rows_by_id(conn, self.source, self.gaps) if self.gaps else []
+            for row in late:
+                self.gaps.pop(row[0], None)
+        else:
+            late = []
+        if rows and rows[-1][0] - self.high_water != len(rows):  # ids skipped: remember them
+            previous = self.high_water
+            for row in rows:
+                for missing in range(previous + 1, row[0]):
+                    if len(self.gaps) >= MAX_TRACKED_GAPS:
+                        break
+                    self.gaps[missing] = now
+                previous = row[0]
+        if rows:
+            self.high_water = rows[-1][0]
+        return rows + late
 
 
 @dataclass
@@ -110,12 +110,6 @@ class _Unit:
         return None
 
 
-def _edge_columns(table: Any) -> list[Any]:
-    c = table.c
-    return [c.id, c.event_id, c.run_id, c.src_dataset_id, c.src_field, c.dst_dataset_id, c.dst_field, c.job_id,
-            c.transformation_type, c.transformation_subtype, c.event_time]
-
-
 class LineageGraph:
     """Graph of one store. Use `with graph.snapshot():` to refresh and read consistently."""
 
@@ -128,9 +122,10 @@ class LineageGraph:
         self._history: tuple[nx.DiGraph, nx.DiGraph] | None = None
         self._dataset_names: dict[int, tuple[str, str]] = {}
         self._job_names: dict[int, tuple[str, str]] = {}
-        self._cursors = {name: _Cursor() for name in ("io", "columns", "declared", "declared_columns", "states")}
+        self._cursors = {name: _Cursor(name) for name in reads.GRAPH_SOURCES}
         self._units: dict[UnitKey, _Unit] = {}
         self._owner_units: dict[Owner, set[UnitKey]] = {}
+        self._owner_latest: dict[Owner, datetime] = {}  # latest time any of the owner's units reported
         self._completed: dict[int, datetime] = {}  # run id -> first COMPLETE
         self._dirty: set[Owner] = set()
         self._current = _Selection()
@@ -180,24 +175,17 @@ class LineageGraph:
     def refresh(self) -> int:
         """Read rows added since the last refresh; returns how many were read."""
         with self._lock, self.store.read() as conn:
-            io = t.io_edges.c
-            io_rows = self._cursors["io"].fetch(
-                conn, t.io_edges, [io.id, io.event_id, io.run_id, io.dataset_id, io.job_id, io.direction, io.event_time]
-            )
-            de = t.declared_edges.c
-            declared = self._cursors["declared"].fetch(
-                conn, t.declared_edges,
-                [de.id, de.event_id, de.run_id, de.job_id, de.src_kind, de.src_id, de.dst_kind, de.dst_id,
-                 de.event_time],
-            )
-            columns = self._cursors["columns"].fetch(conn, t.column_edges, _edge_columns(t.column_edges))
-            columns += self._cursors["declared_columns"].fetch(
-                conn, t.declared_column_edges, _edge_columns(t.declared_column_edges)
-            )
-            rs = t.run_states.c
-            states = self._cursors["states"].fetch(conn, t.run_states, [rs.id, rs.run_id, rs.event_type, rs.event_time])
-            self._apply(io_rows, declared, columns, states)
-            read = len(io_rows) + len(declared) + len(columns) + len(states)
+            # One probe of the tables' largest ids first: most refreshes find nothing new.
+            latest = reads.graph_high_waters(conn)
+            rows = {name: cursor.fetch(conn) if latest[name] > cursor.high_water or cursor.gaps else []
+                    for name, cursor in self._cursors.items()}
+            self._apply_states(rows["states"])
+            self._apply_io(rows["io"])
+            self._apply_declared(rows["declared"])
+            self._apply_columns([*rows["columns"], *rows["declared_columns"]])
+            self._current.update(self, self._dirty)
+            self._dirty.clear()
+            read = sum(map(len, rows.values()))
             self.refresh_count += 1
             self.rows_read += read
             if read:
@@ -205,57 +193,80 @@ class LineageGraph:
                 self._history = None
             return read
 
-    def _apply(self, io_rows: list[Any], declared: list[Any], columns: list[Any], states: list[Any]) -> None:
-        for row in states:
-            if row.event_type == COMPLETE:
-                first = self._completed.get(row.run_id)
-                if first is None or row.event_time < first:
-                    self._completed[row.run_id] = row.event_time
-                    if (unit := self._units.get(("run", row.run_id))) is not None:
-                        unit.completed = row.event_time
-                        self._dirty.add(unit.owner)
-        for row in io_rows:
-            dataset, job = ("dataset", row.dataset_id), ("job", row.job_id)
-            edge = (dataset, job) if row.direction == "in" else (job, dataset)
-            self._add_edge(self._unit(row, ("job", row.job_id)), edge, row.event_time)
-        for row in declared:
-            owner = ("job", row.job_id) if row.job_id is not None else (row.dst_kind, row.dst_id)
-            edge = ((row.src_kind, row.src_id), (row.dst_kind, row.dst_id))
-            self._add_edge(self._unit(row, owner), edge, row.event_time)
-        for row in columns:
-            owner = ("job", row.job_id) if row.job_id is not None else ("dataset", row.dst_dataset_id)
-            self._add_column(self._unit(row, owner), row)
-        self._current.update(self, self._dirty)
-        self._dirty.clear()
+    # Rows are unpacked as plain tuples (columns in `reads.GRAPH_SOURCES` order): a cold build
+    # reads every edge row, and attribute access per row was most of its time.
+    def _apply_states(self, rows: Sequence[tuple[Any, ...]]) -> None:
+        for _id, run_id, event_type, when in rows:
+            if event_type != COMPLETE:
+                continue
+            first = self._completed.get(run_id)
+            if first is None or when < first:
+                self._completed[run_id] = when
+                if (unit := self._units.get(("run", run_id))) is not None:
+                    unit.completed = when
+                    self._dirty.add(unit.owner)
+                    self._touch_owner(unit.owner, when)
 
-    def _unit(self, row: Any, owner: Owner) -> _Unit:
-        key: UnitKey = ("run", row.run_id) if row.run_id is not None else ("event", row.event_id)
+    def _apply_io(self, rows: Sequence[tuple[Any, ...]]) -> None:
+        attrs, last, unit = self._edge_attrs, None, None
+        for _id, event_id, run_id, dataset_id, job_id, direction, when in rows:
+            dataset, job = ("dataset", dataset_id), ("job", job_id)
+            edge = (dataset, job) if direction == "in" else (job, dataset)
+            if (event_id, when) != last:  # the rows of one event share its unit: look it up once
+                unit, last = self._unit(run_id, event_id, when, job), (event_id, when)
+            unit.edges.setdefault(edge, []).append(when)  # type: ignore[union-attr]
+            _touch_edge(attrs, edge, when)
+
+    def _apply_declared(self, rows: Sequence[tuple[Any, ...]]) -> None:
+        for _id, event_id, run_id, job_id, src_kind, src_id, dst_kind, dst_id, when in rows:
+            owner = ("job", job_id) if job_id is not None else (dst_kind, dst_id)
+            edge = ((src_kind, src_id), (dst_kind, dst_id))
+            self._unit(run_id, event_id, when, owner).edges.setdefault(edge, []).append(when)
+            _touch_edge(self._edge_attrs, edge, when)
+
+    def _apply_columns(self, rows: Sequence[tuple[Any, ...]]) -> None:
+        attrs_of, fields, last, unit = self._column_attrs, self.fields_by_dataset, None, None
+        for _id, event_id, run_id, src_id, src_field, dst_id, dst_field, job_id, ty, subtype, when in rows:
+            owner = ("job", job_id) if job_id is not None else ("dataset", dst_id)
+            kind = (ty, subtype) if ty is not None else None
+            edge = ((src_id, src_field), (dst_id, dst_field))
+            if (event_id, when, owner) != last:
+                unit, last = self._unit(run_id, event_id, when, owner), (event_id, when, owner)
+            unit.columns.setdefault(edge, []).append((when, job_id, kind))  # type: ignore[union-attr]
+            attrs = attrs_of.get(edge)
+            if attrs is None:  # a new column edge: its fields are new too, maybe
+                attrs = attrs_of[edge] = {"first_seen": when, "last_seen": when}
+                fields.setdefault(src_id, set()).add(src_field)
+                if dst_field is not None:
+                    fields.setdefault(dst_id, set()).add(dst_field)
+            else:
+                _touch_edge(attrs_of, edge, when)
+            if job_id is not None:
+                attrs.setdefault("jobs", set()).add(job_id)
+            if kind is not None:
+                attrs.setdefault("transformations", set()).add(kind)
+
+    def _unit(self, run_id: int | None, event_id: int, when: datetime, owner: Owner) -> _Unit:
+        key: UnitKey = ("run", run_id) if run_id is not None else ("event", event_id)
         unit = self._units.get(key)
         if unit is None:
-            completed = self._completed.get(row.run_id) if row.run_id is not None else row.event_time
-            unit = self._units[key] = _Unit(key, owner, row.event_time, completed)
+            completed = self._completed.get(run_id) if run_id is not None else when
+            unit = self._units[key] = _Unit(key, owner, when, completed)
             self._owner_units.setdefault(owner, set()).add(key)
-        elif row.event_time < unit.started:
-            unit.started = row.event_time
-        if key[0] == "event" and row.event_time < (unit.completed or row.event_time):
-            unit.completed = row.event_time
+            if completed is not None:
+                self._touch_owner(owner, completed)
+        elif when < unit.started:
+            unit.started = when
+        if key[0] == "event" and unit.completed is not None and when < unit.completed:
+            unit.completed = when
         self._dirty.add(unit.owner)
+        self._touch_owner(unit.owner, when)
         return unit
 
-    def _add_edge(self, unit: _Unit, edge: Edge, when: datetime) -> None:
-        unit.edges.setdefault(edge, []).append(when)
-        _touch_edge(self._edge_attrs, edge, when)
-
-    def _add_column(self, unit: _Unit, row: Any) -> None:
-        source: ColumnNode = (row.src_dataset_id, row.src_field)
-        target: ColumnNode = (row.dst_dataset_id, row.dst_field)
-        kind = (row.transformation_type, row.transformation_subtype) if row.transformation_type is not None else None
-        unit.columns.setdefault((source, target), []).append((row.event_time, row.job_id, kind))
-        attrs = _touch_edge(self._column_attrs, (source, target), row.event_time)
-        _add_column_attrs(attrs, row.job_id, kind)
-        self.fields_by_dataset.setdefault(row.src_dataset_id, set()).add(row.src_field)
-        if row.dst_field is not None:
-            self.fields_by_dataset.setdefault(row.dst_dataset_id, set()).add(row.dst_field)
+    def _touch_owner(self, owner: Owner, when: datetime) -> None:
+        latest = self._owner_latest.get(owner)
+        if latest is None or when > latest:
+            self._owner_latest[owner] = when
 
     def selected_unit(self, owner: Owner, as_of: datetime | None) -> _Unit | None:
         """The unit whose lineage is the owner's current version at `as_of` (None: now)."""
@@ -272,20 +283,15 @@ class LineageGraph:
         return self.names([("dataset", dataset_id)])[("dataset", dataset_id)]
 
     def names(self, nodes: Iterable[Node]) -> dict[Node, tuple[str, str]]:
-        """(namespace, name) per node, loading unknown ids from the store in chunks."""
+        """(namespace, name) per node, loading unknown ids from the store."""
         wanted = list(nodes)
-        caches = {"dataset": (self._dataset_names, t.datasets), "job": (self._job_names, t.jobs)}
-        for kind, (cache, table) in caches.items():
-            missing = sorted({i for k, i in wanted if k == kind and i not in cache})
-            if not missing:
-                continue
-            with self.store.read() as conn:
-                for start in range(0, len(missing), _IN_CHUNK):
-                    chunk = missing[start : start + _IN_CHUNK]
-                    query = select(table.c.id, table.c.namespace, table.c.name).where(table.c.id.in_(chunk))
-                    for row in conn.execute(query):
-                        cache[row.id] = (row.namespace, row.name)
-        return {node: caches[node[0]][0][node[1]] for node in wanted}
+        caches = {"dataset": self._dataset_names, "job": self._job_names}
+        for kind, cache in caches.items():
+            missing = {i for k, i in wanted if k == kind and i not in cache}
+            if missing:
+                with self.store.read() as conn:
+                    cache.update(reads.node_names(conn, kind, missing))
+        return {node: caches[node[0]][node[1]] for node in wanted}
 
     # -------------------------------------------------------------- traversal
     def traverse(
@@ -341,13 +347,21 @@ class LineageGraph:
         with self._lock:
             cached = self._as_of_views.get(as_of)
             if cached is None:
-                selection = _Selection()
-                selection.update(self, self._owner_units, as_of)
-                cached = (selection.graph, selection.columns)
+                cached = self._as_of_selection(as_of)
                 if len(self._as_of_views) >= AS_OF_VIEWS_KEPT:
                     self._as_of_views.pop(next(iter(self._as_of_views)))
                 self._as_of_views[as_of] = cached
             return cached
+
+    def _as_of_selection(self, as_of: datetime) -> tuple[nx.DiGraph, nx.DiGraph]:
+        """Owners that reported nothing after `as_of` have the same version then as now: start
+        from the current selection and re-select only the others (a recent `as_of` is cheap)."""
+        later = [owner for owner, latest in self._owner_latest.items() if latest > as_of]
+        if not later:
+            return self._current.graph, self._current.columns
+        selection = self._current.copy()
+        selection.update(self, later, as_of)
+        return selection.graph, selection.columns
 
     def dataset_graph(self, as_of: datetime | None = None) -> nx.DiGraph:
         """Datasets only: an edge where data flows from one dataset to another (through a job
@@ -371,10 +385,18 @@ class _Selection:
         self.graph: nx.DiGraph = nx.DiGraph()
         self.columns: nx.DiGraph = nx.DiGraph()
         self.selected: dict[Owner, _Unit] = {}
-        self.edge_owners: dict[Edge, set[Owner]] = {}
-        self.column_owners: dict[ColumnEdge, set[Owner]] = {}
+        self.edge_owners: dict[Edge, frozenset[Owner]] = {}
+        self.column_owners: dict[ColumnEdge, frozenset[Owner]] = {}
         self.edges_present: set[Edge] = set()
         self.columns_present: set[ColumnEdge] = set()
+
+    def copy(self) -> _Selection:
+        other = _Selection()
+        other.graph, other.columns = self.graph.copy(), self.columns.copy()
+        other.selected = dict(self.selected)
+        other.edge_owners, other.column_owners = dict(self.edge_owners), dict(self.column_owners)
+        other.edges_present, other.columns_present = set(self.edges_present), set(self.columns_present)
+        return other
 
     def update(self, graph: LineageGraph, owners: Iterable[Owner], as_of: datetime | None = None) -> None:
         touched: set[Edge] = set()
@@ -429,12 +451,15 @@ class _Selection:
             _drop_isolated(graph, edge)
 
 
-def _mark(owners: dict[Any, set[Owner]], edge: Any, owner: Owner, add: bool) -> None:
+def _mark(owners: dict[Any, frozenset[Owner]], edge: Any, owner: Owner, add: bool) -> None:
+    """Frozen sets, replaced rather than changed: a copied selection shares them safely."""
     if add:
-        owners.setdefault(edge, set()).add(owner)
+        owners[edge] = owners.get(edge, frozenset()) | {owner}
     elif edge in owners:
-        owners[edge].discard(owner)
-        if not owners[edge]:
+        left = owners[edge] - {owner}
+        if left:
+            owners[edge] = left
+        else:
             del owners[edge]
 
 

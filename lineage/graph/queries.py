@@ -13,16 +13,15 @@ import json
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
 import networkx as nx
-from sqlalchemy import func, select
 
 from lineage.graph.cache import graph_for
 from lineage.graph.model import ColumnNode, LineageGraph, Node
-from lineage.store import tables as t
-from lineage.store import LineageStore, to_naive_utc
+from lineage.store import LineageStore, reads, to_naive_utc
 from lineage.store.validation import parse_event_time
 
 NodeType = Literal["dataset", "job"]
@@ -49,6 +48,10 @@ class LineageQueryError(Exception):
 
 class NotFoundError(LineageQueryError, LookupError):
     status = 404
+
+    def __init__(self, message: str, suggestions: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.suggestions = list(suggestions)  # close names (edit distance), best first
 
 
 class AmbiguousNameError(LineageQueryError):
@@ -90,17 +93,13 @@ def resolve(store: LineageStore, name: str, namespace: str | None = None, node_t
     A dataset is also found by a symlink identifier (SymlinksDatasetFacet: a Spark file
     dataset's Hive table name), the namespace then being the symlink's or the dataset's own.
     """
-    table = t.datasets if node_type == "dataset" else t.jobs
-    query = select(table.c.id, table.c.namespace, table.c.name).where(table.c.name == name)
-    if namespace is not None:
-        query = query.where(table.c.namespace == namespace)
     similar: list[Any] = []
     with store.read() as conn:
-        rows = list(conn.execute(query.order_by(table.c.namespace).limit(50)))
+        rows = reads.query_named(conn, node_type, name, namespace)
         if not rows and node_type == "dataset":
-            rows = _by_symlink(conn, name, namespace)
+            rows = reads.query_by_symlink(conn, name, namespace)
         if not rows:
-            similar = _similar(conn, table, name)
+            similar = _similar(conn, node_type, name)
     if not rows:
         where = f" in namespace '{namespace}'" if namespace is not None else ""
         hint = (
@@ -108,7 +107,7 @@ def resolve(store: LineageStore, name: str, namespace: str | None = None, node_t
             if similar
             else f"; nothing similar is stored: has lineage for this {node_type} been ingested?"
         )
-        raise NotFoundError(f"no {node_type} named '{name}'{where}{hint}")
+        raise NotFoundError(f"no {node_type} named '{name}'{where}{hint}", [r.name for r in similar])
     if len(rows) > 1:
         candidates = [{"namespace": r.namespace, "name": r.name} for r in rows]
         listing = ", ".join(f"{c['namespace']}:{c['name']}" if c["name"] != name else c["namespace"] for c in candidates)
@@ -119,37 +118,30 @@ def resolve(store: LineageStore, name: str, namespace: str | None = None, node_t
     return (node_type, rows[0].id)
 
 
-def _by_symlink(conn: Any, name: str, namespace: str | None) -> list[Any]:
-    d, sl = t.datasets, t.dataset_symlinks
-    query = (
-        select(d.c.id, d.c.namespace, d.c.name)
-        .join(sl, sl.c.dataset_id == d.c.id)
-        .where(sl.c.name == name)
-        .distinct()
-    )
-    if namespace is not None:
-        query = query.where((sl.c.namespace == namespace) | (d.c.namespace == namespace))
-    return list(conn.execute(query.order_by(d.c.namespace, d.c.name).limit(50)))
+_SIMILAR_SCAN = 20_000  # names read to rank by edit distance (a larger store ranks a subset)
 
 
-def _similar(conn: Any, table: Any, name: str) -> list[Any]:
-    """Names containing the last dotted/slashed part of what was asked for."""
+def _similar(conn: Any, node_type: str, name: str) -> list[Any]:
+    """Names closest by edit distance (a typo: `trainig_set` → `training_set`), then names containing the
+    last dotted/slashed part of what was asked for; at most 5."""
+    near = reads.query_names_of_length(conn, node_type, len(name) - 3, len(name) + 3, _SIMILAR_SCAN)
+    close = close_matches(name, [r.name for r in near])
+    ranked = sorted((r for r in near if r.name in close), key=lambda r: (close.index(r.name), r.namespace))
     fragment = re.split(r"[./:]", name)[-1] or name
-    return list(
-        conn.execute(
-            select(table.c.namespace, table.c.name)
-            .where(table.c.name.contains(fragment[:100], autoescape=True))
-            .order_by(table.c.name)
-            .limit(5)
-        )
-    )
+    containing = reads.query_names_containing(conn, node_type, fragment[:100], 5)
+    return list({(r.namespace, r.name): r for r in [*ranked, *containing]}.values())[:5]
+
+
+def close_matches(word: str, candidates: Iterable[str], n: int = 3) -> list[str]:
+    """Candidates within a few edits of `word`, best first (difflib's ratio, cutoff 0.75)."""
+    import difflib
+
+    return difflib.get_close_matches(word, list(dict.fromkeys(candidates)), n=n, cutoff=0.75)
 
 
 def _as_of_for_run(store: LineageStore, run_id: str) -> datetime:
     with store.read() as conn:
-        latest = conn.execute(
-            select(func.max(t.events.c.event_time)).where(t.events.c.run_uuid == run_id.lower())
-        ).scalar_one()
+        latest = reads.query_last_event_time(conn, run_id.lower())
     if latest is None:
         raise NotFoundError(f"no events stored for run '{run_id}'")
     return latest
@@ -320,8 +312,10 @@ def column_lineage(
         root: ColumnNode = (dataset_id, column)
         if column not in graph.fields_by_dataset.get(dataset_id, set()):
             known = sorted(graph.fields_by_dataset.get(dataset_id, set()))
+            close = close_matches(column, known)
             hint = f"; columns with lineage: {', '.join(known[:20])}" if known else "; this dataset has no column lineage"
-            raise NotFoundError(f"no column lineage for column '{column}' of '{name}'{hint}")
+            hint = f"; did you mean {' or '.join(close)}?{hint}" if close else hint
+            raise NotFoundError(f"no column lineage for column '{column}' of '{name}'{hint}", close)
         found = _walk_columns(cols, root, upstream_walk, depth, direct_only=not include_indirect)
         direct = found if not include_indirect else _walk_columns(cols, root, upstream_walk, depth, direct_only=True)
         dataset_nodes: set[Node] = {("dataset", n[0]) for n in [root, *found]}
@@ -436,9 +430,9 @@ def impact(
         writers = {n[1]: [p[1] for p in view.pred[n] if p[0] == "job"] for n in distances if n[0] == "dataset" and n in view}
     names = graph.names(distances)
     dataset_ids = [n[1] for n in distances if n[0] == "dataset" and n != root]
-    types = _latest_facet_field(store, t.dataset_facets, "dataset_id", dataset_ids, "datasetType", "datasetType")
+    types = _latest_facet_field(store, "dataset", dataset_ids, "datasetType", "datasetType")
     job_types = _latest_facet_field(
-        store, t.job_facets, "job_id", sorted({j for i in dataset_ids for j in writers.get(i, [])}), "jobType", "jobType"
+        store, "job", sorted({j for i in dataset_ids for j in writers.get(i, [])}), "jobType", "jobType"
     )
     groups: dict[str, list[dict[str, Any]]] = {"datasets": [], "models": [], "predictions": [], "jobs": []}
     for node, distance in distances.items():
@@ -462,24 +456,14 @@ def impact(
     }
 
 
-def _latest_facet_field(
-    store: LineageStore, table: Any, id_column: str, ids: Sequence[int], facet_name: str, key: str
-) -> dict[int, str]:
+def _latest_facet_field(store: LineageStore, kind: str, ids: Sequence[int], facet_name: str, key: str) -> dict[int, str]:
     """id -> the string `key` of the latest `facet_name` facet; malformed facets are skipped."""
     out: dict[int, str] = {}
-    column = table.c[id_column]
     with store.read() as conn:
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            rows = conn.execute(
-                select(column.label("owner"), table.c.payload)
-                .where(table.c.facet_name == facet_name, column.in_(chunk))
-                .order_by(table.c.id)
-            )
-            for row in rows:  # ordered by id: the last one seen is the latest
-                value = _json_object(row.payload).get(key)
-                if isinstance(value, str):
-                    out[row.owner] = value
+        for row in reads.query_facet_payloads(conn, kind, ids, facet_name):  # the last one seen is the latest
+            value = _json_object(row.payload).get(key)
+            if isinstance(value, str):
+                out[row.owner] = value
     return out
 
 
@@ -519,99 +503,82 @@ def run_history(
     if limit < 1:
         raise LineageQueryError("limit must be 1 or more")
     kind, dataset_id = resolve(store, name, namespace)
-    io, f, rs = t.io_edges, t.dataset_facets, t.run_states
     wanted = set(facets) if facets else None
     with store.read() as conn:
-        role_rows = list(
-            conn.execute(
-                select(io.c.run_id, io.c.direction, func.max(io.c.event_time).label("last"))
-                .where(io.c.dataset_id == dataset_id, io.c.run_id.is_not(None))
-                .group_by(io.c.run_id, io.c.direction)
-            )
-        )
-        last_seen: dict[int, datetime] = {}
-        roles: dict[int, set[str]] = defaultdict(set)
-        for row in role_rows:
-            roles[row.run_id].add("input" if row.direction == "in" else "output")
-            last_seen[row.run_id] = max(last_seen.get(row.run_id, row.last), row.last)
+        roles, last_seen = _run_roles(reads.query_run_roles(conn, dataset_id))
         run_ids = sorted(last_seen, key=lambda r: (last_seen[r], r), reverse=True)[:limit]
-        info = {
-            row.id: row
-            for row in conn.execute(
-                select(t.runs.c.id, t.runs.c.run_uuid, t.runs.c.parent_run_uuid, t.jobs.c.namespace, t.jobs.c.name)
-                .join(t.jobs, t.jobs.c.id == t.runs.c.job_id)
-                .where(t.runs.c.id.in_(run_ids))
-            )
-        } if run_ids else {}
-        states: dict[int, list[Any]] = defaultdict(list)
-        ds_facets: dict[int, dict[str, dict[str, Any]]] = defaultdict(lambda: defaultdict(dict))
-        versions: dict[int, str] = {}
-        r_facets: dict[int, dict[str, Any]] = defaultdict(dict)
-        if run_ids:
-            for row in conn.execute(
-                select(rs.c.run_id, rs.c.event_type, rs.c.event_time).where(rs.c.run_id.in_(run_ids)).order_by(rs.c.event_time, rs.c.id)
-            ):
-                states[row.run_id].append(row)
-            facet_query = select(f.c.run_id, f.c.scope, f.c.facet_name, f.c.payload).where(
-                f.c.dataset_id == dataset_id, f.c.run_id.in_(run_ids)
-            )
-            if wanted is not None:
-                facet_query = facet_query.where(f.c.facet_name.in_(sorted(wanted)))
-            for row in conn.execute(facet_query.order_by(f.c.id)):
-                ds_facets[row.run_id][row.scope][row.facet_name] = json.loads(row.payload)
-            for row in conn.execute(
-                select(t.dataset_versions.c.run_id, t.dataset_versions.c.version)
-                .where(t.dataset_versions.c.dataset_id == dataset_id, t.dataset_versions.c.run_id.in_(run_ids))
-                .order_by(t.dataset_versions.c.id)
-            ):
-                versions[row.run_id] = row.version
-            if include_run_facets:
-                for row in conn.execute(
-                    select(t.run_facets.c.run_id, t.run_facets.c.facet_name, t.run_facets.c.payload)
-                    .where(t.run_facets.c.run_id.in_(run_ids))
-                    .order_by(t.run_facets.c.id)
-                ):
-                    r_facets[row.run_id][row.facet_name] = json.loads(row.payload)
-        static_query = select(f.c.facet_name, f.c.payload).where(f.c.dataset_id == dataset_id, f.c.run_id.is_(None))
-        static = {row.facet_name: json.loads(row.payload) for row in conn.execute(static_query.order_by(f.c.id))}
-        dataset_row = conn.execute(
-            select(t.datasets.c.namespace, t.datasets.c.name).where(t.datasets.c.id == dataset_id)
-        ).one()
-    runs_out = []
-    for run_pk in run_ids:
-        run = info[run_pk]
-        history = states.get(run_pk, [])
-        terminal = [s for s in history if s.event_type in TERMINAL_STATES]
-        start = next((s for s in history if s.event_type == "START"), history[0] if history else None)
-        current = terminal[-1] if terminal else (history[-1] if history else None)
-        runs_out.append(
-            {
-                "run_id": run.run_uuid,
-                "parent_run_id": run.parent_run_uuid,
-                "job": {"namespace": run.namespace, "name": run.name, "key": node_key("job", run.namespace, run.name)},
-                "roles": sorted(roles[run_pk]),
-                "state": current.event_type if current else None,
-                "started_at": iso(start.event_time) if start else None,
-                "ended_at": iso(terminal[-1].event_time) if terminal else None,
-                "last_event_at": iso(last_seen[run_pk]),
-                "states": [{"event_type": s.event_type, "event_time": iso(s.event_time)} for s in history],
-                "dataset_version": versions.get(run_pk),
-                "facets": {scope: dict(items) for scope, items in ds_facets.get(run_pk, {}).items()},
-                **({"run_facets": r_facets.get(run_pk, {})} if include_run_facets else {}),
-            }
-        )
-    if wanted is not None:
-        static = {k: v for k, v in static.items() if k in wanted}
+        found = _RunRows.read(conn, dataset_id, run_ids, wanted, include_run_facets)
+        static = {r.facet_name: json.loads(r.payload) for r in reads.query_dataset_facets(conn, dataset_id, None, wanted)}
+        (namespace_, dataset_name), = reads.dataset_names(conn, [dataset_id]).values()
+    runs = [_run_entry(found, run_id, sorted(roles[run_id]), last_seen[run_id], include_run_facets)
+            for run_id in run_ids]
     return {
-        "dataset": {
-            "type": kind,
-            "namespace": dataset_row.namespace,
-            "name": dataset_row.name,
-            "key": node_key(kind, dataset_row.namespace, dataset_row.name),
-        },
+        "dataset": {"type": kind, "namespace": namespace_, "name": dataset_name,
+                    "key": node_key(kind, namespace_, dataset_name)},
         "total_runs": len(last_seen),
-        "runs": runs_out,
+        "runs": runs,
         "static_facets": static,
+    }
+
+
+def _run_roles(rows: Iterable[Any]) -> tuple[dict[int, set[str]], dict[int, datetime]]:
+    """Per run: whether it read ("input") and / or wrote ("output") the dataset, and its last edge time."""
+    roles: dict[int, set[str]] = defaultdict(set)
+    last_seen: dict[int, datetime] = {}
+    for row in rows:
+        roles[row.run_id].add("input" if row.direction == "in" else "output")
+        last_seen[row.run_id] = max(last_seen.get(row.run_id, row.last), row.last)
+    return roles, last_seen
+
+
+@dataclass
+class _RunRows:
+    """What `run_history` shows of each run, read for the chosen runs."""
+
+    info: dict[int, Any]
+    states: dict[int, list[Any]]
+    facets: dict[int, dict[str, dict[str, Any]]]  # run -> scope -> facet name -> payload
+    versions: dict[int, str]
+    run_facets: dict[int, dict[str, Any]]
+
+    @classmethod
+    def read(cls, conn: Any, dataset_id: int, run_ids: Sequence[int], wanted: set[str] | None,
+             with_run_facets: bool) -> _RunRows:
+        found = cls({r.id: r for r in reads.query_runs(conn, run_ids)}, defaultdict(list),
+                    defaultdict(lambda: defaultdict(dict)), {}, defaultdict(dict))
+        if not run_ids:
+            return found
+        for row in reads.query_run_states(conn, run_ids):
+            found.states[row.run_id].append(row)
+        for row in reads.query_dataset_facets(conn, dataset_id, run_ids, wanted):
+            found.facets[row.run_id][row.scope][row.facet_name] = json.loads(row.payload)
+        for row in reads.query_dataset_versions(conn, dataset_id, run_ids):
+            found.versions[row.run_id] = row.version
+        for row in reads.query_run_facets(conn, run_ids) if with_run_facets else ():
+            found.run_facets[row.run_id][row.facet_name] = json.loads(row.payload)
+        return found
+
+
+def _run_entry(found: _RunRows, run_pk: int, roles: list[str], last_seen: datetime,
+               include_run_facets: bool) -> dict[str, Any]:
+    run = found.info[run_pk]
+    history = found.states.get(run_pk, [])
+    terminal = [s for s in history if s.event_type in TERMINAL_STATES]
+    start = next((s for s in history if s.event_type == "START"), history[0] if history else None)
+    current = terminal[-1] if terminal else (history[-1] if history else None)
+    return {
+        "run_id": run.run_uuid,
+        "parent_run_id": run.parent_run_uuid,
+        "job": {"namespace": run.namespace, "name": run.name, "key": node_key("job", run.namespace, run.name)},
+        "roles": roles,
+        "state": current.event_type if current else None,
+        "started_at": iso(start.event_time) if start else None,
+        "ended_at": iso(terminal[-1].event_time) if terminal else None,
+        "last_event_at": iso(last_seen),
+        "states": [{"event_type": s.event_type, "event_time": iso(s.event_time)} for s in history],
+        "dataset_version": found.versions.get(run_pk),
+        "facets": {scope: dict(items) for scope, items in found.facets.get(run_pk, {}).items()},
+        **({"run_facets": found.run_facets.get(run_pk, {})} if include_run_facets else {}),
     }
 
 
@@ -646,11 +613,6 @@ def graph_as_of(
 
 def list_datasets(store: LineageStore, *, search: str | None = None, limit: int = 100) -> list[dict[str, str]]:
     """Stored datasets (optionally whose name contains `search`), for discovery."""
-    query = select(t.datasets.c.namespace, t.datasets.c.name).order_by(t.datasets.c.namespace, t.datasets.c.name)
-    if search:
-        query = query.where(t.datasets.c.name.contains(search, autoescape=True))
     with store.read() as conn:
-        return [
-            {"namespace": r.namespace, "name": r.name, "key": node_key("dataset", r.namespace, r.name)}
-            for r in conn.execute(query.limit(limit))
-        ]
+        rows = reads.query_datasets(conn, search, limit)
+    return [{"namespace": r.namespace, "name": r.name, "key": node_key("dataset", r.namespace, r.name)} for r in rows]

@@ -9,9 +9,14 @@ from typing import Annotated
 
 from fastapi import Depends, FastAPI, Request
 
+from lineage.config import MAX_NAME_CHARS
 from lineage.serve.errors import ApiError
 from lineage.store import LineageStore
 from lineage.store.validation import EventValidator
+
+
+# Names are at most MAX_NAME_CHARS; a column path or a partition key a few of them.
+MAX_QUERY_VALUE_CHARS = 4 * MAX_NAME_CHARS
 
 
 @dataclass
@@ -64,10 +69,15 @@ def authorize(request: Request) -> None:
 
 
 def reject_nul_in_query(request: Request) -> None:
-    """A %00 in a query parameter can match nothing stored (PostgreSQL cannot even bind it)."""
+    """A %00 in a query parameter can match nothing stored (PostgreSQL cannot even bind it); a value
+    longer than any stored name can match nothing either (and SQLite refuses LIKE patterns over
+    50,000 bytes with an error that is no outage)."""
     for key, value in request.query_params.multi_items():
         if "\x00" in key or "\x00" in value:
-            raise ApiError(400, "bad_query", f"query parameter {key!r} contains a NUL character (%00)")
+            raise ApiError(400, "bad_query", f"query parameter {key[:100]!r} contains a NUL character (%00)")
+        if len(value) > MAX_QUERY_VALUE_CHARS or len(key) > MAX_QUERY_VALUE_CHARS:
+            raise ApiError(400, "bad_query", f"query parameter {key[:100]!r} is {max(len(key), len(value))} "
+                           f"characters long; the limit is {MAX_QUERY_VALUE_CHARS}")
 
 
 Authorized = Depends(authorize)

@@ -57,6 +57,7 @@ from prometheus_client.registry import Collector
 from sqlalchemy import Connection
 
 from lineage.analysis import health
+from lineage.config import MAX_NAME_CHARS
 from lineage.facets import AssertionsFacet, DriftDatasetFacet, MetricsFacet, OutputStatisticsFacet
 from lineage.store import LineageStore
 from lineage.store import reads
@@ -158,7 +159,7 @@ def drift_scores(facet: DriftDatasetFacet, limit: int = DEFAULT_MAX_COLUMNS) -> 
     for column, col in facet.columns.items():
         score = next((v for v in (col.statistic, col.psi, col.jsDistance, col.wassersteinNormalized)
                       if v is not None), None)
-        if score is not None:
+        if score is not None and len(str(column)) <= MAX_NAME_CHARS:  # a label in every scrape: bounded
             scores[str(column)] = (col.drifted, score)
     # Drifted columns first, then the strongest statistic, then the name (stable across scrapes).
     ranked = sorted(scores.items(), key=lambda kv: (not kv[1][0], -kv[1][1], kv[0]))[:limit]
@@ -290,6 +291,8 @@ def _add_check_samples(fam: dict[str, GaugeMetricFamily], s: DatasetSnapshot, ma
     fam["obs_check_outcomes_total"].add_metric(ds + ["failed"], s.window_failed)
     failed_by_type: dict[str, int] = {}
     for (assertion, _column), ok in s.assertions.items():
+        if len(assertion) > MAX_NAME_CHARS:
+            continue  # a label in every scrape: bounded like names
         if assertion in failed_by_type or len(failed_by_type) < max_columns:
             failed_by_type[assertion] = failed_by_type.get(assertion, 0) + (0 if ok else 1)
     for assertion, count in sorted(failed_by_type.items()):

@@ -28,11 +28,14 @@ INGEST_OPENAPI: dict[str, Any] = {
         },
     },
     "responses": {
-        "400": {"description": "empty body, malformed JSON or gzip data, JSON nested too deeply"},
+        "400": {"description": "empty body, malformed JSON or gzip data, JSON nested too deeply, a key given twice, "
+                               "a Host not served"},
         "401": {"description": "missing or wrong bearer token (when a token is configured)"},
+        "403": {"description": "a browser write from a foreign Origin (not in OBS_CORS_ORIGINS)"},
         "413": {"description": "body larger than the cap (compressed or decompressed)"},
-        "415": {"description": "unsupported Content-Encoding"},
-        "422": {"description": "an event does not follow the OpenLineage spec; nothing was stored"},
+        "415": {"description": "unsupported Content-Encoding, or a Content-Type other than application/json"},
+        "422": {"description": "an event does not follow the OpenLineage spec or exceeds a per-event limit (names, "
+                               "column-lineage edges, facet size); nothing was stored"},
     },
 }
 

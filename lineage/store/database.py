@@ -45,11 +45,13 @@ from lineage.store.validation import (
     stable_run_uuid,
     strict_mode,
 )
+from lineage.store.retention_tables import quarantine
 from lineage.store.warning_tables import event_warnings
 
 T = TypeVar("T")
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+SQLITE_SYNCHRONOUS = "FULL"  # module constant: the benchmark compares NORMAL in the same run
 _MAX_ATTEMPTS = 8
 # Bound on bind parameters per statement (SQLite's limit is 32766; stay well below).
 _CHUNK = 500
@@ -97,6 +99,12 @@ def to_naive_utc(value: datetime) -> datetime:
     return value
 
 
+def head_revision() -> str:
+    """The newest migration's revision id: the last file name in the (linear, numbered) versions folder."""
+    versions = resources.files("lineage.store") / "migrations" / "versions"
+    return max(p.name.removesuffix(".py") for p in versions.iterdir() if p.name[:4].isdigit() and p.name.endswith(".py"))
+
+
 class LineageStore:
     """Open with `LineageStore.open(url)`; safe to share between threads of one process."""
 
@@ -137,6 +145,8 @@ class LineageStore:
 
     def migrate(self) -> None:
         """Bring the schema to the newest Alembic revision (no-op when already there)."""
+        if self._at_head():
+            return  # the common case, answered without importing Alembic (~0.3-1 s of a CLI call)
         from alembic import command
         from alembic.config import Config
         from alembic.runtime.migration import MigrationContext
@@ -162,6 +172,16 @@ class LineageStore:
                 return
             config.attributes["connection"] = conn
             command.upgrade(config, "head")
+
+    def _at_head(self) -> bool:
+        """The stored revision is the newest migration file's (files are named by their revision id,
+        tests/lineage/store/test_migration_head.py checks this against Alembic's own head)."""
+        try:
+            with self.engine.connect() as conn:
+                stored = conn.execute(text("SELECT version_num FROM lineage_alembic_version")).scalars().all()
+        except DBAPIError:
+            return False  # no version table yet: a new store
+        return stored == [head_revision()]
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -224,7 +244,8 @@ class LineageStore:
     ) -> tuple[list[int], dict[tuple[str, str], int], dict[tuple[str, str], int], int]:
         now = utcnow()
         with self._write() as conn:
-            inserted = self._insert_events(conn, items, now)
+            items = _not_quarantined(conn, items)  # a quarantined event sent again stays out
+            inserted = self._insert_events(conn, items, now) if items else {}
             new_items = [(inserted[i.event_hash], i) for i in items if i.event_hash in inserted]
             if not new_items:
                 return [], {}, {}, 0
@@ -480,6 +501,13 @@ def rederive(conn: Connection, tables: tuple[Any, ...], *, chunk: int = _CHUNK) 
                 written += len(table_rows)
 
 
+def _not_quarantined(conn: Connection, items: list[Prepared]) -> list[Prepared]:
+    held: set[str] = set()
+    for chunk in _chunks([i.event_hash for i in items], _CHUNK):
+        held.update(conn.execute(select(quarantine.c.event_hash).where(quarantine.c.event_hash.in_(chunk))).scalars())
+    return [i for i in items if i.event_hash not in held] if held else items
+
+
 def _ensure_keys(
     conn: Connection, dialect_insert: Any, table: Any, keys: set[tuple[str, str]], now: datetime
 ) -> dict[tuple[str, str], int]:
@@ -542,8 +570,9 @@ def _configure_sqlite(engine: Engine) -> None:
             cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
             if engine.url.database not in (None, "", ":memory:"):
                 cursor.execute("PRAGMA journal_mode = WAL")
-                # WAL + NORMAL is durable against application crashes, fast on commit.
-                cursor.execute("PRAGMA synchronous = NORMAL")
+                # FULL: an acknowledged event survives a power loss too (WAL + NORMAL may lose the last
+                # commits); its ingest cost is measured in benchmarks/bench_lineage_store.py (RESULTS.md).
+                cursor.execute(f"PRAGMA synchronous = {SQLITE_SYNCHRONOUS}")
             cursor.execute("PRAGMA foreign_keys = ON")
         finally:
             cursor.close()

@@ -36,7 +36,14 @@ from jsonschema.exceptions import ValidationError, best_match
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from lineage.config import DEFAULT_MAX_DEPTH
+from lineage.config import (
+    DEFAULT_MAX_DEPTH,
+    MAX_COLUMN_EDGES,
+    MAX_COUNT,
+    MAX_FACET_BYTES,
+    MAX_MAGNITUDE,
+    MAX_NAME_CHARS,
+)
 
 CORE_SCHEMA_ID = "https://openlineage.io/spec/2-0-2/OpenLineage.json"
 
@@ -322,7 +329,7 @@ class EventValidator:
             raise EventValidationError(
                 f"an event must be a JSON object, got {type(event).__name__}", index=index
             )
-        problem = _structure_problem(event, self.max_depth)
+        problem = _structure_problem(event, self.max_depth) or _limit_problem(event)
         if problem is not None:  # before the schema check: its messages echo values
             message, path = problem
             raise EventValidationError(message, path=path, index=index)
@@ -366,7 +373,7 @@ class EventValidator:
         """Why an event cannot be stored at all (None when it can)."""
         if not isinstance(event, Mapping):
             return EventValidationError(f"an event must be a JSON object, got {type(event).__name__}", index=index)
-        problem = _structure_problem(event, self.max_depth) or _required_problem(event)
+        problem = _structure_problem(event, self.max_depth) or _required_problem(event) or _limit_problem(event)
         if problem is None:
             return None
         message, path = problem
@@ -397,6 +404,7 @@ class EventValidator:
             for error in _leaf_errors(facet_validator.iter_errors(facet)):
                 message = f"invalid '{key}' facet: {_message(error)}" + (f" ({note})" if note else "")
                 found.append(EventWarning(_json_path([*path, *error.absolute_path]), message, url))
+        found.extend(_number_warnings(event))
         return _dedupe(found)[:MAX_WARNINGS_PER_EVENT]
 
 
@@ -467,6 +475,80 @@ def _dataset_problem(ds: object, path: str) -> tuple[str, str] | None:
     if not isinstance(ds, Mapping) or not _named(ds.get("namespace")) or not _named(ds.get("name")):
         return "a dataset needs a namespace and a name", path
     return None
+
+
+def _limit_problem(event: Mapping[str, Any]) -> tuple[str, str] | None:
+    """(message, path) for an event beyond the per-event limits (``lineage.config``): an overlong
+    name, too many column-lineage edges, an oversized facet."""
+    named: list[tuple[object, str]] = [(event.get("job"), "$.job"), (event.get("dataset"), "$.dataset")]
+    for side in ("inputs", "outputs"):
+        datasets = event.get(side)
+        named += [(ds, f"$.{side}[{i}]") for i, ds in enumerate(datasets if isinstance(datasets, list) else ())]
+    for entity, path in named:
+        for key in ("namespace", "name") if isinstance(entity, Mapping) else ():
+            value = entity.get(key)
+            if isinstance(value, str) and len(value) > MAX_NAME_CHARS:
+                return f"{key} is {len(value)} characters long; the limit is {MAX_NAME_CHARS}", f"{path}.{key}"
+    edges = 0
+    for path, _kind, key, facet in _facets(event):
+        if key == "columnLineage" and isinstance(facet, Mapping):
+            edges += _column_edges(facet)
+            if edges > MAX_COLUMN_EDGES:
+                return (f"column lineage has more than {MAX_COLUMN_EDGES} input fields in this event; "
+                        "send the columns in several events", _json_path(path))
+        size = len(json.dumps(facet, separators=(",", ":"), ensure_ascii=False))
+        if size > MAX_FACET_BYTES:
+            return f"the '{key}' facet is {size} bytes as JSON; the limit is {MAX_FACET_BYTES}", _json_path(path)
+    return None
+
+
+def _column_edges(facet: Mapping[str, Any]) -> int:
+    """Input fields a ``columnLineage`` facet declares (per column, and dataset-wide)."""
+    fields = facet.get("fields")
+    count = len(facet["dataset"]) if isinstance(facet.get("dataset"), list) else 0
+    for column in fields.values() if isinstance(fields, Mapping) else ():
+        inputs = column.get("inputFields") if isinstance(column, Mapping) else None
+        count += len(inputs) if isinstance(inputs, list) else 0
+    return count
+
+
+def _number_warnings(event: Mapping[str, Any], limit: int = 5) -> list[EventWarning]:
+    """Numbers beyond the bounds the readers accept: stored as sent, read as absent."""
+    if not _has_out_of_bounds(event):  # the common case, without building paths
+        return []
+    found: list[EventWarning] = []
+    stack: list[tuple[Any, list[str | int]]] = [(event, [])]
+    while stack and len(found) < limit:
+        node, path = stack.pop()
+        children = node.items() if isinstance(node, Mapping) else enumerate(node)
+        for key, child in children:
+            if isinstance(child, (Mapping, list)):
+                stack.append((child, [*path, key]))
+            elif _out_of_bounds(child):
+                found.append(EventWarning(_json_path([*path, key]), (
+                    f"number out of range (integers beyond ±{MAX_COUNT}, other values beyond ±{MAX_MAGNITUDE:g}): "
+                    "stored as sent, read as absent by metrics and root-cause analysis")))
+    return found
+
+
+def _has_out_of_bounds(event: Mapping[str, Any]) -> bool:
+    stack: list[Any] = [event]
+    while stack:
+        node = stack.pop()
+        for child in node.values() if isinstance(node, Mapping) else node:
+            if isinstance(child, (Mapping, list)):
+                stack.append(child)
+            elif isinstance(child, (int, float)) and _out_of_bounds(child):
+                return True
+    return False
+
+
+def _out_of_bounds(value: object) -> bool:
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return abs(value) > MAX_COUNT
+    return isinstance(value, float) and not abs(value) <= MAX_MAGNITUDE
 
 
 def event_kind(event: Mapping[str, Any]) -> str | None:

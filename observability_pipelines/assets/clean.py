@@ -15,7 +15,7 @@ from observability_pipelines.data.contracts import (
     TIMESTAMP,
 )
 from observability_pipelines.observe.asset import observed_asset, record_metadata
-from observability_pipelines.observe.defaults import standard_observers
+from observability_pipelines.assets.observers import standard_observers
 
 
 def conform(df: pd.DataFrame, columns: dict[str, str], key: tuple[str, ...]) -> tuple[pd.DataFrame, dict]:

@@ -10,7 +10,7 @@ from observability_pipelines.assets.partitions import daily_partitions
 from observability_pipelines.data.contracts import CONTRACTS, FEATURES, INTEGER, NUMERIC, TIMESTAMP, VOCABULARIES
 from observability_pipelines.data.generator import TRANSACTION_WINDOW_DAYS
 from observability_pipelines.observe.asset import observed_asset
-from observability_pipelines.observe.defaults import standard_observers
+from observability_pipelines.assets.observers import standard_observers
 
 _C, _T = "clean_customers", "clean_transactions"
 _TXN = [f"{_T}.transaction_ts", f"{_C}.application_ts", f"{_T}.customer_id"]

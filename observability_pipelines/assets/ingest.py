@@ -6,7 +6,7 @@ import dagster as dg
 
 from observability_pipelines.assets.partitions import daily_partitions, previous_day
 from observability_pipelines.observe.asset import observed_asset
-from observability_pipelines.observe.defaults import standard_observers
+from observability_pipelines.assets.observers import standard_observers
 
 _SOURCES = {
     "raw_customers": ("customers", "Loan applicants of the day with their declared attributes."),
@@ -19,8 +19,8 @@ def raw_asset(name: str, source: str, description: str) -> dg.AssetsDefinition:
     @observed_asset(
         name=name,
         partitions_def=daily_partitions,
-        previous=lambda context: context.resources.raw_data.load(source, previous_day(context.partition_key)),
-        observers=standard_observers(name),
+        observers=standard_observers(
+            name, previous=lambda context: context.resources.raw_data.load(source, previous_day(context.partition_key))),
         required_resource_keys=["raw_data"],
         group_name="ingest",
         description=description,

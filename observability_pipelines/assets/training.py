@@ -16,7 +16,7 @@ from observability_pipelines.assets.partitions import daily_partitions
 from observability_pipelines.data.contracts import FEATURES, MODEL_FEATURES
 from observability_pipelines.observe.artifacts import ModelArtifact
 from observability_pipelines.observe.asset import observed_asset, record_metadata
-from observability_pipelines.observe.defaults import standard_observers
+from observability_pipelines.assets.observers import standard_observers
 
 LABEL = "defaulted"
 TRAIN_FRACTION = 0.8

@@ -1,6 +1,8 @@
 """Jobs and schedules: daily feature refresh, weekly retrain; the rest follows by declarative automation.
 
-The daily jobs are partitioned because the assets they select are (Dagster infers it).
+The daily jobs are partitioned because the assets they select are (Dagster infers it). The schedules and
+the automation sensor ship stopped, so a fresh instance (the demo's) runs nothing on its own; turn them on
+under Automation in the Dagster UI (README, "The pipelines").
 """
 
 from __future__ import annotations
@@ -40,3 +42,12 @@ weekly_retrain_schedule = dg.ScheduleDefinition(
 
 jobs = [daily_pipeline_job, retrain_job, predictions_job]
 schedules = [daily_feature_refresh_schedule, weekly_retrain_schedule]
+
+# Evaluates the assets' AutomationCondition.eager(): downstream assets follow their upstreams' updates.
+automation_sensor = dg.AutomationConditionSensorDefinition(
+    "obs_automation_sensor",
+    target=dg.AssetSelection.all(),
+    default_status=dg.DefaultSensorStatus.STOPPED,
+    description="Materializes downstream assets (clean, features, training set, evaluation, predictions) when "
+    "their upstreams update (AutomationCondition.eager()). Stopped by default, like the schedules.",
+)

@@ -8,6 +8,7 @@ requests runs. A tick where the backend is still down is not an error: the event
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import dagster as dg
 
@@ -16,32 +17,43 @@ FLUSH_BUDGET_S = 20.0
 
 def flush_outbox_once(budget_s: float | None = FLUSH_BUDGET_S) -> dict:
     from lineage.emission.emitter import LineageEmitter
+    from lineage.emission.outbox import OutboxError
 
     emitter = LineageEmitter()
     try:
-        try:
-            collected = emitter.collect_spool()  # what workers on other machines handed over
-        except Exception as exc:  # the shared spool is unreachable: deliver the local backlog anyway
-            collected, spool_error = 0, f"lineage spool {emitter.spool.root}: {type(exc).__name__}: {exc}"
-        else:
-            spool_error = None
-        status_before = emitter.status()
-        if status_before.pending == 0:
-            return {"delivered": 0, "dead": 0, "remaining": 0, "error": spool_error, "skipped": None,
-                    "dead_total": status_before.dead, "oldest_pending_age_s": None, "collected": collected}
-        try:
-            result = emitter.flush(budget_s=budget_s, lease_wait_s=1.0, collect=False).as_dict()
-        except Exception as exc:  # backend cannot even be built (bad config, missing driver)
-            result = {"delivered": 0, "dead": 0, "remaining": status_before.pending,
-                      "error": f"{type(exc).__name__}: {exc}", "skipped": None}
-        status = emitter.status()
-        result.update(dead_total=status.dead, oldest_pending_age_s=status.oldest_pending_age_s,
-                      backend=status.backend, collected=collected)
-        if spool_error:
-            result["error"] = "; ".join(filter(None, [result.get("error"), spool_error]))
-        return result
+        return _flush(emitter, budget_s)
+    except OutboxError as exc:  # unreadable / unwritable outbox: one line in the tick, no traceback
+        return {"delivered": 0, "dead": 0, "remaining": 0, "error": str(exc), "skipped": None}
     finally:
         emitter.close()
+
+
+def _flush(emitter: Any, budget_s: float | None) -> dict:
+    from lineage.emission.redact import redact
+
+    try:
+        collected = emitter.collect_spool()  # what workers on other machines handed over
+    except Exception as exc:  # the shared spool is unreachable: deliver the local backlog anyway
+        collected, spool_error = 0, redact(f"lineage spool {emitter.spool.root}: {type(exc).__name__}: {exc}")
+    else:
+        spool_error = None
+    status_before = emitter.status()
+    if not status_before.writable:  # new events are delivered directly or fail their step: say so
+        spool_error = "; ".join(filter(None, [status_before.problem, spool_error]))
+    if status_before.pending == 0:
+        return {"delivered": 0, "dead": 0, "remaining": 0, "error": spool_error, "skipped": None,
+                "dead_total": status_before.dead, "oldest_pending_age_s": None, "collected": collected}
+    try:
+        result = emitter.flush(budget_s=budget_s, lease_wait_s=1.0, collect=False).as_dict()
+    except Exception as exc:  # backend cannot even be built (bad config, missing driver)
+        result = {"delivered": 0, "dead": 0, "remaining": status_before.pending,
+                  "error": redact(f"{type(exc).__name__}: {exc}"), "skipped": None}
+    status = emitter.status()
+    result.update(dead_total=status.dead, oldest_pending_age_s=status.oldest_pending_age_s,
+                  backend=status.backend, collected=collected)
+    if spool_error:
+        result["error"] = "; ".join(filter(None, [result.get("error"), spool_error]))
+    return result
 
 
 @dg.sensor(

@@ -5,7 +5,8 @@ own schedule. Each tick folds what the lineage store received into incidents
 (:mod:`lineage.analysis.incidents`: one fault's failures, with ranked root causes), then, per incident that
 opened, escalated or resolved: one materialization of the ``rca_report`` asset (markdown trace, links to the
 affected assets, the incident link) and one webhook alert (``OBS_ALERT_WEBHOOK``, body in
-:func:`alert_payload`). Finished runs with failures are tagged with their incident (``obs/incident``).
+:func:`alert_payload`). Finished runs with failures are tagged with their incident (``obs/incident``), and
+their failed checks carry its link (:func:`linked_evaluations`).
 """
 
 from __future__ import annotations
@@ -76,10 +77,19 @@ def _where(cause: dict) -> str:
     return cause["asset"] + (f".{cause['column']}" if cause.get("column") else "")
 
 
+INCIDENTS_URL_ENV = "OBS_INCIDENTS_URL"  # where people reach `obs serve` (links only; events go elsewhere)
+
+
 def incident_link(incident_id: int) -> str:
-    """Where a person reads the incident: the API when one is configured, else the CLI command."""
-    base = os.environ.get("OBS_LINEAGE_URL", "").rstrip("/")
+    """Where a person reads the incident: the API of ``OBS_INCIDENTS_URL`` (else ``OBS_LINEAGE_URL``) when
+    one is configured, else the CLI command."""
+    base = (os.environ.get(INCIDENTS_URL_ENV) or os.environ.get("OBS_LINEAGE_URL", "")).rstrip("/")
     return f"{base}/api/v1/incidents/{incident_id}" if base else f"obs incidents show {incident_id}"
+
+
+def _link_value(incident_id: int) -> dg.MetadataValue:
+    link = incident_link(incident_id)
+    return dg.MetadataValue.url(link) if "://" in link else dg.MetadataValue.text(link)
 
 
 def _markdown(incident: dict) -> str:
@@ -133,25 +143,53 @@ def _report(kind: str, incident: dict) -> dg.AssetMaterialization:
     )
 
 
-def _tags_for(run, instance: dg.DagsterInstance, found: list[dict]) -> dict[str, str]:
-    """Tags linking a finished run to the incidents its failures belong to."""
+def _incidents_of(run, instance: dg.DagsterInstance, found: list[dict]) -> list[dict]:
+    """The incidents a finished run's failures belong to."""
     partition = run.tags.get("dagster/partition")
     symptoms = {(asset, part) for asset, part, _ in failing_symptoms(instance, run.run_id, partition)}
-    mine = [i for i in found if any((a["dataset"], a.get("partition")) in symptoms for a in i["affected"])]
-    if not mine:
-        return {}
+    return [i for i in found if any((a["dataset"], a.get("partition")) in symptoms for a in i["affected"])]
+
+
+def _tags_for(mine: list[dict]) -> dict[str, str]:
+    """Tags linking a finished run to the incidents its failures belong to."""
     top = mine[0]
     return {"obs/incident": ",".join(str(i["id"]) for i in mine)[:200],
             "obs/incident_url": incident_link(top["id"])[:200],
             "obs/rca_top_cause": f"{_where(top['cause'])}:{top['cause']['kind']}"[:200]}
 
 
+def linked_evaluations(instance: dg.DagsterInstance, run, mine: list[dict]) -> list[dg.AssetCheckEvaluation]:
+    """Each failed check evaluation of the run once more, same check, partition and metadata, now carrying
+    the link to its incident: the UI shows a check's latest evaluation, so the failure points to its
+    incident (a check result cannot be edited once recorded, and the incident exists only after it)."""
+    partition = run.tags.get("dagster/partition")
+    out = []
+    for entry in run_events(instance, run.run_id, {dg.DagsterEventType.ASSET_CHECK_EVALUATION}):
+        ev = entry.asset_check_evaluation
+        if ev is None or ev.passed:
+            continue
+        where = (ev.asset_key.to_user_string(), ev.partition or partition)
+        incident = next((i for i in mine if any((a["dataset"], a.get("partition")) == where for a in i["affected"])), None)
+        if incident is None:
+            continue
+        out.append(dg.AssetCheckEvaluation(
+            asset_key=ev.asset_key, check_name=ev.check_name, passed=False, severity=ev.severity,
+            partition=ev.partition, target_materialization_data=ev.target_materialization_data,
+            description=f"Incident {incident['id']} ({incident['title']}): {ev.description or 'failed'}"[:2000],
+            metadata={**ev.metadata, "incident": _link_value(incident["id"]),
+                      "incident_id": dg.MetadataValue.int(incident["id"]),
+                      "evaluated_in_run": dg.MetadataValue.dagster_run(run.run_id)},
+        ))
+    return out
+
+
 ALERTED = ("opened", "escalated", "resolved")
 
 
-def report_incidents(instance: dg.DagsterInstance, runs: Iterable, log) -> tuple[list[dg.AssetMaterialization], int]:
+def report_incidents(instance: dg.DagsterInstance, runs: Iterable, log) -> tuple[list[dg.AssetMaterialization | dg.AssetCheckEvaluation], int]:
     """Fold new failures into incidents; one report and one alert per incident that opened, escalated or
-    resolved (an incident that only gained symptoms stays quiet); finished runs tagged with theirs."""
+    resolved (an incident that only gained symptoms stays quiet); finished runs tagged with theirs and
+    their failed checks linked to them (runs already tagged were linked before)."""
     from lineage.analysis import incidents
     from lineage.store import LineageStore
 
@@ -166,11 +204,14 @@ def report_incidents(instance: dg.DagsterInstance, runs: Iterable, log) -> tuple
     for change in changes:
         if webhook and change.kind in ALERTED:
             post_alert(webhook, alert_payload(change.kind, change.incident), log)
+    events: list = list(reports)
     for run in runs:
-        if tags := _tags_for(run, instance, found):
-            # Not @public in Dagster 1.13: no public API tags a run that already finished.
-            instance.add_run_tags(run.run_id, tags)
-    return reports, len(changes)
+        if "obs/incident" in run.tags or not (mine := _incidents_of(run, instance, found)):
+            continue
+        # Not @public in Dagster 1.13: no public API tags a run that already finished.
+        instance.add_run_tags(run.run_id, _tags_for(mine))
+        events += linked_evaluations(instance, run, mine)
+    return events, len(changes)
 
 
 @dg.sensor(
@@ -190,14 +231,14 @@ def rca_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
         ascending=True,
     )
     fresh = [r for r in records if r.dagster_run.run_id not in seen]
-    reports, changed = report_incidents(context.instance, [r.dagster_run for r in fresh], context.log)
+    events, changed = report_incidents(context.instance, [r.dagster_run for r in fresh], context.log)
     # Tagging a run updates it, so "updated since" alone would bring it back: remember what was analyzed.
     newest = max((r.update_timestamp for r in records), default=since)
     seen_list = [*state.get("seen", []), *(r.dagster_run.run_id for r in fresh)][-1000:]
     cursor = json.dumps({"since": newest.timestamp() - 60, "seen": seen_list})
     return dg.SensorResult(
-        asset_events=reports,
+        asset_events=events,
         cursor=cursor,
-        skip_reason=None if reports else dg.SkipReason(
+        skip_reason=None if events else dg.SkipReason(
             f"{len(fresh)} new finished run(s); {changed} incident(s) changed quietly, none opened or resolved"),
     )

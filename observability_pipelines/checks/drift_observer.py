@@ -1,8 +1,11 @@
-"""Drift of each new partition against a trailing window of earlier partitions, as a Dagster asset check."""
+"""Drift of each new partition against a trailing window of earlier partitions, as a Dagster asset check.
+
+Earlier partitions are found in the instance and read through the asset's own IO manager
+(:mod:`observability_pipelines.checks.history`); drifted partitions are flagged in the
+:class:`~observability_pipelines.checks.drift_store.DriftStore` and stay out of later windows."""
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -10,7 +13,10 @@ import dagster as dg
 import pandas as pd
 
 from observability_pipelines.checks.drift import ColumnDriftResult, DriftConfig, detect_drift
+from observability_pipelines.checks.drift_store import DriftStore
+from observability_pipelines.checks.history import earlier_partition_keys, load_partitions, materialized_keys
 from observability_pipelines.observe.asset import Observation, Observer
+from observability_pipelines.observe.metadata import drift_check_metadata
 
 DRIFT_CHECK = "drift"
 
@@ -43,7 +49,11 @@ class DriftObserver(Observer):
     min_ks: float = 0.1
     min_js: float = 0.05
     blocking: bool = False
-    required_resource_keys = frozenset({"io_manager"})
+    io_manager_key: str = "io_manager"  # the asset's own IO manager reads the reference partitions
+
+    @property
+    def required_resource_keys(self) -> frozenset[str]:  # type: ignore[override]
+        return frozenset({self.io_manager_key})
 
     def check_specs(self, asset_key: dg.AssetKey) -> list[dg.AssetCheckSpec]:
         reference = self.reference_asset or asset_key.to_user_string()
@@ -57,95 +67,95 @@ class DriftObserver(Observer):
             )
         ]
 
-    def reference(self, obs: Observation) -> tuple[pd.DataFrame | None, list[str]]:
-        store = obs.context.resources.io_manager
-        asset = self.reference_asset or obs.asset
-        day = dt.date.fromisoformat(obs.partition)
-        frames, used = [], []
-        back = 0
-        # Walk back far enough to find `window` unflagged partitions, but not forever.
-        while len(used) < self.window and back < 3 * self.window:
-            back += 1
-            key = (day - dt.timedelta(days=back)).isoformat()
-            if store.is_flagged(asset, key):
-                continue  # a drifted partition must not become the new normal
-            frame = store.read_partition(asset, key)
-            if frame is not None:
-                frames.append(frame)
-                used.append(key)
-        return (pd.concat(frames, ignore_index=True) if frames else None), used
-
     def material(self, r: ColumnDriftResult) -> bool:
-        if not r.drifted:
-            return False
-        if r.null_drift or r.status != "drift":
-            return True  # missing column, type mismatch, empty partition, null increase
-        if r.kind == "numerical":
-            return (r.ks_stat or 0.0) >= self.min_ks
-        return (r.js_distance or 0.0) >= self.min_js
+        return material(r, self.min_ks, self.min_js)
 
     def on_output(self, obs: Observation) -> None:
         if obs.partition is None or not isinstance(obs.value, pd.DataFrame):
             return
-        asset_key = dg.AssetKey(obs.asset)
-        reference, used = self.reference(obs)
-        if reference is None:
-            obs.check_results.append(
-                dg.AssetCheckResult(
-                    asset_key=asset_key,
-                    check_name=DRIFT_CHECK,
-                    passed=True,
-                    description="No earlier partitions to compare with yet; drift not evaluated.",
-                    metadata={"reference_partitions": dg.MetadataValue.int(0)},
-                )
-            )
-            return
-        current = obs.value
-        columns = [c for c in self.columns if c in reference.columns]
-        result = detect_drift(reference[columns], current.reindex(columns=[c for c in columns if c in current.columns]),
-                              self.config)
-        failed = [r for r in result.columns.values() if self.material(r)]
-        drift = result.to_dict()
-        for name, column in result.columns.items():
-            drift["columns"][name]["drifted"] = self.material(column)
-        drift["drifted_columns"] = [r.column for r in failed]
-        drift["n_drifted"] = len(failed)
-        drift["share_drifted"] = len(failed) / max(len(result.columns), 1)
-        drift["drifted"] = drift["share_drifted"] >= self.config.drift_share
-        drift["reference_partitions"] = used
-        obs.facts["drift"] = drift
-        metadata: dict = {
-            "drift_share": dg.MetadataValue.float(float(drift["share_drifted"])),
-            "drifted_columns": dg.MetadataValue.int(len(failed)),
-            "reference_partitions": dg.MetadataValue.int(len(used)),
-            "reference_rows": dg.MetadataValue.int(int(result.n_ref)),
-        }
-        for name, column in result.columns.items():
-            if column.statistic is not None:
-                metadata[f"{name}/{column.test}"] = dg.MetadataValue.float(float(column.statistic))
-            if column.psi is not None:
-                metadata[f"{name}/psi"] = dg.MetadataValue.float(float(column.psi))
-        if not self.reference_asset:
-            # Blocking check failures (wrong window, duplicate keys) quarantine the partition as well.
-            blocked = [r.check_name for r in obs.check_results
-                       if not r.passed and r.check_name and r.check_name.endswith("_errors")]
-            reason = ", ".join([*(f"drift {r.column}" for r in failed), *blocked]) or None
-            obs.context.resources.io_manager.set_flag(obs.asset, obs.partition, reason)
-        description = (
-            "; ".join(f"{r.column}: {_reason(r)}" for r in failed)
-            if failed
-            else f"No drift in {len(result.columns)} columns against {len(used)} earlier partitions."
-        )
-        obs.check_results.append(
-            dg.AssetCheckResult(
-                asset_key=asset_key,
-                check_name=DRIFT_CHECK,
-                passed=not failed,
-                severity=dg.AssetCheckSeverity.WARN,
-                description=description[:2000],
-                metadata=metadata,
-            )
-        )
+        context = obs.context
+        # Blocking check failures (wrong window, duplicate keys) quarantine the partition as well.
+        blocked = [r.check_name for r in obs.check_results
+                   if not r.passed and r.check_name and r.check_name.endswith("_errors")]
+        result, drift = evaluate_drift(
+            context, dg.AssetKey(obs.asset), obs.partition, context.assets_def.partitions_def, obs.value,
+            self.columns, window=self.window, reference_asset=self.reference_asset, config=self.config,
+            min_ks=self.min_ks, min_js=self.min_js, blocked=blocked, io_manager_key=self.io_manager_key)
+        if drift is not None:
+            obs.facts["drift"] = drift
+        obs.check_results.append(result)
+
+
+def material(r: ColumnDriftResult, min_ks: float, min_js: float) -> bool:
+    """A significant difference counts only when also large enough (see ``DriftObserver``)."""
+    if not r.drifted:
+        return False
+    if r.null_drift or r.status != "drift":
+        return True  # missing column, type mismatch, empty partition, null increase
+    if r.kind == "numerical":
+        return (r.ks_stat or 0.0) >= min_ks
+    return (r.js_distance or 0.0) >= min_js
+
+
+def reference_window(context, asset: dg.AssetKey, partition: str, partitions_def: dg.PartitionsDefinition,
+                     window: int, store: DriftStore, io_manager_key: str = "io_manager") -> tuple[pd.DataFrame | None, list[str]]:
+    """The ``window`` most recent earlier partitions that exist and are not flagged, read through the asset's
+    own IO manager. Looks back at most ``3 * window`` partitions (a drifted one must not become the new normal)."""
+    candidates = [k for k in earlier_partition_keys(partitions_def, partition, 3 * window)
+                  if not store.is_flagged(asset, k)]
+    present = materialized_keys(context.instance, asset, candidates)
+    keys = [k for k in candidates if k in present][:window]
+    frames = [v for _, v in load_partitions(context, io_manager_key, asset, partitions_def, keys) if isinstance(v, pd.DataFrame)]
+    return (pd.concat(frames, ignore_index=True) if frames else None), keys[:len(frames)]
+
+
+def evaluate_drift(context, asset_key: dg.AssetKey, partition: str, partitions_def: dg.PartitionsDefinition,
+                   current: pd.DataFrame, columns: Sequence[str], *, window: int = 7,
+                   reference_asset: str | None = None, config: DriftConfig | None = None, min_ks: float = 0.1,
+                   min_js: float = 0.05, blocked: Sequence[str] = (), check_name: str = DRIFT_CHECK,
+                   io_manager_key: str = "io_manager") -> tuple[dg.AssetCheckResult, dict | None]:
+    """The drift check result of one partition (and the drift fact for lineage, None without a reference).
+
+    Flags the partition (unless comparing against another asset) when it drifted or ``blocked`` names
+    failed blocking checks, so later windows leave it out."""
+    config = config or pipeline_drift_config()
+    store = DriftStore.for_instance(context.instance)
+    reference_key = dg.AssetKey.from_user_string(reference_asset) if reference_asset else asset_key
+    reference, used = reference_window(context, reference_key, partition, partitions_def, window, store, io_manager_key)
+    if reference is None:
+        return dg.AssetCheckResult(
+            asset_key=asset_key, check_name=check_name, passed=True,
+            description="No earlier partitions to compare with yet; drift not evaluated.",
+            metadata={"reference_partitions": dg.MetadataValue.int(0)},
+        ), None
+    columns = [c for c in columns if c in reference.columns]
+    result = detect_drift(reference[columns], current.reindex(columns=[c for c in columns if c in current.columns]),
+                          config)
+    failed = [r for r in result.columns.values() if material(r, min_ks, min_js)]
+    drift = result.to_dict()
+    for name, column in result.columns.items():
+        drift["columns"][name]["drifted"] = material(column, min_ks, min_js)
+    drift["drifted_columns"] = [r.column for r in failed]
+    drift["n_drifted"] = len(failed)
+    drift["share_drifted"] = len(failed) / max(len(result.columns), 1)
+    drift["drifted"] = drift["share_drifted"] >= config.drift_share
+    drift["reference_partitions"] = used
+    metadata = drift_check_metadata(  # rounded; names the drifted columns and why each failed
+        result.columns, failed, share=drift["share_drifted"], reference_partitions=len(used),
+        reference_rows=int(result.n_ref), min_effect={"numerical": min_ks, "categorical": min_js, "null_increase": config.max_null_increase})
+    if not reference_asset:
+        reason = ", ".join([*(f"drift {r.column}" for r in failed), *blocked]) or None
+        store.set_flag(asset_key, partition, reason)
+    description = (
+        "; ".join(f"{r.column}: {_reason(r)}" for r in failed)
+        if failed
+        else f"No drift in {len(result.columns)} columns against {len(used)} earlier "
+             f"partition{'' if len(used) == 1 else 's'}."
+    )
+    return dg.AssetCheckResult(
+        asset_key=asset_key, check_name=check_name, passed=not failed, severity=dg.AssetCheckSeverity.WARN,
+        description=description[:2000], metadata=metadata,
+    ), drift
 
 
 def _reason(r: ColumnDriftResult) -> str:

@@ -94,6 +94,11 @@ CONTRACTS: dict[str, AssetContract] = {
     "model_evaluation": AssetContract(EVALUATION, key=("metric",)),
     "batch_predictions": AssetContract(PREDICTIONS, key=("customer_id",), label="predicted_default", sensitive=("gender",)),
 }
+# Columns whose values never leave the process, in any asset: lineage events carry counts only for them
+# (OpenLineageResource.private_columns; see lineage.emission.privacy). A numeric column listed here also
+# loses its quantile evidence in root-cause analysis.
+SENSITIVE_COLUMNS: tuple[str, ...] = tuple(sorted({c for contract in CONTRACTS.values() for c in contract.sensitive}))
+
 # Assets that are not tables (the model artifact) take no faults and have no column contract.
 ARTIFACT_ASSETS = ("trained_model",)
 

@@ -45,7 +45,8 @@ _COLUMN_KINDS: dict[str, tuple[str, ...]] = {
     "null_burst": (NUMERIC, INTEGER, CATEGORICAL, STRING, TIMESTAMP),
     "scale_change": (NUMERIC, INTEGER),
     "mean_shift": (NUMERIC, INTEGER),
-    "category_remap": (CATEGORICAL,),
+    # On a string key it garbles every key into a 3-letter code (the key-integrity case).
+    "category_remap": (CATEGORICAL, STRING),
     "column_drop": (NUMERIC, INTEGER, CATEGORICAL, STRING, TIMESTAMP),
     "type_change": (NUMERIC, INTEGER, CATEGORICAL, TIMESTAMP),
     # Integer columns cannot hold inf without becoming float (a type change of its own): numeric only.

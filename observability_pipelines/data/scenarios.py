@@ -149,6 +149,20 @@ class AssetGraph:
                     stack.append(c)
         return seen
 
+    def partition_descendants(self, asset: str) -> set[str]:
+        """Descendants through partitioned assets only: a fault in one partition travels with that partition's
+        runs, not through an unpartitioned asset built before it (the model is trained before any fault)."""
+        inside = set(self.partitioned)
+        seen: set[str] = set()
+        stack = [asset]
+        while stack:
+            current = stack.pop()
+            for child, ps in self.parents.items():
+                if current in ps and child in inside and child not in seen:
+                    seen.add(child)
+                    stack.append(child)
+        return seen
+
     def ancestors(self, asset: str) -> set[str]:
         seen: set[str] = set()
         stack = [asset]
@@ -260,11 +274,22 @@ def draw_case(rng: random.Random, *, symptom: str = "failing", decoy_share: floa
             decoy = draw_fault(rng, pool)
             decoys.append(_record(decoy))
             reach -= {decoy["asset"]} | graph.descendants(decoy["asset"])
-    symptom_pool = tuple(sorted(reach, key=lambda a: (graph.depth(a), a)))
-    fallback = rng.choice(symptom_pool)
+    # The fallback is drawn from every partitioned descendant (as before) so that a seed keeps its draws.
+    fallback = rng.choice(sorted(reach, key=lambda a: (graph.depth(a), a)))
+    symptom_pool = reachable_pool(asset, decoys)
+    fallback = fallback if fallback in symptom_pool else symptom_pool[-1]
     return Case(asset, fault["kind"], fault["column"], fault["magnitude"],
                 symptom=fallback if symptom == "descendant" else None, decoys=decoys,
                 symptom_pool=symptom_pool, fallback=fallback)
+
+
+def reachable_pool(asset: str, decoys: Sequence[dict]) -> tuple[str, ...]:
+    """The assets a fault at ``asset`` reaches in its partition and no decoy does, shallowest first."""
+    graph = asset_graph()
+    reach = {asset} | graph.partition_descendants(asset)
+    for d in decoys:
+        reach -= {d["asset"]} | graph.descendants(d["asset"])
+    return tuple(sorted(reach, key=lambda a: (graph.depth(a), a)))
 
 
 def draw_cases(seed: int, n: int, *, symptom: str = "failing", decoy_share: float = DECOY_SHARE) -> list[Case]:
@@ -360,13 +385,29 @@ class SweepRun:
     def load(cls, path: Path) -> SweepRun:
         return cls(**json.loads(path.read_text()))
 
+    def saved_cases(self) -> list[Case]:
+        """The faults this run was made for, as they were drawn then (symptom pools as reachable now)."""
+        out = []
+        for c in self.cases:
+            pool = reachable_pool(c["asset"], c.get("decoys", []))
+            fallback = c.get("fallback") if c.get("fallback") in pool else pool[-1]
+            out.append(Case(**{**c, "symptom_pool": pool, "fallback": fallback}))
+        return out
+
     def matches(self, cases: Sequence[Case]) -> bool:
-        """The run served these cases (or more: the first cases of a longer draw of the same seed)."""
-        return bool(cases) and self.cases[:len(cases)] == [_case_record(c) for c in cases]
+        """The run served these cases' faults (or more: the first cases of a longer draw of the same seed);
+        the symptom is chosen when asking, so its pool may differ."""
+        return bool(cases) and [_fault_record(c) for c in self.cases[:len(cases)]] == [
+            _fault_record(_case_record(c)) for c in cases]
 
 
 def _case_record(case: Case) -> dict:
     return json.loads(json.dumps(asdict(case)))  # tuples become lists, as after a JSON round trip
+
+
+def _fault_record(record: dict) -> tuple:
+    """What the pipeline run depends on: the injected fault and its decoys."""
+    return tuple(record.get(k) for k in ("asset", "kind", "column", "magnitude")) + (record.get("decoys"),)
 
 
 def run_pipelines(cases: Sequence[Case], *, warmup_days: int = 4, customers_per_day: int = 250,

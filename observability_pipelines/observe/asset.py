@@ -1,8 +1,9 @@
 """``observed_asset``: a drop-in ``@dg.asset`` that checks, measures and reports every materialization.
 
-The wrapped function returns its value (a DataFrame or a model artifact); the wrapper applies any planned
-fault, publishes schema / row count / column lineage metadata, runs the observers' checks, and yields the
-output and the check results. The reference pipelines use exactly this piece, as a user would.
+The wrapped function returns its value (a DataFrame or a model artifact); the wrapper lets observers
+transform it (the reference pipelines inject planned faults this way), publishes schema / row count / column
+lineage metadata, runs the observers' checks, and yields the output and the check results. The reference
+pipelines use exactly this piece, as a user would; plain ``@dg.asset`` projects use ``with_observability``.
 """
 
 from __future__ import annotations
@@ -16,6 +17,9 @@ import dagster as dg
 import pandas as pd
 
 from observability_pipelines.observe.metadata import ColumnLineageSpec, table_metadata
+
+
+LINEAGE_METADATA, INLINE = "obs/lineage", "inline"  # the asset reports its own OpenLineage events
 
 
 @dataclass
@@ -37,12 +41,18 @@ class Observer:
     """One concern attached to an observed asset: checks, drift, lineage emission..."""
 
     required_resource_keys: frozenset[str] = frozenset()
+    # True when the observer emits lineage events itself (then the lineage sensor leaves the asset alone).
+    emits_lineage: bool = False
 
     def check_specs(self, asset_key: dg.AssetKey) -> list[dg.AssetCheckSpec]:
         return []
 
     def on_start(self, obs: Observation) -> None:
         """Before the asset's function runs."""
+
+    def transform(self, obs: Observation, value: Any) -> Any:
+        """The value the asset stores (default: unchanged); runs before metadata and checks."""
+        return value
 
     def on_output(self, obs: Observation) -> None:
         """After the value is final; may add metadata and check results to ``obs``."""
@@ -60,7 +70,6 @@ def observed_asset(
     ins: Mapping[str, dg.AssetIn] | None = None,
     partitions_def: dg.PartitionsDefinition | None = None,
     column_lineage: ColumnLineageSpec | None = None,
-    previous: Callable[[dg.AssetExecutionContext], pd.DataFrame] | None = None,
     observers: Sequence[Observer] = (),
     required_resource_keys: Sequence[str] = (),
     io_manager_key: str = "io_manager",
@@ -74,17 +83,19 @@ def observed_asset(
 ) -> Callable[[Callable[..., Any]], dg.AssetsDefinition]:
     """Decorate ``fn(context, **inputs) -> value`` into an observed Dagster asset.
 
-    ``previous`` loads the prior partition's data (used by the ``stale_partition`` fault);
     ``column_lineage`` maps output columns to ``"upstream_asset.column"`` references.
     """
 
     def decorate(fn: Callable[..., Any]) -> dg.AssetsDefinition:
         key = dg.AssetKey(name)
-        resource_keys = {"faults", *required_resource_keys}
+        resource_keys = set(required_resource_keys)
         for observer in observers:
             resource_keys |= observer.required_resource_keys
         check_specs = [_per_partition(spec, partitions_def) for observer in observers
                        for spec in observer.check_specs(key)]
+        declared = dict(metadata or {})
+        if any(observer.emits_lineage for observer in observers):
+            declared[LINEAGE_METADATA] = INLINE
 
         @dg.asset(
             name=name,
@@ -98,7 +109,7 @@ def observed_asset(
             kinds=kinds,
             tags=dict(tags or {}),
             owners=list(owners or []),
-            metadata=dict(metadata or {}),
+            metadata=declared,
             check_specs=check_specs or None,
         )
         def _observed(context, **inputs):  # unannotated: dagster resolves the context type itself
@@ -108,11 +119,9 @@ def observed_asset(
                 observer.on_start(obs)
             try:
                 value = fn(context, **inputs)
+                for observer in observers:
+                    value = observer.transform(obs, value)
                 if isinstance(value, pd.DataFrame):
-                    prev = (lambda: previous(context)) if previous else None
-                    value, applied = context.resources.faults.apply(name, partition, value, prev)
-                    for fault in applied:
-                        context.log.warning(f"fault plan: injected {fault.describe()}")
                     obs.metadata.update(table_metadata(value, column_lineage))
                 obs.value = value
                 for observer in observers:

@@ -32,7 +32,7 @@ from pydantic import Field
 
 from lineage.emission import events as ev
 from lineage.emission import facets as fc
-from lineage.emission.emitter import LineageEmitter
+from lineage.emission.emitter import LineageEmitter, LineageNotRecorded
 from lineage.emission.events import EmissionSettings
 from observability_pipelines.observe.artifacts import ModelArtifact
 from observability_pipelines.observe.asset import Observation, Observer
@@ -73,6 +73,10 @@ class OpenLineageResource(dg.ConfigurableResource):
         default=None, description="min/max/sum/quantiles of numeric columns (else $OBS_OL_NUMERIC_AGGREGATES, on)."
     )
     content_hash: bool = Field(default=True, description="datasetVersion from a content hash of the output.")
+    private_columns: list[str] | None = Field(
+        default=None, description="Columns that get counts only, no value aggregates (e.g. a contract's sensitive "
+        "columns; added to $OBS_OL_PRIVATE_COLUMNS). See lineage.emission.privacy.",
+    )
 
     def settings(self) -> EmissionSettings:
         return EmissionSettings.from_env(
@@ -81,6 +85,7 @@ class OpenLineageResource(dg.ConfigurableResource):
             numeric_aggregates=self.numeric_aggregates,
             input_metrics=self.input_metrics,
             content_hash=self.content_hash,
+            private_columns=tuple(self.private_columns or ()),
         )
 
     def emitter(self) -> LineageEmitter:
@@ -103,7 +108,9 @@ class OpenLineageResource(dg.ConfigurableResource):
             return
         try:
             self.emitter().emit(*events)
-        except Exception as exc:  # e.g. the outbox disk is full: report, never fail the asset for lineage
+        except LineageNotRecorded:
+            raise  # neither stored nor delivered: fail the step rather than lose lineage silently
+        except Exception as exc:  # a bug in emission: report, never fail the asset for lineage
             log.error("could not record lineage events: %s", exc)
 
 
@@ -147,6 +154,8 @@ def _engine_facet() -> processing_engine_run.ProcessingEngineRunFacet:
 
 class OpenLineageObserver(Observer):
     """Emits OpenLineage START, COMPLETE and FAIL events for each materialization of the asset."""
+
+    emits_lineage = True
 
     def __init__(self, resource_key: str = RESOURCE_KEY) -> None:
         self.resource_key = resource_key
@@ -222,7 +231,7 @@ class OpenLineageObserver(Observer):
             if isinstance(value, ModelArtifact):
                 facets["version"] = ev.dataset_version(value.version)
             elif with_metrics and settings.input_metrics and value is not None:
-                metrics = fc.data_quality_metrics(value, numeric_aggregates=settings.numeric_aggregates)
+                metrics = fc.data_quality_metrics(value, **settings.metric_options())
                 if metrics is not None:
                     input_facets["dataQualityMetrics"] = metrics
             out.append(event_v2.InputDataset(namespace=settings.dataset_namespace, name=name, facets=facets,
@@ -274,6 +283,11 @@ class OpenLineageObserver(Observer):
             rows = len(obs.value)
         if stats := fc.output_statistics(int(rows) if rows is not None else None):
             output_facets["outputStatistics"] = stats
+        # The written version's own column metrics: a dataset nobody reads yet (a final table) has no
+        # consumer reporting them on its inputs, and RCA needs its quantiles (scale vs shift, nulls).
+        if settings.input_metrics and isinstance(obs.value, pd.DataFrame):
+            if metrics := fc.data_quality_metrics(obs.value, **settings.metric_options()):
+                output_facets["dataQualityMetrics"] = metrics
         return event_v2.OutputDataset(namespace=settings.dataset_namespace, name=state["output_name"],
                                       facets=facets, outputFacets=output_facets)
 
@@ -338,7 +352,31 @@ def check_events(
 ) -> list[event_v2.RunEvent]:
     """START + COMPLETE (or FAIL) of a check job reading the checked dataset, whose input facet
     ``dataQualityAssertions`` carries the check outcomes."""
-    settings = resource.settings()
+    assertions = [
+        {
+            "assertion": r.check_name or check_name, "success": bool(r.passed), "column": None,
+            "severity": r.severity.value.lower() if r.severity else "error",
+        }
+        for r in results or []
+    ]
+    return check_run_events(resource.settings(), dagster_run_id=dagster_run_id, dagster_job=dagster_job,
+                            step_key=step_key, asset_key=asset_key, check_name=check_name,
+                            assertions=assertions, error=error, partition=partition)
+
+
+def check_run_events(
+    settings: EmissionSettings,
+    *,
+    dagster_run_id: str,
+    dagster_job: str,
+    step_key: str,
+    asset_key: dg.AssetKey,
+    check_name: str,
+    assertions: list[Mapping[str, Any]],
+    error: BaseException | None = None,
+    partition: str | None = None,
+) -> list[event_v2.RunEvent]:
+    """The events of one check evaluation, from its assertions (``check_events`` for in-process results)."""
     dataset = settings.dataset_name(_asset_path(asset_key))
     job_name = f"{dataset}:{check_name}"
     run_id = ev.step_run_id(dagster_run_id, step_key, job_name, partition)
@@ -356,18 +394,12 @@ def check_events(
         end = ev.run_event(event_v2.RunState.FAIL, run_facets={**run_facets, "errorMessage": ev.error_facet(error)},
                            inputs=[event_v2.InputDataset(namespace=settings.dataset_namespace, name=dataset)], **common)
         return [start, end]
-    assertions = fc.assertions_facet(
-        {
-            "assertion": r.check_name or check_name, "success": bool(r.passed), "column": None,
-            "severity": r.severity.value.lower() if r.severity else "error",
-        }
-        for r in results or []
-    )
+    facet = fc.assertions_facet(assertions)
     end = ev.run_event(
         event_v2.RunState.COMPLETE, run_facets=run_facets, **common,
         inputs=[event_v2.InputDataset(
             namespace=settings.dataset_namespace, name=dataset,
-            inputFacets={"dataQualityAssertions": assertions} if assertions else {},
+            inputFacets={"dataQualityAssertions": facet} if facet else {},
         )],
     )
     return [start, end]
@@ -378,9 +410,9 @@ def lineage_asset_check(fn: Callable[..., Any] | None = None, *, resource_key: s
 
     Put it *under* the Dagster decorator and require the resource::
 
-        @dg.asset_check(asset="clean_customers", required_resource_keys={"openlineage"})
+        @dg.asset_check(asset="orders", required_resource_keys={"openlineage"})
         @lineage_asset_check
-        def ids_unique(context, clean_customers): ...
+        def ids_unique(context, orders): ...
     """
 
     def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -425,6 +457,10 @@ def _report_check(context: Any, resource_key: str, default_name: str, result: An
             results=results, error=error, partition=partition,
         )
         resource.emit(*events)
+    except LineageNotRecorded as lost:
+        if error is None:
+            raise  # lineage would be lost: fail the check step (never mask the check's own error)
+        log.error("OpenLineage events for asset check %s lost: %s", default_name, lost)
     except Exception as exc:  # reporting must never mask the check's own outcome
         log.warning("OpenLineage events for asset check %s not emitted: %s", default_name, exc)
 

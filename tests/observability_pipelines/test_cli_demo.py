@@ -1,10 +1,11 @@
-"""`obs demo` end to end: backfill with a fault on the embedded SQLite instance, then the UI sees it.
+"""`obs demo` end to end, as a user runs it: the backfill with a fault on a fresh SQLite instance, its
+summary, then the Dagster UI it starts on ``--port``, in which the faulty day and its incident are visible.
 
-The expensive part (the backfill, `dagster dev` serving it, the daemon's RCA trace) runs once per module in
-the `demo_ui` fixture; one test checks it over GraphQL, one in a real browser (headless Chromium).
+The expensive part (one `obs demo` process: the backfill, then `dagster dev` it execs; `obs serve` for the
+incident links) runs once per module in the `demo_ui` fixture; the tests read its output, the instance,
+GraphQL and a real browser (headless Chromium).
 """
 
-import json
 import os
 import re
 import shutil
@@ -28,13 +29,25 @@ pytestmark = pytest.mark.slow  # the demo, dagster dev and the browser (minutes)
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "ui"
+BIN = Path(sys.executable).parent
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                  "--disable-background-networking"]
 PIPELINE_ASSETS = ("raw_customers", "clean_customers", "customer_features", "training_set", "trained_model",
                    "model_evaluation", "batch_predictions")
+DAYS = ["2026-03-01", "2026-03-02", "2026-03-03", "2026-03-04", "2026-03-05"]
+FAULTY_DAY = "2026-03-05"  # the built-in fault plan: a null burst in raw_customers.income
+COLUMNS = 100
+MAX_LINES = 60
+UI_LINE = re.compile(r"^Dagster UI: (http://127\.0\.0\.1:\d+)")
 RCA_QUERY = ('{ assetOrError(assetKey: {path: ["rca_report"]}) { ... on Asset { assetMaterializations(limit: 20) '
              '{ metadataEntries { label ... on MarkdownMetadataEntry { mdStr } ... on TextMetadataEntry { text } } } } } }')
+CHECKS_QUERY = ('{ assetNodes { assetKey { path } isPartitioned assetChecksOrError { ... on AssetChecks '
+                '{ checks { name } } } } }')
+EXECUTIONS_QUERY = ('query($key: AssetKeyInput!, $check: String!) { assetCheckExecutions(assetKey: $key, '
+                    'checkName: $check, limit: 200) { runId partition evaluation { partition success '
+                    'metadataEntries { label ... on UrlMetadataEntry { url } } } } }')
+
 
 def _free_port() -> int:
     with socket.socket() as s:
@@ -44,61 +57,104 @@ def _free_port() -> int:
 
 @dataclass
 class DemoUI:
-    summary: dict
+    output: str  # what `obs demo` printed before it started the UI (stdout and stderr)
     home: Path
     url: str
+    api_url: str
     log: Path
     traces: list[str] = field(default_factory=list)
 
-    def graphql(self, query: str) -> dict:
-        return httpx.post(f"{self.url}/graphql", json={"query": query}, timeout=10).json()
+    def graphql(self, query: str, variables: dict | None = None) -> dict:
+        return httpx.post(f"{self.url}/graphql", json={"query": query, "variables": variables or {}}, timeout=30).json()
 
     def log_tail(self, chars: int = 3000) -> str:
         return self.log.read_text(errors="replace")[-chars:] if self.log.exists() else "(no log)"
 
+    def incidents(self) -> list[dict]:
+        return httpx.get(f"{self.api_url}/api/v1/incidents", timeout=30).json()["incidents"]
+
+    def failed_checks(self) -> list[tuple[str, str, str | None]]:
+        """(asset, check, partition) of every failed check evaluation in the runs, from the instance."""
+        with dg.DagsterInstance.from_config(str(self.home)) as instance:
+            out = []
+            for run in instance.get_run_records():
+                for entry in instance.all_logs(run.dagster_run.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION):
+                    ev = entry.asset_check_evaluation
+                    if ev is not None and not ev.passed:
+                        out.append((ev.asset_key.to_user_string(), ev.check_name, ev.partition))
+            return out
+
 
 @pytest.fixture(scope="module")
 def demo_ui(tmp_path_factory):
-    """`obs demo` backfilled into a fresh DAGSTER_HOME, served by `dagster dev`, with the RCA trace recorded.
-
-    Module-scoped, so it cannot use the function-scoped `_isolated_env`: it makes its own DAGSTER_HOME and
-    data folder, sets them only for the duration of the in-process CLI call (CliRunner restores os.environ)
-    and hands them to `dagster dev` explicitly.
-    """
+    """`obs demo --port P` on a fresh DAGSTER_HOME: its backfill and summary, then the `dagster dev` it execs
+    on P; `obs serve` beside it on the port the incident links name (OBS_INCIDENTS_URL)."""
     base = tmp_path_factory.mktemp("obs_demo_ui")
     home, data = base / "dagster_home", base / "data"
     home.mkdir()
-    isolated = {"DAGSTER_HOME": str(home), "OBS_DATA_DIR": str(data), "OBS_FAULT_PLAN": None}
-    result = CliRunner().invoke(
-        app, ["demo", "--days", "5", "--no-ui", "--json", "--customers-per-day", "200"],
-        env=isolated, catch_exceptions=False,
-    )
-    assert result.exit_code == 0, result.output
-    summary = json.loads(result.stdout)
-
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if k != "OBS_FAULT_PLAN"}
-    env.update(DAGSTER_HOME=str(home), OBS_DATA_DIR=str(data))
-    log = base / "dagster-dev.log"
+    port, api_port = _free_port(), _free_port()
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("OBS_FAULT_PLAN", "OBS_NO_UI", "OBS_LINEAGE_URL", "OBS_LINEAGE_DB", "OBS_OUTBOX_PATH")}
+    env.update(DAGSTER_HOME=str(home), OBS_DATA_DIR=str(data), COLUMNS=str(COLUMNS),
+               OBS_INCIDENTS_URL=f"http://127.0.0.1:{api_port}")
+    log, api_log = base / "obs-demo.log", base / "obs-serve.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [str(Path(sys.executable).parent / "dagster"), "dev", "-h", "127.0.0.1", "-p", str(port),
-             "-w", str(ROOT / "workspace.yaml")],
+            [str(BIN / "obs"), "demo", "--days", str(len(DAYS)), "--customers-per-day", "200", "--port", str(port)],
             cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
         )
-    ui = DemoUI(summary=summary, home=home, url=f"http://127.0.0.1:{port}", log=log)
+    api = None
     try:
-        _wait_for_asset_graph(ui, proc, timeout=240)
+        output = _wait_for_summary(log, proc, timeout=1800)
+        ui = DemoUI(output=output, home=home, url=f"http://127.0.0.1:{port}", api_url=f"http://127.0.0.1:{api_port}",
+                    log=log)
+        _wait_for_asset_graph(ui, proc, timeout=300)
+        with api_log.open("wb") as out:
+            api = subprocess.Popen([str(BIN / "obs"), "serve", "--port", str(api_port)], cwd=ROOT, env=env,
+                                   stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        _wait_for_http(f"{ui.api_url}/healthz", api, timeout=120)
         _wait_for_rca_trace(ui, proc, timeout=180)
         yield ui
     finally:
-        _stop(proc)
+        for p in (api, proc):
+            if p is not None:
+                _stop(p)
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(log, ARTIFACTS / "dagster-dev.log")
+        shutil.copyfile(log, ARTIFACTS / "obs-demo.log")
+        if api_log.exists():
+            shutil.copyfile(api_log, ARTIFACTS / "obs-serve.log")
+
+
+def _wait_for_summary(log: Path, proc: subprocess.Popen, timeout: float) -> str:
+    """The demo's output: everything up to its last line ("Dagster UI: ..."), after which `dagster dev` logs.
+    The demo flushes before exec, so nothing of its own comes later."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        text = log.read_text(errors="replace") if log.exists() else ""
+        lines = text.splitlines()
+        for i, line in enumerate(lines):
+            if UI_LINE.match(line):
+                return "\n".join(lines[: i + 1])
+        if proc.poll() is not None:
+            pytest.fail(f"obs demo exited with {proc.returncode} before starting the UI:\n{text[-3000:]}")
+        time.sleep(2)
+    pytest.fail(f"obs demo printed no summary within {timeout:.0f} s:\n{log.read_text(errors='replace')[-3000:]}")
+
+
+def _wait_for_http(url: str, proc: subprocess.Popen, timeout: float) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline and proc.poll() is None:
+        try:
+            if httpx.get(url, timeout=5).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(1)
+    pytest.fail(f"{url} did not answer within {timeout:.0f} s (exit code {proc.poll()})")
 
 
 def _stop(proc: subprocess.Popen) -> None:
-    """Stop `dagster dev` and everything it started (webserver, daemon, code servers): the process group."""
+    """Stop a process and everything it started (webserver, daemon, code servers): the process group."""
     for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 10)):
         try:
             os.killpg(proc.pid, sig)
@@ -106,7 +162,7 @@ def _stop(proc: subprocess.Popen) -> None:
             break
         try:
             proc.wait(timeout=wait)
-            # dagster dev has exited; make sure no child outlived it.
+            # the leader has exited; make sure no child outlived it.
             os.killpg(proc.pid, signal.SIGKILL)
         except ProcessLookupError:
             break
@@ -126,11 +182,11 @@ def _wait_for_asset_graph(ui: DemoUI, proc: subprocess.Popen, timeout: float) ->
         except (httpx.HTTPError, KeyError, TypeError, ValueError):
             pass
         time.sleep(1)
-    pytest.fail(f"dagster dev did not serve the asset graph within {timeout:.0f} s:\n{ui.log_tail()}")
+    pytest.fail(f"dagster dev did not serve the asset graph on {ui.url} within {timeout:.0f} s:\n{ui.log_tail()}")
 
 
 def _wait_for_rca_trace(ui: DemoUI, proc: subprocess.Popen, timeout: float) -> None:
-    """The daemon's rca_sensor (running by default) records the trace on the rca_report asset."""
+    """The incident's report on the rca_report asset (the demo records it; rca_sensor would otherwise)."""
     deadline = time.time() + timeout
     while time.time() < deadline and not ui.traces and proc.poll() is None:
         try:
@@ -147,17 +203,47 @@ def _wait_for_rca_trace(ui: DemoUI, proc: subprocess.Popen, timeout: float) -> N
     # No failure here: the tests assert on ui.traces with the log tail.
 
 
+# --- the demo's output -------------------------------------------------------------------------------------
+
+
+def test_demo_output_is_short_uncut_and_points_to_the_incident_and_the_ui(demo_ui):
+    out = demo_ui.output
+    lines = out.splitlines()
+    print(f"\n{len(lines)} lines:\n{out}")
+    assert len(lines) <= MAX_LINES, f"{len(lines)} lines"
+    assert "allow_missing_partitions" not in out and "Couldn't load partition" not in out
+    assert all(len(line) <= COLUMNS for line in lines), [line for line in lines if len(line) > COLUMNS]
+    assert "…" not in out  # rich's ellipsis: nothing truncated
+    # Every failed check and its asset, named in full (a check name is one word: wrapping never splits it).
+    failed = demo_ui.failed_checks()
+    assert failed and all(p == FAULTY_DAY for _, _, p in failed), failed
+    words = set(re.findall(r"[\w/]+", out))
+    for asset, check, _ in failed:
+        assert asset in words and check in words, (asset, check)
+    for job in ("daily_pipeline", "batch_predictions_job"):
+        assert job in words
+    # The faulty day is marked as failing checks; the clean days before it as passed.
+    assert re.search(rf"^{FAULTY_DAY}\s+checks failed\b", out, re.M), out
+    assert re.search(rf"^{DAYS[0]}\.\.{DAYS[-2]}\s+passed\s+passed", out, re.M), out
+    # The incident (id, top cause) and the UI, on the port asked for.
+    [incident] = [i for i in demo_ui.incidents() if FAULTY_DAY in i["partitions"]]
+    assert f"Incident {incident['id']} [open" in out
+    assert re.search(r"top cause: raw_customers\.income null_burst\b", out), out
+    assert f"{demo_ui.api_url}/api/v1/incidents/{incident['id']}" in out
+    assert UI_LINE.match(lines[-1]).group(1) == demo_ui.url  # and the fixture found the UI there: --port honoured
+
+
 def test_demo_backfills_with_fault_then_ui_shows_assets(demo_ui):
-    summary, home = demo_ui.summary, demo_ui.home
-    assert summary["partitions"] == ["2026-03-01", "2026-03-02", "2026-03-03", "2026-03-04", "2026-03-05"]
-    assert summary["faults"][0]["kind"] == "null_burst" and summary["faults"][0]["partition"] == "2026-03-05"
-    assert summary["model_metrics"]["roc_auc"] > 0.6
+    home = demo_ui.home
+    assert "Injected fault: null_burst on raw_customers[2026-03-05].income" in demo_ui.output
+    metrics = dict(re.findall(r"(\w+)=(\d\.\d+)", demo_ui.output.split("Model evaluation:", 1)[1].splitlines()[0]))
+    assert float(metrics["roc_auc"]) > 0.6
     assert (home / "storage").exists()  # the embedded SQLite instance under DAGSTER_HOME
 
     with dg.DagsterInstance.from_config(str(home)) as instance:
         for asset in ("raw_customers", "customer_features", "training_set", "batch_predictions"):
             keys = instance.get_materialized_partitions(dg.AssetKey(asset))
-            assert keys == set(summary["partitions"]), asset
+            assert keys == set(DAYS), asset
         assert instance.get_latest_materialization_event(dg.AssetKey("model_evaluation")) is not None
 
     # The same instance, served by `dagster dev`, lists the assets and their materializations.
@@ -167,11 +253,46 @@ def test_demo_backfills_with_fault_then_ui_shows_assets(demo_ui):
     q = '{ assetOrError(assetKey: {path: ["customer_features"]}) { ... on Asset { assetMaterializations(limit: 10) { partition } } } }'
     mats = demo_ui.graphql(q)
     partitions = {m["partition"] for m in mats["data"]["assetOrError"]["assetMaterializations"]}
-    assert partitions == set(summary["partitions"])
+    assert partitions == set(DAYS)
 
-    assert demo_ui.traces, f"rca_sensor did not record a trace naming raw_customers.income:\n{demo_ui.log_tail()}"
+    assert demo_ui.traces, f"no rca_report naming raw_customers.income:\n{demo_ui.log_tail()}"
+    assert len(demo_ui.traces) == 1  # one fault, one incident, one report
     assert "null_burst" in demo_ui.traces[0] and "←" in demo_ui.traces[0]
-    assert summary["rca"]["candidates"][0]["asset"] == "raw_customers"
+
+
+def test_graphql_returns_every_check_evaluation_with_its_partition(demo_ui):
+    """Every evaluation of a partitioned asset's check carries its day; the faulty day's failures link to
+    their incident, and the link resolves to it."""
+    nodes = demo_ui.graphql(CHECKS_QUERY)["data"]["assetNodes"]
+    [incident] = [i for i in demo_ui.incidents() if FAULTY_DAY in i["partitions"]]
+    link = f"{demo_ui.api_url}/api/v1/incidents/{incident['id']}"
+    seen, links = 0, {}
+    for node in nodes:
+        if not node["isPartitioned"]:
+            continue
+        asset = "/".join(node["assetKey"]["path"])
+        for check in (node.get("assetChecksOrError") or {}).get("checks") or []:
+            data = demo_ui.graphql(EXECUTIONS_QUERY, {"key": {"path": node["assetKey"]["path"]}, "check": check["name"]})
+            for execution in data["data"]["assetCheckExecutions"]:
+                where = f"{asset}:{check['name']} run {execution['runId'] or '(runless)'}"
+                evaluation = execution["evaluation"]
+                if evaluation is None:  # skipped or never finished: no evaluation, still a partition
+                    assert execution["partition"] in DAYS, where
+                    continue
+                seen += 1
+                assert evaluation["partition"] in DAYS, f"{where}: partition {evaluation['partition']!r}"
+                assert execution["partition"] == evaluation["partition"], where
+                if not evaluation["success"]:
+                    assert evaluation["partition"] == FAULTY_DAY, where
+                    url = {e["label"]: e.get("url") for e in evaluation["metadataEntries"]}.get("incident")
+                    links.setdefault((asset, check["name"]), set()).update({url} - {None})
+    assert seen >= len(DAYS) * 10, seen
+    failed = {(asset, check) for asset, check, _ in demo_ui.failed_checks()}
+    assert set(links) == failed, (sorted(links), sorted(failed))
+    assert all(found == {link} for found in links.values()), links
+    body = httpx.get(link, timeout=30).json()
+    assert body["id"] == incident["id"] and body["cause"]["asset"] == "raw_customers"
+    assert body["cause"]["column"] == "income"
 
 
 # --- the same UI in a real browser -------------------------------------------------------------------------
@@ -234,8 +355,10 @@ def test_ui_in_browser_shows_assets_failed_check_and_rca_trace(sync_playwright_c
     from playwright.sync_api import expect
 
     assert demo_ui.traces, f"rca_sensor did not record a trace naming raw_customers.income:\n{demo_ui.log_tail()}"
-    fault = demo_ui.summary["faults"][0]
-    failed = [c.split(":", 1) for run in demo_ui.summary["runs"] for c in run["failed_checks"]]
+    fault = {"asset": "raw_customers", "column": "income", "kind": "null_burst", "partition": FAULTY_DAY}
+    failed = [(asset, check) for asset, check, _ in demo_ui.failed_checks()]
+    [incident] = [i for i in demo_ui.incidents() if FAULTY_DAY in i["partitions"]]
+    incident_url = f"{demo_ui.api_url}/api/v1/incidents/{incident['id']}"
     on_faulty_asset = [check for asset, check in failed if asset == fault["asset"]]
     assert on_faulty_asset, f"no check failed on {fault['asset']}: {failed}"
     # Prefer the Great Expectations suite's check: it names the broken expectation.
@@ -284,8 +407,32 @@ def test_ui_in_browser_shows_assets_failed_check_and_rca_trace(sync_playwright_c
                 if check.startswith("ge_"):
                     expect(page.locator("body")).to_contain_text(f"{fault['column']}:")
                     expect(page.locator("body")).to_contain_text(re.compile(r"\d+ of \d+ expectations failed"))
+                # The failure links to its incident: the check's latest evaluation names it and carries its URL.
+                expect(page.locator("body")).to_contain_text(f"Incident {incident['id']} ({incident['title']})")
+                expect(page.locator(f'a[href="{incident_url}"]').first).to_be_visible()
 
-            # (c) The RCA trace is on rca_report's page: the latest report names the injected cause.
+            # (c) The check's partition view: the faulty day failed, the others passed.
+            with steps.step(f"check-partitions-{fault['asset']}-{check}"):
+                page.locator("button[role=tab]", has_text="Partitions").click()
+                expect(page.get_by_text(re.compile(r"^Failed \(1\)$")).first).to_be_visible()
+                expect(page.get_by_text(re.compile(rf"^Passed \({len(DAYS) - 1}\)$")).first).to_be_visible()
+                for status in ("Missing", "Passed"):  # leave the failed partitions listed
+                    page.get_by_text(re.compile(rf"^{status} \(\d+\)$")).first.click()
+                expect(page.get_by_text("1 Partitions Selected").first).to_be_visible()
+                page.get_by_text(fault["partition"], exact=True).first.click()
+                detail = page.locator("body")
+                expect(detail).to_contain_text(re.compile(rf"{fault['partition']}\s*Failed"))
+                expect(detail).to_contain_text(f"Incident {incident['id']}")
+                expect(page.locator(f'a[href="{incident_url}"]').first).to_be_visible()
+
+            # (d) The link leads to the incident (obs serve's API), whose top cause is the injected fault.
+            with steps.step("incident-link"):
+                page.goto(incident_url)
+                expect(page.locator("body")).to_contain_text(re.compile(rf'"id":\s*{incident["id"]}\b'))
+                expect(page.locator("body")).to_contain_text(re.compile(r'"column":\s*"income"'))
+                expect(page.locator("body")).to_contain_text(fault["kind"])
+
+            # (e) The RCA trace is on rca_report's page: the latest report names the injected cause.
             with steps.step("rca-report"):
                 page.goto(f"{demo_ui.url}/assets/rca_report")
                 top = page.get_by_role("row").filter(has=page.get_by_text("top_cause", exact=True))

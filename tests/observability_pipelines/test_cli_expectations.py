@@ -125,3 +125,47 @@ def test_unpartitioned_suite_needs_no_partition(app, tmp_path):
     df.to_parquet(path, index=False)
     result = invoke(app, "validate", "model_evaluation", str(path))
     assert result.exit_code == 0, result.output
+
+
+def _table_rows(output):
+    """(severity, column, unexpected %, message) of each row of the plain (piped) failure table."""
+    lines = output.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("severity"))
+    return [line.split(None, 1)[0:1] + line.split(None, 1)[1:] for line in lines[start + 1:] if line.strip()]
+
+
+def test_renamed_column_is_named_unexpected_and_missing(app, customers, tmp_path):
+    path = tmp_path / "renamed.csv"
+    customers.rename(columns={"region": "regoin"}).to_csv(path, index=False)
+    result = CliRunner().invoke(app, ["expectations", "validate", "raw_customers", str(path), "-p", DAY],
+                                env={"TTY_COMPATIBLE": "0"})
+    assert result.exit_code == 1, result.output
+    assert "unexpected ['regoin'], missing ['region']" in result.output
+    assert "regoin looks like region renamed" in result.output
+    severities = [row[0] for row in _table_rows(result.output)]
+    assert severities == sorted(severities, key=["error", "warn"].index) and "warn" in severities  # errors first
+    for row in _table_rows(result.output):
+        if "expect_column_values_to" in row[1] and "region" in row[1]:
+            assert " 100.00 " in f" {row[1]} ", row  # a missing column fails every row
+    data = json.loads(invoke(app, "validate", "raw_customers", str(path), "-p", DAY, "--json").output)
+    assert data["columns"] == {"unexpected": ["regoin"], "missing": ["region"], "renamed": {"regoin": "region"}}
+
+
+def test_type_mismatch_is_said_in_terms_of_the_data(app, customers, tmp_path):
+    path = tmp_path / "text_income.parquet"
+    frame = customers.copy()
+    frame["income"] = frame["income"].astype(str)
+    frame.to_parquet(path, index=False)
+    result = CliRunner().invoke(app, ["expectations", "validate", "raw_customers", str(path), "-p", DAY],
+                                env={"TTY_COMPATIBLE": "0"})
+    assert result.exit_code == 1, result.output
+    assert "income: type mismatch: holds str values where the contract says numeric" in result.output
+    assert "Invalid comparison" not in result.output and "could not be evaluated" not in result.output
+
+
+def test_unknown_suite_suggests_the_close_name_and_json_errors_are_objects(app, customers, tmp_path):
+    path = tmp_path / "customers.parquet"
+    customers.to_parquet(path, index=False)
+    result = invoke(app, "validate", "raw_custmers", str(path), "-p", DAY, "--json")
+    assert result.exit_code == 2
+    assert json.loads(result.stdout)["error"]["message"].endswith("did you mean raw_customers?")

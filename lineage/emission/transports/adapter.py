@@ -17,6 +17,7 @@ from typing import Any
 from openlineage.client.transport import HttpTransport, KafkaTransport, Transport
 
 from lineage.emission.events import rehydrate
+from lineage.emission.redact import redact
 from lineage.emission.transports.base import BatchTransport, DeliveryError, is_permanent_status
 
 # urllib3 Retry settings (HttpConfig.retry): fail on the first error and return 5xx responses as they are.
@@ -97,5 +98,5 @@ def _await_kafka(transport: KafkaTransport, timeout: float) -> None:
 def _classify(exc: BaseException) -> DeliveryError:
     status = getattr(getattr(exc, "response", None), "status_code", None)
     if isinstance(status, int) and is_permanent_status(status):
-        return DeliveryError(f"HTTP {status}: {exc}", permanent=True, index=0)
-    return DeliveryError(f"{type(exc).__name__}: {exc}")
+        return DeliveryError(redact(f"HTTP {status}: {exc}"), permanent=True, index=0)
+    return DeliveryError(redact(f"{type(exc).__name__}: {exc}"))

@@ -18,6 +18,7 @@ import attr
 import httpx  # at import time, not in the first emit's delivery budget (it takes ~1 s to load)
 from openlineage.client.transport import Config, register_transport
 
+from lineage.emission.redact import redact
 from lineage.emission.transports.base import BatchTransport, DeliveryError, is_permanent_status
 
 INGEST_ENDPOINT = "api/v1/lineage"
@@ -42,19 +43,23 @@ class LineageApiTransport(BatchTransport):
     max_batch = 200
 
     def __init__(self, config: LineageApiConfig) -> None:
-        self.url = config.url.rstrip("/") + "/" + INGEST_ENDPOINT
-        self.name = f"lineage-api:{config.url}"
+        # Credentials in the URL become basic auth, so the URL httpx logs and errors quote holds none.
+        base = httpx.URL(config.url.rstrip("/"))
+        auth = httpx.BasicAuth(base.username, base.password) if base.username or base.password else None
+        base = base.copy_with(username=None, password=None)
+        self.url = f"{base}/{INGEST_ENDPOINT}"
+        self.name = f"lineage-api:{redact(config.url)}"  # shown in status and logs: never a password
         headers = {"Authorization": f"Bearer {config.api_key}"} if config.api_key else {}
         # Loading the CA bundle costs a good part of the first emit's budget; plain http has no TLS to verify
         # (and redirects, e.g. to https, are not followed).
-        self._client = httpx.Client(headers=headers, verify=self.url.startswith("https://"))
+        self._client = httpx.Client(headers=headers, auth=auth, verify=self.url.startswith("https://"))
 
     def send(self, events: Sequence[dict[str, Any]], timeout: float) -> None:
         body = list(events) if len(events) > 1 else events[0]
         try:
             resp = self._client.post(self.url, json=body, timeout=httpx.Timeout(max(0.05, timeout)))
         except httpx.HTTPError as exc:
-            raise DeliveryError(f"{type(exc).__name__}: {exc}") from exc
+            raise DeliveryError(redact(f"{type(exc).__name__}: {exc}")) from exc
         if resp.status_code < 300:
             return
         raise _rejection(resp, len(events))

@@ -129,9 +129,26 @@ def _reject_constant(value: str) -> Any:
     raise ValueError(f"{value} is not valid JSON")
 
 
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """An object's members; a key given twice is refused (parsers disagree on which one wins)."""
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        seen: set[str] = set()
+        duplicate = next(k for k, _ in pairs if k in seen or seen.add(k))  # type: ignore[func-returns-value]
+        raise _DuplicateKey(duplicate)
+    return out
+
+
 def _load_json(raw: bytes) -> Any:
     try:
-        return json.loads(raw, parse_constant=_reject_constant)
+        return json.loads(raw, parse_constant=_reject_constant, object_pairs_hook=_unique_keys)
+    except _DuplicateKey as exc:
+        raise ApiError(400, "duplicate_key", f"the key {str(exc)[:100]!r} appears twice in one JSON object; "
+                       "send each key once") from None
     except RecursionError:
         raise ApiError(400, "too_deep", "JSON nesting is too deep") from None
     except UnicodeDecodeError as exc:

@@ -11,10 +11,11 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any, Literal, TypeVar
 
-from fastapi import APIRouter, Body, Query
+from fastapi import APIRouter, Body, Path, Query
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
+from lineage.config import MAX_COUNT
 from lineage.graph import marquez as mq
 from lineage.graph.queries import parse_as_of
 from lineage.serve.deps import Authorized, StoreDep
@@ -24,7 +25,7 @@ from lineage.store.database import utcnow
 
 T = TypeVar("T")
 Limit = Annotated[int, Query(ge=1, le=10_000)]
-Offset = Annotated[int, Query(ge=0)]
+Offset = Annotated[int, Query(ge=0, le=MAX_COUNT)]  # beyond a 64-bit integer no database can bind it
 Depth = Annotated[int, Query(ge=1, le=100)]
 
 router = APIRouter(prefix="/api/v1", dependencies=[Authorized], tags=["marquez"])
@@ -109,22 +110,37 @@ async def _tag(store: LineageStore, namespace: str, dataset: str, field: str, ta
     )
 
 
-@router.delete("/namespaces/{namespace}/datasets/{dataset}")
-async def delete_dataset(store: StoreDep, namespace: str, dataset: str) -> Any:
-    found = await _read(store, lambda c: mq.dataset(c, mq.dataset_ref(c, namespace, dataset)))
-    if isinstance(found, JSONResponse):
-        return found
-    await _write(store, lambda c, now: state.soft_delete(c, "dataset", namespace, dataset, now), lambda c: None)
-    return {**found, "deleted": True}
+def _kind_routes(kind: mq.Kind) -> None:
+    """List, get and (soft) delete: the same three routes for datasets and for jobs."""
+    item_path = f"/namespaces/{{namespace}}/{kind.plural}/{{{kind.name}}}"
+
+    async def list_nodes(store: StoreDep, namespace: str, limit: Limit = 100, offset: Offset = 0) -> Any:
+        def work(conn: Any) -> Any:
+            items, total = mq.nodes(conn, kind.name, namespace, limit, offset)
+            return {kind.plural: items, "totalCount": total}
+
+        return await _read(store, work)
+
+    async def get_node(store: StoreDep, namespace: str, name: str) -> Any:
+        return await _read(store, lambda c: mq.shape(c, mq.node_ref(c, kind.name, namespace, name)))
+
+    async def delete_node(store: StoreDep, namespace: str, name: str) -> Any:
+        found = await _read(store, lambda c: mq.shape(c, mq.node_ref(c, kind.name, namespace, name)))
+        if isinstance(found, JSONResponse):
+            return found
+        await _write(store, lambda c, now: state.soft_delete(c, kind.name, namespace, name, now), lambda c: None)
+        return {**found, "deleted": True} if "deleted" in found else found  # Marquez's Job has no `deleted`
+
+    for handler in (get_node, delete_node):  # the path parameter keeps Marquez's name ({dataset} / {job})
+        handler.__annotations__["name"] = Annotated[str, Path(alias=kind.name)]
+    for handler, verb, path in ((list_nodes, "list", f"/namespaces/{{namespace}}/{kind.plural}"),
+                                (get_node, "get", item_path), (delete_node, "delete", item_path)):
+        handler.__name__ = f"{verb}_{kind.plural if verb == 'list' else kind.name}"  # the OpenAPI operationId
+        router.add_api_route(path, handler, methods=["DELETE" if verb == "delete" else "GET"])
 
 
-@router.delete("/namespaces/{namespace}/jobs/{job}")
-async def delete_job(store: StoreDep, namespace: str, job: str) -> Any:
-    found = await _read(store, lambda c: mq.job(c, mq.job_ref(c, namespace, job)))
-    if isinstance(found, JSONResponse):
-        return found
-    await _write(store, lambda c, now: state.soft_delete(c, "job", namespace, job, now), lambda c: None)
-    return found
+for _kind in mq.KINDS.values():
+    _kind_routes(_kind)
 
 
 @router.get("/namespaces")
@@ -153,20 +169,6 @@ async def get_source(store: StoreDep, source: str) -> Any:
     return await _read(store, work)
 
 
-@router.get("/namespaces/{namespace}/datasets")
-async def list_datasets(store: StoreDep, namespace: str, limit: Limit = 100, offset: Offset = 0) -> Any:
-    def work(conn: Any) -> Any:
-        items, total = mq.datasets(conn, namespace, limit, offset)
-        return {"datasets": items, "totalCount": total}
-
-    return await _read(store, work)
-
-
-@router.get("/namespaces/{namespace}/datasets/{dataset}")
-async def get_dataset(store: StoreDep, namespace: str, dataset: str) -> Any:
-    return await _read(store, lambda c: mq.dataset(c, mq.dataset_ref(c, namespace, dataset)))
-
-
 @router.get("/namespaces/{namespace}/datasets/{dataset}/versions")
 async def list_dataset_versions(store: StoreDep, namespace: str, dataset: str, limit: Limit = 100, offset: Offset = 0) -> Any:
     def work(conn: Any) -> Any:
@@ -179,20 +181,6 @@ async def list_dataset_versions(store: StoreDep, namespace: str, dataset: str, l
 @router.get("/namespaces/{namespace}/datasets/{dataset}/versions/{version}")
 async def get_dataset_version(store: StoreDep, namespace: str, dataset: str, version: str) -> Any:
     return await _read(store, lambda c: mq.dataset_version(c, mq.dataset_ref(c, namespace, dataset), version))
-
-
-@router.get("/namespaces/{namespace}/jobs")
-async def list_jobs(store: StoreDep, namespace: str, limit: Limit = 100, offset: Offset = 0) -> Any:
-    def work(conn: Any) -> Any:
-        items, total = mq.jobs(conn, namespace, limit, offset)
-        return {"jobs": items, "totalCount": total}
-
-    return await _read(store, work)
-
-
-@router.get("/namespaces/{namespace}/jobs/{job}")
-async def get_job(store: StoreDep, namespace: str, job: str) -> Any:
-    return await _read(store, lambda c: mq.job(c, mq.job_ref(c, namespace, job)))
 
 
 @router.get("/namespaces/{namespace}/jobs/{job}/versions")

@@ -133,3 +133,91 @@ def test_label_column_checks_read_as_label_shift_and_pair_checks_count_per_colum
         {"assertion": "expect_column_pair_values_a_to_be_greater_than_b", "success": False, "column": "amount,fee"}])
     found = {(e.kind, e.column, e.strength) for e in gather_evidence(s, HISTORY, frozenset({"defaulted"}))}
     assert found == {("label_shift", "defaulted", 0.9), ("unknown", "amount", 0.3), ("unknown", "fee", 0.3)}
+
+
+# --------------------------------------------------------------------------- through a real store
+CODES = {"0.05": 0.0, "0.25": 1.0, "0.5": 2.0, "0.75": 3.0, "0.95": 4.0}
+
+
+def _codes(rows, *, nulls=0, quantiles=CODES):
+    return {"nullCount": nulls, "distinctCount": 5, "count": float(rows - nulls), "min": min(quantiles.values()),
+            "max": max(quantiles.values()), "quantiles": dict(quantiles)}
+
+
+def _table_day(events, day, *, code_type="int64", code=None, drift=None, assertions=()):
+    """One partition of a table with an integer code column (`code`) and a numeric `amount`."""
+    rows = 200
+    facets = {"schema": f.SchemaFacet.build([("code", code_type), ("amount", "float64")]),
+              "dataQualityMetrics": metrics(rows, code=code or _codes(rows), amount=numeric(rows)),
+              "outputStatistics": f.OutputStatisticsFacet.build(rows)}
+    if drift:
+        facets["drift"] = f.DriftDatasetFacet.from_fact({"drifted": True, "columns": {"code": drift}})
+    if assertions:
+        facets["dataQualityAssertions"] = f.AssertionsFacet.build(
+            [{"assertion": a, "success": False, "column": "code"} for a in assertions])
+    events.run("table", outputs={"table": facets}, partition=day)
+
+
+DAYS = [f"2026-03-0{d}" for d in range(1, 8)]
+
+
+def _top(events, day):
+    from lineage.analysis.rca import analyze
+
+    top = analyze(events.store(), "table", partition=day).candidates[0]
+    return top.column, top.kind
+
+
+@pytest.mark.parametrize("nulls", [30, 6])  # 15 %, and 3 % (below the null-share rise that counts by itself)
+def test_integer_column_turning_float_as_nulls_appear_is_a_null_burst_not_a_type_change(events, nulls):
+    for day in DAYS[:-1]:
+        _table_day(events, day)
+    _table_day(events, DAYS[-1], code_type="float64", code=_codes(200, nulls=nulls),
+               assertions=["expect_column_values_to_be_in_type_list", "expect_column_values_to_not_be_null"])
+    assert _top(events, DAYS[-1]) == ("code", "null_burst")
+
+
+def test_integer_column_turning_float_without_nulls_stays_a_type_change(events):
+    for day in DAYS[:-1]:
+        _table_day(events, day)
+    _table_day(events, DAYS[-1], code_type="float64", assertions=["expect_column_values_to_be_in_type_list"])
+    assert _top(events, DAYS[-1]) == ("code", "type_change")
+
+
+CATEGORICAL_DRIFT = {"kind": "categorical", "test": "chi2", "statistic": 80.0, "drifted": True, "n_new_categories": 2}
+
+
+def test_integer_codes_shifted_by_one_offset_are_a_mean_shift_not_a_category_remap(events):
+    for day in DAYS[:-1]:
+        _table_day(events, day)
+    shifted = {k: v - 2.0 for k, v in CODES.items()}
+    _table_day(events, DAYS[-1], code=_codes(200, quantiles=shifted), drift=CATEGORICAL_DRIFT,
+               assertions=["expect_column_values_to_be_in_set"])  # a set check fails on shifted codes too
+    assert _top(events, DAYS[-1]) == ("code", "mean_shift")
+
+
+def test_integer_codes_reshuffled_stay_a_category_remap(events):
+    for day in DAYS[:-1]:
+        _table_day(events, day)
+    reshuffled = {"0.05": 0.0, "0.25": 0.0, "0.5": 4.0, "0.75": 4.0, "0.95": 4.0}
+    _table_day(events, DAYS[-1], code=_codes(200, quantiles=reshuffled), drift=CATEGORICAL_DRIFT,
+               assertions=["expect_column_values_to_be_in_set"])
+    assert _top(events, DAYS[-1]) == ("code", "category_remap")
+
+
+def test_predicted_class_moving_is_a_label_shift_a_predicted_amount_is_not(events):
+    from lineage.analysis.rca import analyze
+
+    drifts = {"predicted_churn": {"kind": "categorical", "test": "chi2", "statistic": 79.0, "drifted": True},
+              "predicted_spend": {"kind": "numerical", "test": "ks", "statistic": 0.4, "drifted": True}}
+    for name, drift in drifts.items():
+        for day in DAYS:
+            facets = {"outputStatistics": f.OutputStatisticsFacet.build(200)}
+            if day == DAYS[-1]:
+                facets["drift"] = f.DriftDatasetFacet.from_fact({"drifted": True, "columns": {name: drift}})
+            events.run(name, outputs={f"scores_{name}": facets}, partition=day)
+    store = events.store()
+    churn = analyze(store, "scores_predicted_churn", partition=DAYS[-1]).candidates[0]
+    spend = analyze(store, "scores_predicted_spend", partition=DAYS[-1]).candidates[0]
+    assert (churn.column, churn.kind) == ("predicted_churn", "label_shift")
+    assert (spend.column, spend.kind) == ("predicted_spend", "mean_shift")

@@ -160,3 +160,70 @@ def test_http_route_takes_run_time_and_any_partition_key(events):
     hourly = client.get("/api/v1/rca", params={"name": "h", "partition": "2026-03-09-01:00"})
     assert hourly.status_code == 200 and hourly.json()["symptom"]["partition"] == "2026-03-09-01:00"
     assert client.get("/api/v1/rca", params={"name": "dst", "partition": "05/03/2026"}).status_code == 422
+
+
+# --------------------------------------------------------------------------- volume against other sources
+WEEK = (1.0, 1.05, 1.05, 1.0, 0.95, 0.7, 0.6, 1.0, 1.05)  # a calendar: fewer rows at the weekend
+SOURCES = {"applicants": 1000, "payments": 12000, "outcomes": 990}
+
+
+def _sources_day(events, index, *, lost=0.0, drifted=False):
+    """Three sources moving with the calendar (±1 % noise), `features` built from two of them and `training`
+    from `features` and the third (which is how `features` finds it: lineage in either direction)."""
+    import random
+
+    rng = random.Random(index)
+    day = f"2026-03-{index + 1:02d}"
+    rows = {name: int(usual * WEEK[index] * rng.uniform(0.99, 1.01) * (1 - lost if name == "payments" else 1))
+            for name, usual in SOURCES.items()}
+    for name, n in rows.items():
+        events.run(name, outputs={name: {"outputStatistics": f.OutputStatisticsFacet.build(n)}}, partition=day)
+    features = {"outputStatistics": f.OutputStatisticsFacet.build(rows["applicants"]),  # one row per applicant
+                "columnLineage": COLS({"spend": [(NS, "payments", "amount")]})}
+    if drifted:  # drift is all the symptom shows
+        features["drift"] = f.DriftDatasetFacet.from_fact({"drifted": True, "columns": {"spend": {
+            "kind": "numerical", "test": "ks", "statistic": 0.17, "drifted": True}}})
+    events.run("features", inputs=["applicants", "payments"], outputs={"features": features}, partition=day)
+    events.run("training", inputs=["features", "outcomes"], outputs={"training": {}}, partition=day)
+    return day
+
+
+def test_a_small_loss_at_one_source_is_found_against_the_other_sources(events):
+    """10 % fewer payments (far inside the own-history volume limit) on a normal weekday: the other sources
+    did not move, so the loss is the cause and the symptom's drift its echo."""
+    for i in range(7):
+        _sources_day(events, i)
+    day = _sources_day(events, 7, lost=0.10, drifted=True)
+    result = analyze(events.store(), "features", partition=day)
+    top = result.candidates[0]
+    assert (top.asset, top.kind, top.echo_of) == ("payments", "row_loss", None)
+    assert [(c.asset, c.echo_of) for c in result.candidates[1:]] == [("features", "payments")]
+
+
+def test_a_quiet_weekend_at_every_source_is_no_volume_fault(events):
+    for i in range(6):
+        _sources_day(events, i)
+    day = _sources_day(events, 6, drifted=True)  # 40 % fewer rows everywhere
+    result = analyze(events.store(), "features", partition=day)
+    assert [(c.asset, c.kind) for c in result.candidates] == [("features", "mean_shift")]
+
+
+# --------------------------------------------------------------------------- versions that fed the symptom
+def test_todays_partition_of_a_table_does_not_feed_a_model_trained_before(events):
+    """scores ← model (trained once on days 1-5) ← table: today's failed table check is no cause of scores."""
+    check = f.AssertionsFacet.build
+    days = DAYS[:6]
+    for day in days[:-1]:
+        events.run("table", outputs={"table": {"dataQualityAssertions": check(
+            [{"assertion": "not_null", "success": True, "column": "value"}])}}, partition=day)
+    events.run("model", inputs=["table"], outputs={"model": {}})
+    for day in days[:-1]:
+        events.run("scores", inputs=["model"], outputs={"scores": {}}, partition=day)
+    events.run("table", outputs={"table": {"dataQualityAssertions": check(
+        [{"assertion": "not_null", "success": False, "column": "value"}])}}, partition=days[-1])
+    events.run("scores", inputs=["model"], outputs={"scores": {"dataQualityAssertions": check(
+        [{"assertion": "expect_column_values_to_be_between", "success": False, "column": "value"}])}},
+        partition=days[-1])
+    result = analyze(events.store(), "scores", partition=days[-1])
+    assert [c.asset for c in result.candidates] == ["scores"]
+    assert result.failing_ancestors == [{"asset": "scores", "distance": 0}]

@@ -59,3 +59,20 @@ def test_plain_text_is_the_default(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in config["loggers"]:
         logger = logging.getLogger(name)
         logger.handlers, logger.propagate = [], True
+
+
+def test_obs_serve_writes_json_lines_without_credentials(tmp_path) -> None:
+    import httpx
+
+    from helpers import prometheus_stack
+
+    serve = prometheus_stack.obs_serve(f"sqlite:///{tmp_path / 'lineage.db'}", tmp_path, env={logs.FORMAT_VAR: "json"})
+    try:
+        assert httpx.get(serve.url + "/healthz?token=s3cret-value").status_code == 200
+    finally:
+        serve.stop()
+    lines = [json.loads(line) for line in serve.log.read_text().splitlines() if line.startswith("{")]
+    access = [line for line in lines if line["logger"] == "uvicorn.access"]
+    assert access and "/healthz?token=[redacted]" in access[-1]["message"]
+    assert "s3cret-value" not in serve.log.read_text()
+    assert {"time", "level", "logger", "message"} <= set(access[-1])

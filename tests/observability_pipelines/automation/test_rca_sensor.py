@@ -34,6 +34,7 @@ def webhook():
 def test_one_fault_gives_one_report_one_alert_and_tagged_runs(monkeypatch, tmp_path, webhook):
     url, received = webhook
     monkeypatch.setenv("OBS_ALERT_WEBHOOK", url)
+    monkeypatch.setenv("OBS_INCIDENTS_URL", "http://obs.example:5000/")
     monkeypatch.setenv("OBS_DATA_DIR", str(tmp_path / "data"))
     instance = dg.DagsterInstance.get()  # the local instance under DAGSTER_HOME (tmp)
     result = run_demo(days=5, fault_plan=BUILTIN_FAULT_PLAN, instance=instance,
@@ -55,6 +56,15 @@ def test_one_fault_gives_one_report_one_alert_and_tagged_runs(monkeypatch, tmp_p
     affected = {a["dataset"] for a in incident["affected"]}
     assert {"raw_customers", "clean_customers"} <= affected
     assert {k.removeprefix("affected/") for k in report.metadata if k.startswith("affected/")} == affected
+
+    # Every failed check evaluation is recorded once more, same check and day, with the incident's link.
+    linked = [e for e in tick.asset_events if isinstance(e, dg.AssetCheckEvaluation)]
+    failed = {tuple(c.split(":", 1)) for run in result.runs for c in run.failed_checks}
+    assert sorted((e.asset_key.to_user_string(), e.check_name) for e in linked) == sorted(failed)
+    for e in linked:
+        assert not e.passed and e.partition == "2026-03-05"
+        assert e.metadata["incident"].value == f"http://obs.example:5000/api/v1/incidents/{incident['id']}"
+        assert e.metadata["incident_id"].value == incident["id"]
 
     tags = instance.get_run_by_id(faulty.run_id).tags
     assert tags["obs/incident"] == str(incident["id"])

@@ -79,7 +79,14 @@ CASES = [
     Case("raw_transactions", "row_loss"),
     Case("raw_labels", "label_shift"),
     Case("raw_customers", "inf_values", "income"),
+    # Key integrity at the sources: every label key garbled into a 3-letter code; a tenth of the applicants lost.
+    Case("raw_labels", "category_remap", "customer_id"),
+    Case("raw_customers", "row_loss", magnitude=0.1),
 ]
+# Random loss of a tenth of the applicants keeps every distribution and every in-table expectation: only the
+# cross-source coverage (the labels and transactions know applicants raw_customers lacks) sees it.
+RELATIONSHIP_ONLY = {"row_loss@raw_customers"}
+SOURCES = ("raw_customers", "raw_transactions", "raw_labels")
 
 
 def test_cases_cover_every_fault_kind():
@@ -164,6 +171,8 @@ def test_fault_fails_a_check_on_its_asset(sweep, case):
     ids=[c.id for c in CASES],
 )
 def test_fault_fails_a_ge_or_drift_check_on_its_asset(sweep, case):
+    if case.id in RELATIONSHIP_ONLY:
+        pytest.skip("caught by the cross-source relationship checks only (see RELATIONSHIP_ONLY)")
     failed = [e for e in _failed_on_target(sweep, case) if e.family in ("great_expectations", "drift")]
     assert failed, (
         f"{case.id}: no GE or drift check on {case.asset} failed in {_case_partition(case)}; "
@@ -190,6 +199,10 @@ def test_expected_catchers(sweep):
         # 5% infinite values: out of the GE range; drift ignores non-finite values and 5% stays under its
         # null/invalid increase threshold (10%).
         "inf_values@raw_customers.income": {"great_expectations"},
+        # Garbled keys: key format and uniqueness (blocking GE errors, so the relationship steps reading
+        # raw_labels are skipped that day).
+        "category_remap@raw_labels.customer_id": {"great_expectations"},
+        "row_loss@raw_customers": {"relationship"},
     }
     got = {c.id: {e.family for e in _failed_on_target(sweep, c)} for c in CASES}
     print("\nfault kind -> check families failing on the injected asset:")
@@ -198,6 +211,15 @@ def test_expected_catchers(sweep):
               f"{sorted({e.check for e in _failed_on_target(sweep, case)})}")
     missing = {k: sorted(v - got[k]) for k, v in expected.items() if not v <= got[k]}
     assert not missing, f"expected catchers did not fire: {missing}"
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c.asset in SOURCES and c.kind in ("category_remap", "row_loss")
+                                   and c.column in (None, "customer_id")], ids=lambda c: c.id)
+def test_source_key_fault_fails_at_its_source_only(sweep, case):
+    """A key fault at one source fails no check of another source (the third source decides who is wrong):
+    lost applicants are not blamed on raw_labels, garbled labels not on raw_customers."""
+    blamed = {e.asset for e in sweep[_case_partition(case)] if not e.passed and e.asset in SOURCES}
+    assert blamed == {case.asset}, [str(e) for e in sweep[_case_partition(case)] if not e.passed]
 
 
 def test_blocking_check_stops_propagation(sweep):

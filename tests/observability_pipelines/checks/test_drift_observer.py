@@ -64,7 +64,7 @@ def _rows(pipeline, partitions):
 
 
 def _columns():
-    from observability_pipelines.observe.defaults import drift_columns
+    from observability_pipelines.assets.observers import drift_columns
 
     return drift_columns(ASSET)
 

@@ -196,6 +196,12 @@ FAULT_CASES = [
     ("raw_transactions", "stale_partition", None, "expect_column_values_to_be_between", "error"),
     ("raw_labels", "stale_partition", None, "expect_column_values_to_be_between", "error"),
     ("raw_labels", "type_change", "defaulted", "expect_column_values_to_be_of_type", "error"),
+    # Garbled keys (every key renamed to a 3-letter code) fail the key format and uniqueness at the source.
+    ("raw_labels", "category_remap", "customer_id", "expect_column_values_to_match_regex", "error"),
+    ("raw_labels", "category_remap", "customer_id", "expect_column_values_to_be_unique", "error"),
+    ("raw_customers", "category_remap", "customer_id", "expect_column_values_to_match_regex", "error"),
+    ("raw_transactions", "category_remap", "transaction_id", "expect_column_values_to_be_unique", "error"),
+    ("raw_transactions", "category_remap", "customer_id", "expect_column_values_to_match_regex", "error"),
     ("clean_customers", "category_remap", "gender", "expect_column_values_to_be_in_set", "warn"),
     ("clean_transactions", "column_drop", "merchant_category", "expect_column_to_exist", "error"),
     ("clean_labels", "duplicate_rows", None, "expect_column_values_to_be_unique", "error"),
@@ -214,7 +220,7 @@ FAULT_CASES = [
 
 
 @pytest.mark.parametrize("asset,kind,column,catcher,severity", FAULT_CASES,
-                         ids=[f"{a}-{k}-{c or 'rows'}" for a, k, c, *_ in FAULT_CASES])
+                         ids=[f"{a}-{k}-{c or 'rows'}-{x.removeprefix('expect_column_')}" for a, k, c, x, _ in FAULT_CASES])
 def test_fault_fails_the_suite_of_its_asset(asset, kind, column, catcher, severity):
     day, previous = "2026-01-14", "2026-01-13"
     unpartitioned = asset == "model_evaluation"
@@ -248,8 +254,9 @@ def test_every_fault_kind_on_every_column_is_caught(asset):
         faults += [Fault(asset, day, "null_burst", col), Fault(asset, day, "column_drop", col)]
         if kind in (NUMERIC, INTEGER):
             faults.append(Fault(asset, day, "scale_change", col))
-        if kind == CATEGORICAL and not (asset == "raw_customers" and col == "gender"):
+        if kind in (CATEGORICAL, "string") and not (asset == "raw_customers" and col == "gender"):
             # raw gender is already F/M: the remap to 3-letter upper-case codes changes nothing there.
+            # On a string key it garbles every key.
             faults.append(Fault(asset, day, "category_remap", col))
         if kind != "string":
             faults.append(Fault(asset, day, "type_change", col))
@@ -366,13 +373,14 @@ def test_asset_without_a_suite_gets_no_checks(tmp_path, monkeypatch):
 
 
 def _pipeline():
+    from observability_pipelines.assets.observers import FaultObserver
     from observability_pipelines.assets.partitions import daily_partitions
     from observability_pipelines.observe.asset import observed_asset
 
     @observed_asset(
         name="raw_customers",
         partitions_def=daily_partitions,
-        observers=[GreatExpectationsObserver("raw_customers")],
+        observers=[FaultObserver(), GreatExpectationsObserver("raw_customers")],
         required_resource_keys=["raw_data"],
     )
     def raw_customers(context):

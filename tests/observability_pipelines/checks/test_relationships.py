@@ -19,6 +19,7 @@ from observability_pipelines.checks.relationships import (
     orphan_transactions,
     relationship_checks,
     training_rows_match_join,
+    transactions_have_applicants,
     transactions_per_applicant,
 )
 from observability_pipelines.data.contracts import CONTRACTS
@@ -42,10 +43,12 @@ def frames(day: str, customers_per_day: int = SMALL) -> dict[str, pd.DataFrame]:
 
 
 def run_all(f: dict[str, pd.DataFrame]) -> dict[str, dg.AssetCheckResult]:
+    """Every relationship check as the pipeline wires it (the sources cross-checked three ways)."""
     results = [
-        orphan_transactions(f["raw_customers"], f["raw_transactions"]),
-        transactions_per_applicant(f["raw_customers"], f["raw_transactions"], EXPECTED_TPC),
-        labels_cover_applicants(f["raw_customers"], f["raw_labels"]),
+        orphan_transactions(f["raw_customers"], f["raw_transactions"], f["raw_labels"]),
+        transactions_per_applicant(f["raw_customers"], f["raw_transactions"], EXPECTED_TPC, labels=f["raw_labels"]),
+        transactions_have_applicants(f["raw_customers"], f["raw_transactions"], f["raw_labels"]),
+        labels_cover_applicants(f["raw_customers"], f["raw_labels"], f["raw_transactions"]),
         features_match_customers(f["clean_customers"], f["customer_features"]),
         training_rows_match_join(f["customer_features"], f["clean_labels"], f["training_set"]),
     ]
@@ -54,7 +57,8 @@ def run_all(f: dict[str, pd.DataFrame]) -> dict[str, dg.AssetCheckResult]:
 
 def with_fault(day: str, asset: str, kind: str, **kw) -> dict[str, pd.DataFrame]:
     f = dict(frames(day))
-    f[asset] = apply_fault(f[asset], Fault(asset, day, kind, **kw))
+    yesterday = (dt.date.fromisoformat(day) - dt.timedelta(days=1)).isoformat()
+    f[asset] = apply_fault(f[asset], Fault(asset, day, kind, **kw), previous=lambda: frames(yesterday)[asset])
     return f
 
 
@@ -72,28 +76,46 @@ def test_no_false_alarms_on_clean_days():
     assert not alarms, alarms
 
 
+# (asset, kind, fault options, the check that must fail, a numeric metadata key of it)
 CASES = [
-    ("raw_customers", "row_loss", "orphan_transactions", "orphan_share"),
-    ("raw_transactions", "row_loss", "transactions_per_applicant", "transactions_per_applicant"),
-    ("raw_labels", "row_loss", "labels_cover_applicants", "label_ratio"),
-    ("raw_labels", "duplicate_rows", "labels_cover_applicants", "duplicate_labels"),
-    ("customer_features", "row_loss", "rows_match_clean_customers", "row_difference"),
-    ("training_set", "duplicate_rows", "rows_match_features_join_labels", "row_difference"),
-    ("training_set", "row_loss", "rows_match_features_join_labels", "row_difference"),
+    ("raw_customers", "row_loss", {}, "orphan_transactions", "orphan_share"),
+    # 10% of the applicants lost: the labels of the lost applicants must not be blamed on raw_labels.
+    ("raw_customers", "row_loss", {"magnitude": 0.1}, "orphan_transactions", "orphan_share"),
+    ("raw_customers", "stale_partition", {}, "orphan_transactions", "orphan_share"),
+    ("raw_transactions", "row_loss", {}, "transactions_per_applicant", "transactions_per_applicant"),
+    ("raw_transactions", "category_remap", {"column": "customer_id"}, "transactions_have_applicants",
+     "unknown_customer_share"),
+    ("raw_transactions", "stale_partition", {}, "transactions_have_applicants", "unknown_customer_share"),
+    ("raw_labels", "row_loss", {}, "labels_cover_applicants", "label_ratio"),
+    ("raw_labels", "duplicate_rows", {}, "labels_cover_applicants", "duplicate_labels"),
+    # Every key garbled into a 3-letter code.
+    ("raw_labels", "category_remap", {"column": "customer_id"}, "labels_cover_applicants", "unlabelled_share"),
+    ("raw_labels", "stale_partition", {}, "labels_cover_applicants", "unknown_applicant_share"),
+    ("customer_features", "row_loss", {}, "rows_match_clean_customers", "row_difference"),
+    ("training_set", "duplicate_rows", {}, "rows_match_features_join_labels", "row_difference"),
+    ("training_set", "row_loss", {}, "rows_match_features_join_labels", "row_difference"),
 ]
+SOURCES = ("raw_customers", "raw_transactions", "raw_labels")
+CHECKED_ASSET = {"orphan_transactions": "raw_customers", "transactions_per_applicant": "raw_transactions",
+                 "transactions_have_applicants": "raw_transactions", "labels_cover_applicants": "raw_labels"}
 
 
-@pytest.mark.parametrize("asset,kind,check,key", CASES, ids=[f"{a}-{k}" for a, k, *_ in CASES])
+def _case_id(asset, kind, kw, *_):
+    return f"{asset}-{kind}" + "".join(f"-{v}" for v in kw.values())
+
+
+@pytest.mark.parametrize("asset,kind,kw,check,key", CASES, ids=[_case_id(*c) for c in CASES])
 @pytest.mark.parametrize("day", ["2026-01-10", "2026-01-11"])  # a Saturday (fewest applicants) and a Sunday
-def test_relationship_faults_are_caught(day, asset, kind, check, key):
-    results = run_all(with_fault(day, asset, kind))
+def test_relationship_faults_are_caught(day, asset, kind, kw, check, key):
+    results = run_all(with_fault(day, asset, kind, **kw))
     r = results[check]
     print(f"\n{kind} on {asset}[{day}] caught by {check}: {r.description}")
     assert not r.passed, r.description
     assert isinstance(r.metadata[key].value, (int, float))
-    others_failed = [n for n, x in results.items() if not x.passed and n != check]
-    if asset == "raw_labels":
-        assert not others_failed, others_failed  # labels faults are attributed to the labels check only
+    if asset in SOURCES:
+        # The third source decides: a fault at one source fails no check of another source.
+        blamed = {CHECKED_ASSET[n] for n, x in results.items() if not x.passed}
+        assert blamed == {asset}, {n: x.description for n, x in results.items() if not x.passed}
 
 
 def test_metadata_is_numeric_and_value_free():
@@ -121,6 +143,7 @@ def test_expected_mean_comes_from_the_generator_config_only():
 
 @pytest.mark.slow
 def test_checks_run_in_dagster_on_the_same_partition(tmp_path):
+    from observability_pipelines.assets.observers import FaultObserver
     from observability_pipelines.assets.partitions import daily_partitions
     from observability_pipelines.observe.asset import observed_asset
     from observability_pipelines.observe.openlineage import OpenLineageResource
@@ -128,7 +151,8 @@ def test_checks_run_in_dagster_on_the_same_partition(tmp_path):
     from observability_pipelines.resources.io_managers import ParquetIOManager
 
     def raw(name, source):
-        @observed_asset(name=name, partitions_def=daily_partitions, required_resource_keys=["raw_data"])
+        @observed_asset(name=name, partitions_def=daily_partitions, required_resource_keys=["raw_data"],
+                        observers=[FaultObserver()])
         def _raw(context):
             return context.resources.raw_data.load(source, context.partition_key)
 
@@ -136,7 +160,7 @@ def test_checks_run_in_dagster_on_the_same_partition(tmp_path):
 
     assets = [raw("raw_customers", "customers"), raw("raw_transactions", "transactions"), raw("raw_labels", "labels")]
     checks = [c for c in relationship_checks if next(iter(c.check_keys)).asset_key.path[0].startswith("raw_")]
-    assert len(checks) == 3
+    assert len(checks) == 4
     day = "2026-01-08"
     resources = {
         "raw_data": RawDataSource(customers_per_day=SMALL),
@@ -153,7 +177,9 @@ def test_checks_run_in_dagster_on_the_same_partition(tmp_path):
         resources={**resources, "faults": FaultInjector(plan=[FaultSpec(asset="raw_customers", partition=day, kind="row_loss")])},
     )
     evaluations = {e.check_name: e for e in faulty.get_asset_check_evaluations()}
-    assert set(evaluations) == {"orphan_transactions", "transactions_per_applicant", "labels_cover_applicants"}
+    assert set(evaluations) == {"orphan_transactions", "transactions_per_applicant", "transactions_have_applicants",
+                                "labels_cover_applicants"}
     assert not evaluations["orphan_transactions"].passed
+    assert evaluations["labels_cover_applicants"].passed  # the lost applicants' labels are not blamed
     assert 0.25 < evaluations["orphan_transactions"].metadata["orphan_share"].value < 0.35
     assert evaluations["orphan_transactions"].partition == day

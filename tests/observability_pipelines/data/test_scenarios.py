@@ -76,6 +76,24 @@ def test_assets_symptoms_and_decoys_follow_the_dagster_asset_graph(drawn, dagste
             assert all(d["asset"] != symptom and d["asset"] not in upstream(symptom) for d in case.decoys)
 
 
+def test_symptoms_are_reached_within_the_partition(drawn, dagster_graph):
+    """A fault travels with its partition's runs: not through the unpartitioned model trained before it."""
+    def reached(asset: str) -> set[str]:
+        found, stack = {asset}, [asset]
+        while stack:
+            for child in dagster_graph.get(dg.AssetKey(stack.pop())).child_keys:
+                name = child.to_user_string()
+                if dagster_graph.get(child).partitions_def is not None and name not in found:
+                    found.add(name)
+                    stack.append(name)
+        return found
+
+    cases = [c for seed_cases in drawn.values() for c in seed_cases]
+    assert all(set(c.symptom_pool) <= reached(c.asset) for c in cases)
+    at_training = [c for c in cases if c.asset == "training_set"]
+    assert at_training and all("batch_predictions" not in c.symptom_pool for c in at_training)
+
+
 def test_symptom_is_the_most_downstream_failing_asset_of_the_pool():
     case = scenarios.Case("raw_customers", "row_loss", None, 0.2, symptom=None,
                           symptom_pool=("raw_customers", "clean_customers", "customer_features"),

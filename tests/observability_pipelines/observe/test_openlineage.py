@@ -16,7 +16,7 @@ import pytest
 from helpers.ol_spec import SpecValidator
 from helpers.recording_server import RecordingBackend
 
-from observability_pipelines.observe import defaults
+from observability_pipelines.assets import observers as defaults
 from observability_pipelines.observe.asset import observed_asset
 from observability_pipelines.observe.openlineage import (
     OpenLineageResource,

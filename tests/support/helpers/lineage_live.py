@@ -18,10 +18,12 @@ def free_port() -> int:
 class LiveServer:
     """uvicorn serving the real app on a loopback port in a background thread."""
 
-    def __init__(self, app: object) -> None:
+    def __init__(self, app: object, **options: object) -> None:
+        """`options`: more ``uvicorn.Config`` arguments (e.g. ``lineage.serve.server.uvicorn_options()``)."""
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on")
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on",
+                                **options)  # type: ignore[arg-type]
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 

@@ -53,10 +53,10 @@ class Process:
                 os.killpg(self.proc.pid, 9)
 
 
-def obs_serve(db_url: str, log_dir: Path) -> Process:
+def obs_serve(db_url: str, log_dir: Path, env: dict[str, str] | None = None) -> Process:
     port = free_port()
     argv = [str(Path(sys.executable).parent / "obs"), "serve", "--port", str(port), "--db", db_url]
-    return Process("obs-serve", argv, log_dir, port, "/healthz")
+    return Process("obs-serve", argv, log_dir, port, "/healthz", env=env)
 
 
 def alertmanager(webhook_url: str, workdir: Path, group_wait: str = "1s") -> Process:

@@ -1,0 +1,162 @@
+"""RCA answer time at scale: cold (first answer of a fresh process's store) and warm, 1,000 and 10,000 assets.
+
+    .venv/bin/python benchmarks/bench_rca_scale.py                       # 1,000 and 10,000 assets
+    .venv/bin/python benchmarks/bench_rca_scale.py --assets 1000 --reps 5
+    .venv/bin/python benchmarks/bench_rca_scale.py --workdir /tmp/rca-scale   # keep (and reuse) the stores
+
+The events are `bench_rca.make_scale_events` (layered DAG, 6 columns with column lineage, 5 daily
+partitions, one injected not-null failure echoed downstream), ingested into a SQLite store without
+schema validation (validation is measured by bench_lineage_store.py; it does not change what is
+stored). Per size:
+
+* cold: `analyze(sink, partition=last)` on a freshly opened store object, so the lineage graph is
+  built from the store (median of `--cold` fresh opens);
+* warm: the same question again on the same store (median and p95 of `--reps`);
+* where the time goes: the graph build alone (`graph_for(store).refresh()` on a fresh store) and the
+  snapshot load of the sink's ancestors (`analysis.observations.load_snapshots`) alone;
+* same-run baseline: reading the rows the graph is built from (`reads.graph_rows_after` of every
+  graph table, no processing), the floor of a cold graph build.
+
+Targets (issue #18): cold <= 300 ms at 1,000 assets and <= 1 s at 10,000; warm <= 50 ms. Wall and CPU
+times are printed: on a shared machine the CPU time is the steadier figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent
+sys.path.insert(0, str(ROOT.parent))
+sys.path.insert(0, str(ROOT))
+
+from bench_rca import SCALE_NS, make_scale_events, percentile  # noqa: E402
+
+from lineage.analysis.observations import load_snapshots  # noqa: E402
+from lineage.analysis.rca import analyze  # noqa: E402
+from lineage.graph.cache import graph_for  # noqa: E402
+from lineage.graph.queries import resolve, upstream  # noqa: E402
+from lineage.store import LineageStore, reads  # noqa: E402
+
+COLD_TARGET_MS = {1000: 300.0, 10000: 1000.0}
+WARM_TARGET_MS = 50.0
+
+
+def timed(fn: Callable[[], Any]) -> tuple[float, float, Any]:
+    """(wall ms, CPU ms, result)."""
+    cpu, wall = time.process_time(), time.perf_counter()
+    result = fn()
+    return (time.perf_counter() - wall) * 1000, (time.process_time() - cpu) * 1000, result
+
+
+def prepared_store(workdir: Path, n: int) -> tuple[str, dict[str, Any]]:
+    """A store holding the n-asset events (reused from `workdir` when it already does)."""
+    url = f"sqlite:///{workdir / f'rca-scale-{n}.db'}"
+    info_path = workdir / f"rca-scale-{n}.json"
+    if info_path.exists():
+        return url, json.loads(info_path.read_text())
+    events, info = make_scale_events(n)
+    with LineageStore.open(url) as store:
+        for offset in range(0, len(events), 1000):
+            store.ingest(events[offset:offset + 1000], validate=False)
+        assert store.event_count() == len(events)
+    info_path.write_text(json.dumps(info))
+    return url, info
+
+
+def ask(store: LineageStore, info: dict[str, Any]) -> Any:
+    return analyze(store, info["sink"], namespace=SCALE_NS, partition=info["partition"])
+
+
+def measure(url: str, info: dict[str, Any], cold_n: int, reps: int) -> dict[str, Any]:
+    cold = []
+    for _ in range(cold_n):
+        with LineageStore.open(url, migrate=False) as store:
+            cold.append(timed(lambda: ask(store, info))[:2])
+    with LineageStore.open(url, migrate=False) as store:
+        graph_wall, graph_cpu, _ = timed(lambda: graph_for(store).refresh())
+        sink = resolve(store, info["sink"], SCALE_NS)[1]
+        ancestors = [n["name"] for n in upstream(store, info["sink"], namespace=SCALE_NS)["datasets"]]
+        ids = [resolve(store, name, SCALE_NS)[1] for name in ancestors] + [sink]
+
+        def snapshots() -> Any:
+            with store.read() as conn:
+                return load_snapshots(conn, ids)
+
+        snap_wall, snap_cpu, _ = timed(snapshots)
+
+        def rows() -> int:
+            with store.read() as conn:
+                return sum(len(reads.graph_rows_after(conn, source, 0)) for source in reads.GRAPH_SOURCES)
+
+        base_wall, base_cpu, n_rows = timed(rows)
+        ask(store, info)
+        warm = [timed(lambda: ask(store, info)) for _ in range(reps)]
+    result = warm[-1][2]
+    top = result.candidates[0] if result.candidates else None
+    return {
+        "assets": info["datasets"], "events": info["events"], "ancestors": len(ancestors), "graph_rows": n_rows,
+        "cold_ms": statistics.median(w for w, _ in cold), "cold_cpu_ms": statistics.median(c for _, c in cold),
+        "warm_ms": statistics.median(w for w, _, _ in warm), "warm_p95_ms": percentile([w for w, _, _ in warm], 0.95),
+        "warm_cpu_ms": statistics.median(c for _, c, _ in warm),
+        "graph_build_ms": graph_wall, "graph_build_cpu_ms": graph_cpu,
+        "snapshots_ms": snap_wall, "snapshots_cpu_ms": snap_cpu,
+        "baseline_rows_ms": base_wall, "baseline_rows_cpu_ms": base_cpu,
+        "top": f"{top.asset}.{top.column} {top.kind}" if top else None,
+        "top_ok": bool(top) and top.asset == info["fault"] and top.column == info["column"] and top.kind == "null_burst",
+        "load": os.getloadavg()[0],
+    }
+
+
+def report(r: dict[str, Any]) -> bool:
+    cold_target = COLD_TARGET_MS.get(r["assets"])
+    cold_ok = cold_target is None or r["cold_ms"] <= cold_target
+    warm_ok = r["warm_ms"] <= WARM_TARGET_MS
+    print(f"{r['assets']:,} assets ({r['events']:,} events, {r['graph_rows']:,} graph rows; sink with "
+          f"{r['ancestors']} upstream datasets; 1-min load {r['load']:.1f})")
+    print(f"  cold  {r['cold_ms']:8.0f} ms (CPU {r['cold_cpu_ms']:.0f})  target <= {cold_target or '-'} ms: "
+          f"{'PASS' if cold_ok else 'FAIL'}")
+    print(f"  warm  {r['warm_ms']:8.0f} ms (p95 {r['warm_p95_ms']:.0f}, CPU {r['warm_cpu_ms']:.0f})  target <= "
+          f"{WARM_TARGET_MS:.0f} ms: {'PASS' if warm_ok else 'FAIL'}")
+    print(f"  graph build {r['graph_build_ms']:.0f} ms (CPU {r['graph_build_cpu_ms']:.0f}); baseline: reading its rows "
+          f"{r['baseline_rows_ms']:.0f} ms (CPU {r['baseline_rows_cpu_ms']:.0f}), ratio "
+          f"{r['graph_build_ms'] / max(r['baseline_rows_ms'], 1e-9):.1f}x")
+    print(f"  snapshot load of the ancestors {r['snapshots_ms']:.0f} ms (CPU {r['snapshots_cpu_ms']:.0f})")
+    print(f"  top candidate {r['top']}: {'the injected fault' if r['top_ok'] else 'WRONG'}")
+    return cold_ok and warm_ok and r["top_ok"]
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--assets", type=int, nargs="+", default=[1000, 10000])
+    ap.add_argument("--reps", type=int, default=10, help="warm answers per size")
+    ap.add_argument("--cold", type=int, default=3, help="cold answers per size (each on a fresh store object)")
+    ap.add_argument("--workdir", type=Path, help="keep the generated stores here (and reuse them)")
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args()
+    tmp = None if args.workdir else tempfile.TemporaryDirectory(prefix="rca-scale-")
+    workdir = args.workdir or Path(tmp.name)  # type: ignore[union-attr]
+    workdir.mkdir(parents=True, exist_ok=True)
+    try:
+        results = [measure(*prepared_store(workdir, n), args.cold, args.reps) for n in args.assets]
+    finally:
+        if tmp:
+            tmp.cleanup()
+    if args.json:
+        print(json.dumps(results, indent=2))
+        return 0
+    ok = [report(r) for r in results]
+    print("targets:", "PASS" if all(ok) else "FAIL")
+    return 0 if all(ok) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

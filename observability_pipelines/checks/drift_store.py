@@ -1,0 +1,71 @@
+"""Where drift keeps its own state: partitions flagged as drifted (kept out of later windows) and column profiles.
+
+The state lives where the data's trust domain is, never in events: ``OBS_DATA_DIR`` (a path or fsspec URL)
+when set, else the Dagster instance's storage directory (``<storage>/obs_data``, where Dagster's own fs IO
+manager writes). Layout: ``_flags/<asset>/<partition>.json``, ``_profiles/<asset>/<partition>.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import dagster as dg
+from upath import UPath
+
+DATA_DIR_ENV = "OBS_DATA_DIR"
+
+
+def state_root(instance: dg.DagsterInstance | None) -> UPath:
+    if os.environ.get(DATA_DIR_ENV):
+        return UPath(os.environ[DATA_DIR_ENV])
+    if instance is not None:
+        # storage_directory() is not @public, but it is where Dagster's own fs IO manager writes.
+        return UPath(instance.storage_directory()) / "obs_data"
+    home = os.environ.get("DAGSTER_HOME") or str(Path.cwd() / ".dagster_home")
+    return UPath(home) / "storage" / "obs_data"
+
+
+class DriftStore:
+    """Flags and profiles per (asset, partition), as small JSON files written atomically."""
+
+    def __init__(self, root: UPath):
+        self.root = root
+
+    @classmethod
+    def for_instance(cls, instance: dg.DagsterInstance | None) -> DriftStore:
+        return cls(state_root(instance))
+
+    def _path(self, kind: str, asset: dg.AssetKey, partition: str) -> UPath:
+        return self.root.joinpath(kind, *asset.path, f"{partition}.json")
+
+    def _write(self, path: UPath, data: dict) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(json.dumps(data, sort_keys=True))
+        tmp.rename(path)  # a reader never sees half a file
+
+    def set_flag(self, asset: dg.AssetKey, partition: str, reason: str | None) -> None:
+        """Mark a partition as anomalous (or clear the mark) so it is kept out of drift references."""
+        path = self._path("_flags", asset, partition)
+        if reason is None:
+            if path.exists():
+                path.unlink()
+            return
+        self._write(path, {"reason": reason})
+
+    def is_flagged(self, asset: dg.AssetKey, partition: str) -> bool:
+        return self._path("_flags", asset, partition).exists()
+
+    def save_profile(self, asset: dg.AssetKey, partition: str, profile: dict) -> None:
+        self._write(self._path("_profiles", asset, partition), profile)
+
+    def load_profile(self, asset: dg.AssetKey, partition: str) -> dict | None:
+        path = self._path("_profiles", asset, partition)
+        try:
+            return json.loads(path.read_text())
+        except FileNotFoundError:
+            return None
+        except ValueError:  # a torn or foreign file: treat as missing (the partition is read instead)
+            return None

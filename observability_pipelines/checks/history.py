@@ -1,0 +1,55 @@
+"""Earlier partitions of an asset, found in the Dagster instance and loaded through the asset's own IO manager.
+
+Drift compares a partition with the ones before it; nothing here knows how or where the values are stored:
+existence comes from the instance's materialization records, values from the asset's own IO manager (a
+resource of the checking step, given an ``InputContext`` per partition), so any IO manager works.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+import dagster as dg
+
+
+def earlier_partition_keys(partitions_def: dg.PartitionsDefinition, key: str, n: int) -> list[str]:
+    """Up to ``n`` partition keys before ``key``, most recent first."""
+    if isinstance(partitions_def, dg.TimeWindowPartitionsDefinition):
+        out: list[str] = []
+        window = partitions_def.time_window_for_partition_key(key)
+        while len(out) < n:
+            window = partitions_def.get_prev_partition_window(window.start)
+            if window is None:
+                break
+            out.append(partitions_def.get_partition_key_range_for_time_window(window).start)
+        return out
+    keys = list(partitions_def.get_partition_keys())
+    if key not in keys:
+        return []
+    i = keys.index(key)
+    return list(reversed(keys[max(0, i - n):i]))
+
+
+def materialized_keys(instance: dg.DagsterInstance, asset_key: dg.AssetKey, keys: Sequence[str]) -> set[str]:
+    """Which of ``keys`` have at least one materialization (one bounded query)."""
+    if not keys:
+        return set()
+    found: set[str] = set()
+    cursor = None
+    while True:
+        page = instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=asset_key, asset_partitions=list(keys)), limit=500, cursor=cursor)
+        found |= {r.partition_key for r in page.records if r.partition_key}
+        if not page.has_more or found >= set(keys):
+            return found
+        cursor = page.cursor
+
+
+def load_partitions(context, io_manager_key: str, asset_key: dg.AssetKey, partitions_def: dg.PartitionsDefinition,
+                    keys: Sequence[str]) -> Iterator[tuple[str, object]]:
+    """(key, value) of each partition, loaded by the asset's own IO manager (a resource of the step)."""
+    io_manager = getattr(context.resources, io_manager_key)
+    for key in keys:
+        input_context = dg.build_input_context(asset_key=asset_key, partition_key=key,
+                                               asset_partitions_def=partitions_def, instance=context.instance)
+        yield key, io_manager.load_input(input_context)
