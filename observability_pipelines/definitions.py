@@ -11,6 +11,7 @@ from observability_pipelines.assets.training import batch_predictions, model_eva
 from observability_pipelines.automation.jobs import automation_sensor, jobs, schedules
 from observability_pipelines.automation.outbox_sensor import outbox_flush_sensor
 from observability_pipelines.automation.rca_sensor import rca_report, rca_sensor
+from observability_pipelines.automation.trace_sensor import trace_sensors
 from observability_pipelines.assets.model_checks import model_check_definitions
 from observability_pipelines.checks.relationships import relationship_checks
 from observability_pipelines.data.contracts import SENSITIVE_COLUMNS
@@ -44,7 +45,7 @@ def default_resources() -> dict:
 defs = dg.Definitions(
     assets=[*all_assets, rca_report],
     asset_checks=[*relationship_checks, *model_check_definitions],
-    sensors=[outbox_flush_sensor, rca_sensor, automation_sensor],
+    sensors=[outbox_flush_sensor, rca_sensor, automation_sensor, *trace_sensors],
     jobs=jobs,
     schedules=schedules,
     resources=default_resources(),

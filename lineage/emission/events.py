@@ -30,12 +30,14 @@ from openlineage.client.facet_v2 import (
     ownership_job,
     parent_run,
     source_code_location_job,
+    tags_run,
 )
 from openlineage.client.constants import DEFAULT_PRODUCER as DEFAULT_CLIENT_PRODUCER
 from openlineage.client.serde import Serde
 
 from lineage.emission import privacy
-from lineage.facets import ErrorMessageFacet, NominalTimeFacet, VersionFacet, partition_facets
+from lineage.facets import ErrorMessageFacet, NominalTimeFacet, TagsFacet, VersionFacet, partition_facets
+from lineage.telemetry.tracing import trace_tags
 
 PRODUCER = "https://github.com/observability-pipelines/observability-pipelines/tree/main/lineage/emission"
 RUN_ID_NAMESPACE = uuid.UUID("6f1c3a52-8f0e-5b8e-9d1e-0b5c2f7d4a10")
@@ -115,8 +117,15 @@ def nominal_time(partition: str | None) -> NominalTimeFacet | None:
 
 
 def partition_run_facets(partition: str | None) -> dict[str, Any]:
-    """Run facets that carry a partition key (``tags`` + ``nominalTime``; see ``lineage.facets.partition``)."""
-    return partition_facets(partition)
+    """Run facets that carry a partition key (``tags`` + ``nominalTime``; see ``lineage.facets.partition``),
+    plus, inside a traced step, the span's ``otel.trace_id`` / ``otel.span_id`` in the same ``tags`` facet."""
+    facets = partition_facets(partition)
+    trace = trace_tags()
+    if not trace:
+        return facets
+    kept = list(facets[TagsFacet.KEY].tags) if TagsFacet.KEY in facets else []
+    extra = [tags_run.TagsRunFacetFields(key=key, value=value, source="OPENTELEMETRY") for key, value in trace]
+    return {**facets, TagsFacet.KEY: TagsFacet(tags=[*kept, *extra])}
 
 
 def parent_facet(dagster_run_id: str, job_namespace: str, job_name: str) -> parent_run.ParentRunFacet:

@@ -81,10 +81,10 @@ INCIDENTS_URL_ENV = "OBS_INCIDENTS_URL"  # where people reach `obs serve` (links
 
 
 def incident_link(incident_id: int) -> str:
-    """Where a person reads the incident: the API of ``OBS_INCIDENTS_URL`` (else ``OBS_LINEAGE_URL``) when
-    one is configured, else the CLI command."""
+    """Where a person reads the incident: its page in the web UI of ``OBS_INCIDENTS_URL`` (else
+    ``OBS_LINEAGE_URL``) when one is configured, else the CLI command."""
     base = (os.environ.get(INCIDENTS_URL_ENV) or os.environ.get("OBS_LINEAGE_URL", "")).rstrip("/")
-    return f"{base}/api/v1/incidents/{incident_id}" if base else f"obs incidents show {incident_id}"
+    return f"{base}/incidents/{incident_id}" if base else f"obs incidents show {incident_id}"
 
 
 def _link_value(incident_id: int) -> dg.MetadataValue:

@@ -73,6 +73,7 @@ def _sensors(defs: dg.Definitions, lineage: bool, incidents: bool,
     from observability_pipelines.automation.lineage_sensor import build_lineage_sensor
     from observability_pipelines.automation.outbox_sensor import outbox_flush_sensor
     from observability_pipelines.automation.rca_sensor import rca_sensor
+    from observability_pipelines.automation.trace_sensor import trace_sensors
     from observability_pipelines.observe.dagster_events import AssetGraph
 
     have = {s.name for s in defs.sensors or ()}
@@ -84,6 +85,7 @@ def _sensors(defs: dg.Definitions, lineage: bool, incidents: bool,
         sensors.append(outbox_flush_sensor)
     if incidents and "rca_sensor" not in have:
         sensors.append(rca_sensor)
+    sensors += [sensor for sensor in trace_sensors if sensor.name not in have]  # run spans, when tracing is on
     return sensors
 
 

@@ -8,17 +8,21 @@ pipelines use exactly this piece, as a user would; plain ``@dg.asset`` projects 
 
 from __future__ import annotations
 
+import logging
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import dagster as dg
 import pandas as pd
 
+from lineage.telemetry import logs, tracing
 from observability_pipelines.observe.metadata import ColumnLineageSpec, table_metadata
 
 
+_log = logging.getLogger(__name__)
 LINEAGE_METADATA, INLINE = "obs/lineage", "inline"  # the asset reports its own OpenLineage events
 
 
@@ -115,26 +119,12 @@ def observed_asset(
         def _observed(context, **inputs):  # unannotated: dagster resolves the context type itself
             partition = context.partition_key if context.has_partition_key else None
             obs = Observation(context=context, asset=name, partition=partition, inputs=inputs)
-            for observer in observers:
-                observer.on_start(obs)
-            try:
-                value = fn(context, **inputs)
-                for observer in observers:
-                    value = observer.transform(obs, value)
-                if isinstance(value, pd.DataFrame):
-                    obs.metadata.update(table_metadata(value, column_lineage))
-                obs.value = value
-                for observer in observers:
-                    observer.on_output(obs)
-                for observer in observers:
-                    observer.on_success(obs)
-            except BaseException as exc:
-                for observer in observers:
-                    try:
-                        observer.on_failure(obs, exc)
-                    except Exception as report_exc:  # reporting must never mask the real error
-                        context.log.error(f"observer {type(observer).__name__} failed to report: {report_exc}")
-                raise
+            with _step_telemetry(context, name, partition):
+                _observe(obs, fn, observers, column_lineage)
+                _check_spans(obs.check_results)
+                failed = [r.check_name for r in obs.check_results if not r.passed]
+                _log.info("observed %s: %d checks, %d failed%s", name, len(obs.check_results), len(failed),
+                          f" ({', '.join(failed)})" if failed else "")
             yield dg.Output(obs.value, metadata=obs.metadata)
             yield from obs.check_results
 
@@ -142,6 +132,51 @@ def observed_asset(
 
     return decorate
 
+
+
+def _observe(obs: Observation, fn: Callable[..., Any], observers: Sequence[Observer],
+             column_lineage: ColumnLineageSpec | None) -> None:
+    """Run the asset's function and every observer's hooks, in order; on failure the observers report it."""
+    for observer in observers:
+        observer.on_start(obs)
+    try:
+        value = fn(obs.context, **obs.inputs)
+        for observer in observers:
+            value = observer.transform(obs, value)
+        if isinstance(value, pd.DataFrame):
+            obs.metadata.update(table_metadata(value, column_lineage))
+        obs.value = value
+        for observer in observers:
+            observer.on_output(obs)
+        for observer in observers:
+            observer.on_success(obs)
+    except BaseException as exc:
+        for observer in observers:
+            try:
+                observer.on_failure(obs, exc)
+            except Exception as report_exc:  # reporting must never mask the real error
+                obs.context.log.error(f"observer {type(observer).__name__} failed to report: {report_exc}")
+        raise
+
+
+@contextmanager
+def _step_telemetry(context: Any, asset: str, partition: str | None) -> Iterator[None]:
+    """The step as a span of its run's trace (lineage.telemetry.tracing), with the run context on log lines.
+    The OpenLineage events sent inside it carry the span's ids in their ``tags`` facet."""
+    run_id = context.run.run_id
+    attributes = {"dagster.job": context.job_name, "dagster.asset_key": asset, "dagster.partition_key": partition}
+    with logs.log_context(run_id=run_id, asset=asset, partition=partition), \
+            tracing.step_span(run_id, "dagster.step", attributes):
+        yield
+
+
+def _check_spans(results: Sequence[dg.AssetCheckResult]) -> None:
+    """One span per check evaluated in the step (the checks ran inside the observers' hooks)."""
+    for result in results:
+        severity = getattr(result.severity, "value", result.severity)
+        with tracing.child_span("obs.check", {"obs.check_name": result.check_name, "obs.check_passed": result.passed,
+                                              "obs.check_severity": severity}):
+            pass
 
 
 def _per_partition(spec: dg.AssetCheckSpec, partitions_def: dg.PartitionsDefinition | None) -> dg.AssetCheckSpec:

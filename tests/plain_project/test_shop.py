@@ -67,7 +67,8 @@ def test_with_observability_adds_checks_per_suite_and_partitioned_asset_and_the_
     checks = {k.to_user_string() for c in defs.asset_checks for k in c.check_keys}
     assert checks == {f"{a}:{c}" for a in ("orders", "revenue_by_region")
                       for c in ("drift", f"ge_{a}_errors", f"ge_{a}_warnings")}
-    assert {s.name for s in defs.sensors} == {"lineage_sensor", "outbox_flush_sensor", "rca_sensor"}
+    assert {s.name for s in defs.sensors} == {"lineage_sensor", "outbox_flush_sensor", "rca_sensor", "trace_runs_sensor",
+                                             "trace_failed_runs_sensor"}
     blocking = {k.to_user_string() for c in defs.asset_checks for s in c.check_specs if s.blocking for k in [s.key]}
     assert blocking == {"orders:ge_orders_errors", "revenue_by_region:ge_revenue_by_region_errors"}
     dg.Definitions.validate_loadable(defs)

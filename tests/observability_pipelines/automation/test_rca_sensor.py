@@ -63,7 +63,7 @@ def test_one_fault_gives_one_report_one_alert_and_tagged_runs(monkeypatch, tmp_p
     assert sorted((e.asset_key.to_user_string(), e.check_name) for e in linked) == sorted(failed)
     for e in linked:
         assert not e.passed and e.partition == "2026-03-05"
-        assert e.metadata["incident"].value == f"http://obs.example:5000/api/v1/incidents/{incident['id']}"
+        assert e.metadata["incident"].value == f"http://obs.example:5000/incidents/{incident['id']}"
         assert e.metadata["incident_id"].value == incident["id"]
 
     tags = instance.get_run_by_id(faulty.run_id).tags

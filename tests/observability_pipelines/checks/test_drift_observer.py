@@ -2,11 +2,16 @@
 
 Partitions D0..D9 are materialized in order with a mean shift of ``income`` in D6, then the day before
 D0 is backfilled and D3 re-materialized (both have later partitions on disk by then).
+
+The check's metadata is rounded for people (3 significant digits, p-values 2; issue #22), so it is
+compared with a tolerance of that rounding; the exact statistics are read from the OpenLineage
+``drift`` facet of the same materialization (what RCA uses), written to a file transport.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 from pathlib import Path
 
@@ -26,37 +31,64 @@ D = [(START + dt.timedelta(days=i)).isoformat() for i in range(10)]
 FAULTY = D[6]
 BACKFILL = (START - dt.timedelta(days=1)).isoformat()
 REDO = D[3]
+ROUNDED = 5e-3  # the largest relative error of rounding to 3 significant digits (0.1005 -> 0.1)
 
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
-    """Drift check evaluation per materialization, keyed by (order, partition), plus the pipeline."""
-    from observability_pipelines.observe.openlineage import OpenLineageResource
+    """(partition, drift check evaluation, drift facet) per materialization in order, plus the pipeline."""
+    from observability_pipelines.observe.openlineage import OpenLineageResource, reset_emitters
 
+    events = tmp_path_factory.mktemp("drift_lineage") / "events.jsonl"
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("DAGSTER_HOME", str(tmp_path_factory.mktemp("drift_home")))
-        for var in ("OBS_FAULT_PLAN", "OBS_DATA_DIR", "OBS_LINEAGE_DB", "OBS_OUTBOX_PATH"):
+        for var in ("OBS_FAULT_PLAN", "OBS_DATA_DIR", "OBS_LINEAGE_DB", "OBS_OUTBOX_PATH", "OPENLINEAGE_URL",
+                    "OPENLINEAGE_CONFIG", "OBS_LINEAGE_URL"):
             mp.delenv(var, raising=False)
+        # The unrounded drift statistics travel in the lineage events: a file transport keeps them to read.
+        mp.setenv("OPENLINEAGE__TRANSPORT__TYPE", "file")
+        mp.setenv("OPENLINEAGE__TRANSPORT__LOG_FILE_PATH", str(events))
+        mp.setenv("OPENLINEAGE__TRANSPORT__APPEND", "true")
+        reset_emitters()
         pipeline = Pipeline(
             tmp_path_factory.mktemp("drift"),
             plan=[{"asset": ASSET, "partition": FAULTY, "kind": "mean_shift", "column": "income", "magnitude": 1.0}],
         )
-        pipeline.resources["openlineage"] = OpenLineageResource(enabled=False)  # not under test here
+        pipeline.resources["openlineage"] = OpenLineageResource(budget_seconds=10.0)  # all delivered in the step
         evaluations = []
-        for partition in [*D, BACKFILL, REDO]:
-            result = pipeline.materialize([ASSET], partition, raise_on_error=False)
-            assert result.success, f"{ASSET}[{partition}] did not materialize"  # drift is WARN, never blocks
-            (drift,) = [e for e in result.get_asset_check_evaluations() if e.check_name == "drift"]
-            evaluations.append((partition, drift))
+        try:
+            for partition in [*D, BACKFILL, REDO]:
+                seen = len(events.read_text().splitlines()) if events.exists() else 0
+                result = pipeline.materialize([ASSET], partition, raise_on_error=False)
+                assert result.success, f"{ASSET}[{partition}] did not materialize"  # drift is WARN, never blocks
+                (drift,) = [e for e in result.get_asset_check_evaluations() if e.check_name == "drift"]
+                new = [json.loads(line) for line in events.read_text().splitlines()[seen:]]
+                facets = [o["facets"]["drift"] for e in new for o in e.get("outputs", [])
+                          if o["name"].endswith(ASSET) and "drift" in o.get("facets", {})]
+                assert len(facets) <= 1, f"{partition}: {len(facets)} drift facets"
+                evaluations.append((partition, drift, facets[0] if facets else None))
+        finally:
+            reset_emitters()
     return pipeline, evaluations
 
 
 def _first(runs, partition):
-    return next(e for p, e in runs[1] if p == partition)
+    return next(e for p, e, _ in runs[1] if p == partition)
 
 
 def _last(runs, partition):
-    return [e for p, e in runs[1] if p == partition][-1]
+    return [e for p, e, _ in runs[1] if p == partition][-1]
+
+
+def _first_facet(runs, partition):
+    """The drift facet of the partition's first materialization (exact statistics, not rounded)."""
+    facet = next(f for p, _, f in runs[1] if p == partition)
+    assert facet is not None, f"no drift facet emitted for {partition}"
+    return facet
+
+
+def _is_rounded(value: float, digits: int = 3) -> bool:
+    return value == float(f"{value:.{digits}g}")
 
 
 def _rows(pipeline, partitions):
@@ -122,7 +154,11 @@ def test_mean_shift_fails_with_a_readable_description(runs):
     assert not any(f"{c}:" in check.description for c in others), check.description
     md = check.metadata
     assert md["drifted_columns"].value == 1
-    assert md["drift_share"].value == pytest.approx(1 / len(_columns()))
+    assert md["drift_share"].value == pytest.approx(1 / len(_columns()), rel=ROUNDED)  # shown rounded: 0.111
+    assert _is_rounded(md["drift_share"].value)
+    facet = _first_facet(runs, FAULTY)  # the exact share and the drifted column travel in the lineage event
+    assert facet["shareDrifted"] == pytest.approx(1 / len(_columns()), rel=1e-12)
+    assert [c for c, v in facet["columns"].items() if v["drifted"]] == ["income"]
     assert md["income/ks"].value > 0.3  # one standard deviation: a large effect, not a significant wobble
     assert md["income/ks"].value > 3 * max(md[f"{c}/ks"].value for c in ("age", "employment_years", "loan_amount"))
 
@@ -165,6 +201,14 @@ def test_ks_statistic_equals_scipy_on_the_stored_data(runs, partition, reference
     pipeline, _ = runs
     ref = pd.concat([pipeline.read(ASSET, p) for p in reference], ignore_index=True)[column].dropna()
     cur = pipeline.read(ASSET, partition)[column].dropna()
-    expected = stats.ks_2samp(ref.astype("float64"), cur.astype("float64")).statistic
-    got = _first(runs, partition).metadata[f"{column}/ks"].value
-    assert got == pytest.approx(expected, rel=1e-12, abs=1e-15)
+    expected = stats.ks_2samp(ref.astype("float64"), cur.astype("float64"))
+    md = _first(runs, partition).metadata
+    # What the UI shows: the statistic to 3 significant digits, the p-value to 2.
+    shown, shown_p = md[f"{column}/ks"].value, md[f"{column}/p_value"].value
+    assert shown == pytest.approx(expected.statistic, rel=ROUNDED) and _is_rounded(shown)
+    assert shown_p == pytest.approx(expected.pvalue, rel=10 * ROUNDED) and _is_rounded(shown_p, 2)
+    # What RCA reads: the exact values, in the drift facet of the same materialization.
+    exact = _first_facet(runs, partition)["columns"][column]
+    assert exact["test"] == "ks"
+    assert exact["statistic"] == pytest.approx(expected.statistic, rel=1e-12, abs=1e-15)
+    assert exact["pValue"] == pytest.approx(expected.pvalue, rel=1e-9, abs=1e-300)
