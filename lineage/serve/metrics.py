@@ -42,6 +42,7 @@ sensitive.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from collections import defaultdict
@@ -189,6 +190,15 @@ def _row_count(facet: OutputStatisticsFacet | MetricsFacet | None) -> float | No
 
 
 # --------------------------------------------------------------------------- snapshots, one read each
+def _bounded_label(text: str) -> str:
+    """A label fit for every scrape: names stored before ingest capped their length are cut, with a hash of
+    the whole name so two long names never share a series."""
+    if len(text) <= MAX_NAME_CHARS:
+        return text
+    digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+    return f"{text[:MAX_NAME_CHARS - 14]}…#{digest}"
+
+
 def _new_snapshots(rows: list[Any], pipeline_of: Callable[[DatasetSnapshot], str] | None) -> dict[int, DatasetSnapshot]:
     """One snapshot per dataset; the label is ``namespace/name`` only when two namespaces share a name."""
     name_count: dict[str, int] = defaultdict(int)
@@ -196,7 +206,7 @@ def _new_snapshots(rows: list[Any], pipeline_of: Callable[[DatasetSnapshot], str
         name_count[r.name] += 1
     snaps: dict[int, DatasetSnapshot] = {}
     for r in rows:
-        label = r.name if name_count[r.name] == 1 else f"{r.namespace}/{r.name}"
+        label = _bounded_label(r.name if name_count[r.name] == 1 else f"{r.namespace}/{r.name}")
         snap = DatasetSnapshot(r.id, r.namespace, r.name, label, r.job_ns, r.run_id, r.job_ns, r.job_name)
         if pipeline_of is not None:
             snap.pipeline = str(pipeline_of(snap))

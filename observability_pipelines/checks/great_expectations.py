@@ -332,6 +332,31 @@ def _is_aggregate(value: Any) -> bool:
 
 # Expectation types whose observed_value is a list of schema names, not row values.
 _SCHEMA_OBSERVATIONS = {"expect_table_columns_to_match_set", "expect_table_columns_to_match_ordered_list"}
+# Statistics that are one row's value (the minimum, the maximum, a median or quantile of an odd sample):
+# rounded like the numbers of lineage events (lineage.emission.privacy) before they reach metadata or messages.
+_ROW_VALUE_STATISTICS = {"expect_column_min_to_be_between", "expect_column_max_to_be_between",
+                         "expect_column_median_to_be_between", "expect_column_quantile_values_to_be_between"}
+
+
+def _coarsened(exp_type: str, observed: Any) -> Any:
+    if exp_type not in _ROW_VALUE_STATISTICS:
+        return observed
+    from lineage.emission import privacy
+
+    digits = privacy.precision_from_env()
+
+    def walk(value: Any) -> Any:
+        if isinstance(value, bool) or value is None or isinstance(value, str):
+            return value
+        if isinstance(value, (int, float, np.integer, np.floating)):
+            return privacy.coarsen(float(value), digits)
+        if isinstance(value, Mapping):
+            return {k: walk(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [walk(v) for v in value]
+        return value
+
+    return walk(observed)
 
 
 def _message(exp_type: str, column: str | None, kw: Mapping[str, Any], res: Mapping[str, Any],
@@ -422,6 +447,7 @@ def _outcome(r: Any, include_unexpected: bool,
         observed = None  # e.g. distinct values: row values, not an aggregate
     if isinstance(observed, float) and not math.isfinite(observed):
         observed = None
+    observed = _coarsened(exp_type, observed)
     unexpected = None
     if include_unexpected and not r.success:
         values = res.get("partial_unexpected_list")

@@ -115,6 +115,29 @@ def test_an_overlong_name_is_a_clear_422_and_the_limit_itself_is_stored(server: 
     assert httpx.post(server.url + INGEST, json=event(MAX_NAME_CHARS)).status_code == 201
 
 
+def test_names_stored_before_the_limit_keep_every_scrape_small(tmp_path: Path, monkeypatch) -> None:
+    """A 200,000-character name already in the store (ingested before names were capped) is cut in the
+    labels of /metrics, with a hash so two such names never share a series."""
+    from lineage.serve.metrics import metrics_registry
+    from lineage.store import validation
+    from prometheus_client import generate_latest
+
+    store = LineageStore.open(f"sqlite:///{tmp_path / 'old.db'}")
+    long_names = ["d" * 200_000, "d" * 199_999 + "e"]
+    monkeypatch.setattr(validation, "MAX_NAME_CHARS", 10**6)  # as the store was before the cap
+    for i, name in enumerate(long_names):
+        event = simple_event(i)
+        event["outputs"][0]["name"] = name
+        assert store.ingest([event]).stored == 1
+    monkeypatch.undo()
+    scrape = generate_latest(metrics_registry(store, outbox_path=False)).decode()
+    rows = [line for line in scrape.splitlines() if line.startswith("obs_dataset_freshness_seconds{")]
+    labels = {line.split('dataset="', 1)[1].split('"', 1)[0] for line in rows if 'dataset="d' in line}
+    assert len(labels) == 2 and all(len(label) <= MAX_NAME_CHARS for label in labels)
+    assert len(scrape) < 50 * MAX_NAME_CHARS
+    store.dispose()
+
+
 # ---------------------------------------------------------------------- request heads
 def _connect(port: int) -> socket.socket:
     sock = socket.create_connection(("127.0.0.1", port), timeout=5)

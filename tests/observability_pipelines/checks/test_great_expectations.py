@@ -444,3 +444,27 @@ def test_dagster_blocking_error_skips_downstream_but_a_warning_does_not(tmp_path
 
     out, err = capfd.readouterr()
     assert "Calculating Metrics" not in out + err, "GX progress bars must be silenced"
+
+
+def _stat_suite(directory: Path) -> None:
+    expectations = [{"type": f"expect_column_{stat}_to_be_between", "kwargs": {"column": "income", "max_value": 1000.0},
+                     "meta": {"severity": "warn"}} for stat in ("max", "median")]
+    (directory / "incomes.json").write_text(json.dumps({"name": "incomes", "expectations": expectations}))
+
+
+def test_min_max_median_observed_values_are_rounded_like_lineage_events(tmp_path, monkeypatch):
+    """A maximum or an odd sample's median is one applicant's income: never exact in metadata or messages."""
+    monkeypatch.delenv("OBS_OL_NUMERIC_PRECISION", raising=False)
+    _stat_suite(tmp_path)
+    df = pd.DataFrame({"income": [30_000.0, 41_234.56, 264_731.31]})
+    v = validate_dataframe(df, "incomes", directory=tmp_path)
+    observed = {o.expectation_type: o.observed_value for o in v.outcomes}
+    assert observed["expect_column_max_to_be_between"] == pytest.approx(265_000.0)
+    assert observed["expect_column_median_to_be_between"] == pytest.approx(41_200.0)
+    shown = json.dumps(v.to_dict()) + repr(check_metadata(v)) + v.summary() + v.markdown()
+    assert "264731" not in shown.replace(",", "") and "41234" not in shown.replace(",", "")
+
+    monkeypatch.setenv("OBS_OL_NUMERIC_PRECISION", "exact")  # the documented opt-in
+    v = validate_dataframe(df, "incomes", directory=tmp_path)
+    observed = {o.expectation_type: o.observed_value for o in v.outcomes}
+    assert observed["expect_column_max_to_be_between"] == 264_731.31
