@@ -290,7 +290,9 @@ def test_graphql_returns_every_check_evaluation_with_its_partition(demo_ui):
     failed = {(asset, check) for asset, check, _ in demo_ui.failed_checks()}
     assert set(links) == failed, (sorted(links), sorted(failed))
     assert all(found == {link} for found in links.values()), links
-    body = httpx.get(link, timeout=30).json()
+    page = httpx.get(link, timeout=30)  # the link is the incident's page in the web UI
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html"), page.status_code
+    body = httpx.get(f"{demo_ui.api_url}/api/v1/incidents/{incident['id']}", timeout=30).json()
     assert body["id"] == incident["id"] and body["cause"]["asset"] == "raw_customers"
     assert body["cause"]["column"] == "income"
 
