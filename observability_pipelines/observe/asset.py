@@ -163,6 +163,7 @@ def _observe(obs: Observation, fn: Callable[..., Any], observers: Sequence[Obser
 def _step_telemetry(context: Any, asset: str, partition: str | None) -> Iterator[None]:
     """The step as a span of its run's trace (lineage.telemetry.tracing), with the run context on log lines.
     The OpenLineage events sent inside it carry the span's ids in their ``tags`` facet."""
+    logs.configure()  # JSON lines in this step process when OBS_LOG_FORMAT=json; nothing otherwise
     run_id = context.run.run_id
     attributes = {"dagster.job": context.job_name, "dagster.asset_key": asset, "dagster.partition_key": partition}
     with logs.log_context(run_id=run_id, asset=asset, partition=partition), \

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 import uuid
@@ -31,9 +30,8 @@ def telemetry(monkeypatch, tmp_path):
     tracing.shutdown()
     spans = InMemorySpanExporter()
     tracing.configure(SimpleSpanProcessor(spans))
-    lines = io.StringIO()
-    logs.configure(stream=lines, force=True)
-    yield spans, lines, f"sqlite:///{tmp_path / 'lineage.db'}"
+    monkeypatch.setenv(logs.FORMAT_VAR, "json")  # each observed step switches its process's logs to JSON
+    yield spans, f"sqlite:///{tmp_path / 'lineage.db'}"
     for name in logs.OUR_LOGGERS:
         logger = logging.getLogger(name)
         logger.handlers, logger.propagate = [], True
@@ -41,8 +39,8 @@ def telemetry(monkeypatch, tmp_path):
     reset_emitters()
 
 
-def test_a_run_is_found_through_its_trace_its_events_and_its_logs(telemetry, make_pipeline) -> None:
-    spans, lines, db_url = telemetry
+def test_a_run_is_found_through_its_trace_its_events_and_its_logs(telemetry, make_pipeline, capsys) -> None:
+    spans, db_url = telemetry
     pipeline = make_pipeline(customers_per_day=80)
     result = pipeline.materialize(["raw_customers"], DAY)
     run_id = result.run_id
@@ -77,7 +75,7 @@ def test_a_run_is_found_through_its_trace_its_events_and_its_logs(telemetry, mak
         assert tags["otel.trace_id"] == uuid.UUID(run_id).hex
         assert tags["otel.span_id"] == f"{step.context.span_id:016x}"
 
-    records = [json.loads(line) for line in lines.getvalue().splitlines()]
+    records = [json.loads(line) for line in capsys.readouterr().err.splitlines() if line.startswith("{")]
     in_step = [r for r in records if r.get("run_id") == run_id]
     assert any(r["message"].startswith("observed raw_customers:") for r in in_step), in_step
     assert all(r["trace_id"] == uuid.UUID(run_id).hex and r["asset"] == "raw_customers" for r in in_step)
