@@ -26,8 +26,8 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 from helpers.lineage_live import LiveServer, free_port
+from helpers.store_rows import count_rows
 from helpers.lineage_workers import simple_event
-from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from lineage.serve.api import create_app
@@ -46,10 +46,6 @@ def store(tmp_path: Path) -> Iterator[LineageStore]:
     yield opened
     opened.dispose()
 
-
-def _stored(store: LineageStore) -> int:
-    with store.read() as conn:
-        return int(conn.execute(select(func.count()).select_from(t.events)).scalar_one())
 
 
 def _one_line_error(args: list[str], env: dict[str, str], expect: str, code: int = 2) -> None:
@@ -130,7 +126,7 @@ def test_the_token_is_read_from_a_file(store, monkeypatch, tmp_path: Path) -> No
 def test_duplicate_json_keys_are_refused(store: LineageStore, body: bytes) -> None:
     response = TestClient(create_app(store=store)).post(INGEST, content=body, headers=JSON)
     assert response.status_code == 400 and response.json()["error"] == "duplicate_key", response.text
-    assert _stored(store) == 0
+    assert count_rows(store) == 0
 
 
 def _read_response(sock: socket.socket) -> bytes:

@@ -16,8 +16,8 @@ from typing import Any
 import httpx
 import pytest
 from helpers.lineage_live import LiveServer
+from helpers.store_rows import count_rows
 from helpers.lineage_workers import simple_event
-from sqlalchemy import func, select
 
 from lineage.serve.api import create_app
 from lineage.store import LineageStore
@@ -33,10 +33,6 @@ def store(tmp_path: Path) -> Iterator[LineageStore]:
     yield opened
     opened.dispose()
 
-
-def _stored(store: LineageStore) -> int:
-    with store.read() as conn:
-        return int(conn.execute(select(func.count()).select_from(t.events)).scalar_one())
 
 
 def _serve(store: LineageStore, monkeypatch: pytest.MonkeyPatch, **options: Any) -> LiveServer:
@@ -66,7 +62,7 @@ def test_a_browser_simple_request_is_refused_and_stores_nothing(store, monkeypat
             assert response.status_code in (403, 415), response.text
             if "Origin" not in sent:
                 assert response.status_code == 415 and "application/json" in response.json()["message"]
-    assert _stored(store) == 0
+    assert count_rows(store) == 0
 
 
 def test_a_cross_origin_json_write_is_refused_without_cors(store, monkeypatch) -> None:
@@ -83,7 +79,7 @@ def test_a_cross_origin_json_write_is_refused_without_cors(store, monkeypatch) -
     assert body_less.status_code == 403
     assert same_origin.status_code == 201 and client.status_code == 201
     assert "access-control-allow-origin" not in preflight.headers  # CORS closed: the browser blocks the call
-    assert _stored(store) == 2
+    assert count_rows(store) == 2
 
 
 def test_dns_rebinding_a_foreign_host_is_refused(store, monkeypatch) -> None:
@@ -99,7 +95,7 @@ def test_dns_rebinding_a_foreign_host_is_refused(store, monkeypatch) -> None:
                 assert "OBS_ALLOWED_HOSTS" in response.json()["message"]
         for host in (f"127.0.0.1:{port}", f"localhost:{port}", "localhost", f"[::1]:{port}"):
             assert httpx.get(server.url + "/healthz", headers={"Host": host}).status_code == 200, host
-    assert _stored(store) == 0
+    assert count_rows(store) == 0
 
 
 def test_configured_hosts_and_cors_origins_are_served(store, monkeypatch) -> None:
@@ -117,7 +113,7 @@ def test_configured_hosts_and_cors_origins_are_served(store, monkeypatch) -> Non
     assert preflight.headers.get("access-control-allow-origin") == "https://lineage-ui.example"
     assert write.status_code == 201 and write.headers.get("access-control-allow-origin") == origin["Origin"]
     assert other.status_code == 403
-    assert _stored(store) == 1
+    assert count_rows(store) == 1
 
 
 def test_json_types_the_clients_send_are_accepted(store, monkeypatch) -> None:
@@ -125,4 +121,4 @@ def test_json_types_the_clients_send_are_accepted(store, monkeypatch) -> None:
         for content_type in ("application/json", "application/json; charset=utf-8", "application/vnd.ol+json"):
             response = httpx.post(server.url + INGEST, content=_event(), headers={"Content-Type": content_type})
             assert response.status_code == 201, (content_type, response.text)
-    assert _stored(store) == 3
+    assert count_rows(store) == 3

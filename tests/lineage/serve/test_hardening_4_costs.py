@@ -27,8 +27,8 @@ from typing import Any
 import httpx
 import pytest
 from helpers.lineage_live import LiveServer, free_port
+from helpers.store_rows import count_rows
 from helpers.lineage_workers import simple_event
-from sqlalchemy import func, select
 
 from lineage.config import HEADER_TIMEOUT_S, MAX_COLUMN_EDGES, MAX_FACET_BYTES, MAX_HEADER_BYTES, MAX_NAME_CHARS
 from lineage.serve.api import create_app
@@ -57,10 +57,6 @@ def server(store: LineageStore) -> Iterator[LiveServer]:
         yield live
 
 
-def _count(store: LineageStore, table: Any) -> int:
-    with store.read() as conn:
-        return int(conn.execute(select(func.count()).select_from(table)).scalar_one())
-
 
 def _column_lineage(columns: int, inputs: int) -> dict[str, Any]:
     fields = {f"c{i}": {"inputFields": [{"namespace": "bench", "name": "in_1", "field": f"s{j}"}
@@ -83,10 +79,10 @@ def test_too_many_column_lineage_edges_is_a_clear_422_and_stores_nothing(server:
     assert response.status_code == 422, response.text[:300]
     assert str(MAX_COLUMN_EDGES) in response.json()["message"]
     assert response.json()["path"] == "$.outputs[0].facets.columnLineage"
-    assert _count(store, t.events) == 0 and _count(store, t.column_edges) == 0
+    assert count_rows(store, t.events) == 0 and count_rows(store, t.column_edges) == 0
     light = _with_output_facet("columnLineage", _column_lineage(10, 10))
     assert httpx.post(server.url + INGEST, json=light).status_code == 201
-    assert _count(store, t.column_edges) == 100
+    assert count_rows(store, t.column_edges) == 100
 
 
 def test_an_oversized_facet_is_a_clear_422(server: LiveServer, store) -> None:
@@ -95,7 +91,7 @@ def test_an_oversized_facet_is_a_clear_422(server: LiveServer, store) -> None:
     response = httpx.post(server.url + INGEST, json=_with_output_facet("notes", facet), timeout=60)
     assert response.status_code == 422, response.text[:300]
     assert "'notes' facet" in response.json()["message"] and str(MAX_FACET_BYTES) in response.json()["message"]
-    assert _count(store, t.events) == 0
+    assert count_rows(store, t.events) == 0
 
 
 @pytest.mark.parametrize("where", ["outputs", "inputs", "job"])
@@ -111,7 +107,7 @@ def test_an_overlong_name_is_a_clear_422_and_the_limit_itself_is_stored(server: 
     assert response.status_code == 422, response.text[:300]
     assert f"limit is {MAX_NAME_CHARS}" in response.json()["message"]
     assert response.json()["path"].endswith(f".{key}")
-    assert _count(store, t.events) == 0
+    assert count_rows(store, t.events) == 0
     assert httpx.post(server.url + INGEST, json=event(MAX_NAME_CHARS)).status_code == 201
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from helpers.store_rows import count_rows
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
@@ -32,15 +33,11 @@ def _event() -> dict:
     }
 
 
-def _count(store: LineageStore, table) -> int:
-    with store.read() as conn:
-        return int(conn.execute(select(func.count()).select_from(table)).scalar_one())
-
 
 @pytest.mark.parametrize("table", ["lineage_dataset_facets", "lineage_run_facets"])
 def test_plain_deletes_and_updates_of_facet_rows_are_refused(store: LineageStore, table: str) -> None:
     store.ingest([_event(), _event()])
-    before = {name: _count(store, tbl) for name, tbl in (("d", t.dataset_facets), ("r", t.run_facets))}
+    before = {name: count_rows(store, tbl) for name, tbl in (("d", t.dataset_facets), ("r", t.run_facets))}
     assert before["d"] == 2 and before["r"] == 2
     statements = [f"DELETE FROM {table}", f"UPDATE {table} SET payload = '{{}}'"]
     if store.dialect == "postgresql":
@@ -48,7 +45,7 @@ def test_plain_deletes_and_updates_of_facet_rows_are_refused(store: LineageStore
     for statement in statements:
         with pytest.raises(DBAPIError, match="append-only"), store.write() as conn:
             conn.execute(text(statement))
-    assert {name: _count(store, tbl) for name, tbl in (("d", t.dataset_facets), ("r", t.run_facets))} == before
+    assert {name: count_rows(store, tbl) for name, tbl in (("d", t.dataset_facets), ("r", t.run_facets))} == before
 
 
 def test_quarantine_still_removes_the_derived_rows(store: LineageStore) -> None:
@@ -56,5 +53,5 @@ def test_quarantine_still_removes_the_derived_rows(store: LineageStore) -> None:
     with store.read() as conn:
         event_id = conn.execute(select(func.min(t.events.c.id))).scalar_one()
     retention.quarantine(store, event_id, "hardening test")
-    assert _count(store, t.dataset_facets) == 1 and _count(store, t.run_facets) == 1
+    assert count_rows(store, t.dataset_facets) == 1 and count_rows(store, t.run_facets) == 1
     assert any(entry["action"] == "quarantine" for entry in retention.audit_log(store))
