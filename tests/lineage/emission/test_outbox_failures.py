@@ -21,7 +21,7 @@ from lineage.emission import events as ev
 from lineage.emission.emitter import LineageEmitter, LineageNotRecorded
 from lineage.emission.outbox import Outbox, OutboxError
 from lineage.store import LineageStore
-from observability_pipelines.cli_outbox import register
+from observability_pipelines.cli import app as obs_app
 
 
 @pytest.fixture
@@ -29,16 +29,6 @@ def full_disk(tmp_path):
     with tiny_disk(tmp_path / "disk") as disk:
         yield disk
 
-
-def _cli():
-    app = typer.Typer()
-
-    @app.callback()
-    def main() -> None:
-        pass
-
-    register(app)
-    return app
 
 
 def test_full_disk_delivers_directly_and_status_shows_it(full_disk, tmp_path, monkeypatch):
@@ -57,9 +47,9 @@ def test_full_disk_delivers_directly_and_status_shows_it(full_disk, tmp_path, mo
         assert store.event_count() == 2 + len(sent)  # none lost
     finally:
         store.dispose()
-    status = json.loads(CliRunner().invoke(_cli(), ["outbox", "status", "--json"]).stdout)
+    status = json.loads(CliRunner().invoke(obs_app, ["outbox", "status", "--json"]).stdout)
     assert status["writable"] is False and "disk is full" in status["problem"]
-    human = CliRunner().invoke(_cli(), ["outbox", "status"]).output
+    human = CliRunner().invoke(obs_app, ["outbox", "status"]).output
     assert "Not writable" in human and "disk is full" in human
 
 
@@ -110,11 +100,11 @@ def test_corrupt_outbox_is_one_readable_line_and_emission_goes_on(tmp_path, monk
     path = tmp_path / "outbox.db"
     path.write_bytes(b"this is not an sqlite database" * 200)
     monkeypatch.setenv("OBS_OUTBOX_PATH", str(path))
-    done = CliRunner().invoke(_cli(), ["outbox", "status"])
+    done = CliRunner().invoke(obs_app, ["outbox", "status"])
     assert done.exit_code == 2 and done.exception is None or isinstance(done.exception, SystemExit)
     lines = [line for line in done.output.splitlines() if line.strip()]
     assert len(lines) == 1 and "not an SQLite database" in lines[0] and "mv " in lines[0], done.output
-    flushed = CliRunner().invoke(_cli(), ["outbox", "flush", "--json"])
+    flushed = CliRunner().invoke(obs_app, ["outbox", "flush", "--json"])
     assert flushed.exit_code == 2 and "not an SQLite database" in json.loads(flushed.stdout)["error"]["message"]
     with pytest.raises(OutboxError):
         Outbox(path).append(_events(1, 1))

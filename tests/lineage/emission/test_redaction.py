@@ -14,20 +14,10 @@ from typer.testing import CliRunner
 
 from lineage.emission.emitter import LineageEmitter
 from lineage.emission.redact import redact
-from observability_pipelines.cli_outbox import register
+from observability_pipelines.cli import app as obs_app
 
 SECRET = "s3cret-Pa55word"
 
-
-def _cli():
-    app = typer.Typer()
-
-    @app.callback()
-    def main() -> None:
-        pass
-
-    register(app)
-    return app
 
 
 def _with_password(url: str) -> str:
@@ -52,8 +42,8 @@ def test_url_password_never_stored_shown_or_logged(variable, tmp_path, monkeypat
         server.stop()
         emitter.close()
     cli = CliRunner()
-    shown = cli.invoke(_cli(), ["outbox", "status", "--json"]).stdout + cli.invoke(_cli(), ["outbox", "status"]).output
-    assert json.loads(cli.invoke(_cli(), ["outbox", "status", "--json"]).stdout)["delivered"] == 2
+    shown = cli.invoke(obs_app, ["outbox", "status", "--json"]).stdout + cli.invoke(obs_app, ["outbox", "status"]).output
+    assert json.loads(cli.invoke(obs_app, ["outbox", "status", "--json"]).stdout)["delivered"] == 2
     stored = b"".join(p.read_bytes() for p in (tmp_path / "box").iterdir())
     logged = "\n".join(r.getMessage() for r in caplog.records)
     for where, text in (("status", shown), ("outbox file", stored.decode("latin-1")), ("log", logged)):
