@@ -13,8 +13,9 @@ Severity (``meta.severity``, mirrored in GX's own ``severity`` field):
 
 Time windows use suite parameters supplied at validation time from the partition key (see
 ``observability_pipelines.checks.great_expectations.suite_parameters``):
-``partition_start`` / ``partition_end`` (the day), ``transactions_window_start`` / ``transactions_window_end``
-(30 days before the day to 2 days after it), ``labels_window_start`` / ``labels_window_end`` (the day + 90 days).
+``partition_start`` / ``partition_end`` (the day), ``partition_start_minus_30d`` / ``partition_end_plus_2d``
+(the transactions: 30 days before the day to 2 days after it), ``partition_start_plus_90d`` /
+``partition_end_plus_90d`` (the labels: the day + 90 days).
 """
 
 from __future__ import annotations
@@ -56,8 +57,9 @@ GX_TYPES = {NUMERIC: "float64", INTEGER: "int64", CATEGORICAL: "str", STRING: "s
 
 TIME_WINDOWS = {
     "partition": ("partition_start", "partition_end"),
-    "transactions": ("transactions_window_start", "transactions_window_end"),
-    "labels": ("labels_window_start", "labels_window_end"),
+    # the generic offset form of checks/great_expectations.suite_parameters: a window around the day
+    "transactions": ("partition_start_minus_30d", "partition_end_plus_2d"),
+    "labels": ("partition_start_plus_90d", "partition_end_plus_90d"),
 }
 
 CUSTOMER_RANGES = {  # observed over a year of generated data, with a wide margin

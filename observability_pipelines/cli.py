@@ -3,12 +3,41 @@
 from __future__ import annotations
 
 import typer
+from typer.core import TyperGroup
+
+
+class _FlagsWithoutMetavar(TyperGroup):
+    """The root group: typer 0.29 prints a flag's type (`--help <bool>`) in the help's type column, although
+    a flag takes no value. Blanks the metavar of every flag (and of each command's --help) in the tree."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        _blank_flag_metavars(self)
+
+
+def _blank_flag_metavars(command) -> None:
+    for param in command.params:
+        if getattr(param, "is_flag", False) and param.metavar is None:
+            param.metavar = ""
+    make_help_option = command.get_help_option
+
+    def get_help_option(ctx):
+        option = make_help_option(ctx)
+        if option is not None and option.metavar is None:
+            option.metavar = ""
+        return option
+
+    command.get_help_option = get_help_option
+    for sub in getattr(command, "commands", {}).values():
+        _blank_flag_metavars(sub)
+
 
 app = typer.Typer(
     name="obs",
     help="AI data observability on Dagster: pipelines, lineage, checks and root-cause analysis.",
     no_args_is_help=True,
     add_completion=False,
+    cls=_FlagsWithoutMetavar,
 )
 
 

@@ -29,9 +29,9 @@ def register(app: typer.Typer) -> None:
             None, "--fault-plan", help="Fault plan (JSON/YAML). Default: the built-in demo plan (a null burst)."
         ),
         no_ui: bool = typer.Option(
-            False, "--no-ui", envvar="OBS_NO_UI", help="Do not start `dagster dev` afterwards (headless)."
+            False, "--no-ui", envvar="OBS_NO_UI", help="Do not start the Dagster UI (`dg dev`) afterwards (headless)."
         ),
-        port: int = typer.Option(3000, "--port", min=1, max=65535, help="Port of the Dagster UI (dagster dev -p)."),
+        port: int = typer.Option(3000, "--port", min=1, max=65535, help="Port of the Dagster UI (dg dev -p)."),
         customers_per_day: int = typer.Option(1500, min=10, help="Applicants generated per day."),
         as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
     ) -> None:
@@ -69,7 +69,7 @@ def register(app: typer.Typer) -> None:
                 out.print(line, markup=False)
         if no_ui:
             raise typer.Exit(0 if result.runs else 1)
-        _exec_dagster_dev(port)
+        _exec_ui(port)
 
 
 def _port_free(port: int) -> bool:
@@ -98,19 +98,30 @@ def _run(start: str, days: int, plan: Path, run_config: dict):
                         log_level="ERROR")
 
 
-def _exec_dagster_dev(port: int) -> None:
+def ui_command(port: int) -> list[str]:
+    """The command that serves the Dagster UI on `port`: `dg dev` (dagster-dg-cli, what Dagster 1.13
+    recommends; `dagster dev` warns it is superseded), else `dagster dev` with the same arguments.
+    Both read the project's workspace.yaml, so the code location is the same."""
     from observability_pipelines.demo import PROJECT_ROOT
 
-    dagster = shutil.which("dagster", path=str(Path(sys.executable).parent)) or shutil.which("dagster")
-    if not dagster:
-        console.print("[red]`dagster` is not on PATH[/red]; install the project (pip install -e .) and retry.")
-        raise typer.Exit(1)
+    for program in ("dg", "dagster"):  # the project's own environment first, then PATH
+        found = shutil.which(program, path=str(Path(sys.executable).parent)) or shutil.which(program)
+        if found:
+            # --log-level warning: the daemon otherwise logs each sensor tick (about 12 lines a minute).
+            return [found, "dev", "-h", "127.0.0.1", "-p", str(port), "-w", str(PROJECT_ROOT / "workspace.yaml"),
+                    "--log-level", "warning"]
+    console.print("[red]neither `dg` nor `dagster` is on PATH[/red]; install the project (pip install -e .) and retry.")
+    raise typer.Exit(1)
+
+
+def _exec_ui(port: int) -> None:
+    from observability_pipelines.demo import PROJECT_ROOT
+
+    command = ui_command(port)
     os.chdir(PROJECT_ROOT)
     sys.stdout.flush()  # exec replaces the process: unflushed output (the summary, when piped) would be lost
     sys.stderr.flush()
-    # --log-level warning: the daemon otherwise logs each sensor tick (about 12 lines a minute).
-    os.execv(dagster, [dagster, "dev", "-h", "127.0.0.1", "-p", str(port), "-w", str(PROJECT_ROOT / "workspace.yaml"),
-                       "--log-level", "warning"])
+    os.execv(command[0], command)
 
 
 def _incident_record(incident: dict) -> dict:
@@ -240,10 +251,10 @@ def summary_lines(result, home: Path, ui: str, *, started: bool) -> list[str]:
     lines.append(f"Dagster home: {home}")
     lines.append("Incidents: obs incidents list")
     if started:
-        lines.append(f"Dagster UI: {ui} (starting dagster dev; Ctrl-C to stop)")
+        lines.append(f"Dagster UI: {ui} (starting dg dev; Ctrl-C to stop)")
     else:
         from observability_pipelines.demo import PROJECT_ROOT
 
-        lines.append(f"Dagster UI: not started (--no-ui); to start it: DAGSTER_HOME={home} dagster dev "
+        lines.append(f"Dagster UI: not started (--no-ui); to start it: DAGSTER_HOME={home} dg dev "
                      f"-p {ui.rsplit(':', 1)[1]} -w {PROJECT_ROOT / 'workspace.yaml'}")
     return lines

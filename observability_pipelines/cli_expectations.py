@@ -71,8 +71,9 @@ def list_command(
         table.add_column(col, justify="right", no_wrap=True)
     table.add_column("time windows")
     for r in rows:
-        # partition_start/partition_end -> "partition", labels_window_start/... -> "labels"
-        windows = sorted({p.rsplit("_", 1)[0].removesuffix("_window") for p in r["parameters"]})
+        from observability_pipelines.checks.great_expectations import describe_windows
+
+        windows = describe_windows(r["parameters"])  # "day", "day -30d..+2d"
         table.add_row(r["suite"], str(r["expectations"]), str(r["errors"]), str(r["warnings"]), ", ".join(windows) or "-")
     Console().print(table)
     typer.echo("errors block downstream assets; time windows come from --partition / the partition key")

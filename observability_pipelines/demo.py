@@ -12,11 +12,14 @@ from typing import Any
 import dagster as dg
 
 from observability_pipelines.data.faults import FaultPlan
+from observability_pipelines.data.generator import LABEL_DELAY_DAYS
+from observability_pipelines.resources.label_clock import NOW_TAG
 
 DEFAULT_START = "2026-03-01"
 DEFAULT_DAYS = 7
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 BUILTIN_FAULT_PLAN = Path(__file__).resolve().parent / "data" / "demo_fault_plan.yaml"
+DEMO_UNLABELLED_DAYS = 1  # the demo's last day has predictions but no labels yet (labels arrive late)
 
 
 def ensure_dagster_home() -> Path:
@@ -28,6 +31,13 @@ def ensure_dagster_home() -> Path:
         # Run queue off the daemon is not needed for the demo; keep the default SQLite storage.
         (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     return home
+
+
+def demo_label_now(start: str, days: int) -> str:
+    """The demo's simulated now: the label delay after its last labelled day, so training has labelled days
+    and the last ``DEMO_UNLABELLED_DAYS`` days (fewer in a short demo) are scored before their labels exist."""
+    labelled = days - max(0, min(DEMO_UNLABELLED_DAYS, days - 2))
+    return (dt.datetime.fromisoformat(start) + dt.timedelta(days=labelled + LABEL_DELAY_DAYS)).isoformat()
 
 
 def demo_partitions(start: str, days: int) -> list[str]:
@@ -97,12 +107,13 @@ def run_demo(
     instance = instance or dg.DagsterInstance.get()
     runs: list[RunSummary] = []
     step = on_step or (lambda _msg: None)
+    tags = {NOW_TAG: demo_label_now(start, days)}
 
     def execute(job_name: str, partition: str | None) -> dg.ExecuteInProcessResult:
         step(f"{job_name} {partition or ''}".strip())
         config = {"loggers": {"console": {"config": {"log_level": log_level}}}, **(run_config or {})}
         result = defs.resolve_job_def(job_name).execute_in_process(
-            instance=instance, partition_key=partition, run_config=config, raise_on_error=False
+            instance=instance, partition_key=partition, run_config=config, raise_on_error=False, tags=tags
         )
         runs.append(_summarize(job_name, partition, result))
         return result

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+
+# Two xdist workers share two cores: OpenMP (sklearn's gradient boosting) on every core per worker
+# oversubscribes them and runs many times slower. Set before anything imports sklearn.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import pytest
 

@@ -15,7 +15,8 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from functools import lru_cache
+from typing import Any, TypeVar
 
 from lineage.facets import (
     Assertion,
@@ -36,6 +37,10 @@ DATASET_FACETS = ("dataQualityAssertions", "dataQualityMetrics", "drift", "outpu
 RUN_FACETS = ("nominalTime", "tags", "errorMessage", "test")
 FAILED_STATES = ("FAIL", "ABORT")
 SnapshotKey = tuple[int, str | None, int | None]  # (dataset id, partition, run id when unpartitioned)
+# Parsed facets kept by their JSON text: most payloads repeat (one schema per dataset across partitions, one
+# nominalTime per partition, passing suites), and parsing through the openlineage attrs classes is most of a load.
+PARSED_KEPT = 8192
+F = TypeVar("F")
 
 
 @dataclass
@@ -114,13 +119,14 @@ def _read_runs(conn: Any, run_ids: set[int]) -> _Runs:
     runs = _Runs()
     facets: dict[int, dict[str, Any]] = defaultdict(dict)
     for row in reads.rca_run_facets(conn, list(run_ids), RUN_FACETS):
-        facets[row.run_id][row.facet_name] = _json(row.payload)
+        facets[row.run_id][row.facet_name] = row.payload  # JSON text; the last one of a name wins
     for run_id in run_ids:
-        runs.partition[run_id] = partition_key(facets.get(run_id, {}))
-        error = ErrorMessageFacet.from_payload(facets.get(run_id, {}).get("errorMessage"))
+        own = facets.get(run_id, {})
+        runs.partition[run_id] = _partition(own.get("tags"), own.get("nominalTime"))
+        error = _parsed(ErrorMessageFacet, own.get("errorMessage"))
         if error is not None:
             runs.error[run_id] = error.headline
-        tests = TestRunFacet.from_payload(facets.get(run_id, {}).get("test"))
+        tests = _parsed(TestRunFacet, own.get("test"))
         if tests is not None and tests.failed:
             runs.tests[run_id] = tests
     last: dict[int, tuple[datetime, str | None]] = {}
@@ -136,6 +142,30 @@ def _json(text: str) -> Any:
         return json.loads(text)
     except (TypeError, ValueError):
         return None
+
+
+@lru_cache(maxsize=PARSED_KEPT)
+def _partition(tags: str | None, nominal: str | None) -> str | None:
+    return partition_key({k: _json(v) for k, v in (("tags", tags), ("nominalTime", nominal)) if v is not None})
+
+
+_parsed_facets: dict[tuple[type, str], Any] = {}
+
+
+def _parsed(cls: type[F], text: str | None) -> F | None:
+    """``cls.from_payload`` of the JSON text, parsed once per distinct text (the facets are not modified)."""
+    if text is None:
+        return None
+    key = (cls, text)
+    try:
+        return _parsed_facets[key]
+    except KeyError:
+        pass
+    facet = cls.from_payload(_json(text))  # type: ignore[attr-defined]
+    if len(_parsed_facets) >= PARSED_KEPT:
+        _parsed_facets.clear()
+    _parsed_facets[key] = facet
+    return facet
 
 
 def _producer_snapshots(edges: Sequence[Any], runs: _Runs) -> tuple[dict[SnapshotKey, DatasetSnapshot],
@@ -176,14 +206,14 @@ def _apply(rows: list[Any], producers: Mapping[tuple[int, int], DatasetSnapshot]
     if own is not None:
         for row in rows:
             if row.scope != "input":
-                _set_facet(own, row.facet_name, _json(row.payload))
+                _set_facet(own, row.facet_name, row.payload)
     verdicts = [a for row in rows if row.facet_name == AssertionsFacet.KEY and (own is None or row.scope == "input")
-                for a in (AssertionsFacet.from_payload(_json(row.payload)) or AssertionsFacet(assertions=[])).assertions]
-    metrics = next((MetricsFacet.from_payload(_json(r.payload)) for r in rows
+                for a in (_parsed(AssertionsFacet, row.payload) or _NO_ASSERTIONS).assertions]
+    metrics = next((_parsed(MetricsFacet, r.payload) for r in rows
                     if r.facet_name == MetricsFacet.KEY and r.scope == "input"), None)
     if not verdicts and metrics is None:
         return
-    versions = [VersionFacet.from_payload(_json(r.payload)) for r in rows if r.facet_name == VersionFacet.KEY]
+    versions = [_parsed(VersionFacet, r.payload) for r in rows if r.facet_name == VersionFacet.KEY]
     when = consumed.get((dataset_id, run_id), rows[0].event_time)
     tested = own or _tested_version(dataset_id, run_id, when, versions, runs, snapshots, by_dataset)
     tested.add_assertions(verdicts)
@@ -231,24 +261,27 @@ def _attach_test_facets(consumed: Mapping[tuple[int, int], datetime], runs: _Run
         snap.tested_by.setdefault(run_id, []).extend(verdicts)
 
 
-def _set_facet(snap: DatasetSnapshot, name: str, payload: Any) -> None:
+def _set_facet(snap: DatasetSnapshot, name: str, payload: str) -> None:
     if name == AssertionsFacet.KEY:
-        snap.add_assertions((AssertionsFacet.from_payload(payload) or AssertionsFacet(assertions=[])).assertions)
+        snap.add_assertions((_parsed(AssertionsFacet, payload) or _NO_ASSERTIONS).assertions)
     elif name == MetricsFacet.KEY:
-        snap.metrics = MetricsFacet.from_payload(payload) or snap.metrics
+        snap.metrics = _parsed(MetricsFacet, payload) or snap.metrics
         if snap.row_count is None and snap.metrics is not None:
             snap.row_count = _rows(snap.metrics.rowCount)
     elif name == DriftDatasetFacet.KEY:
-        snap.drift = DriftDatasetFacet.from_payload(payload) or snap.drift
+        snap.drift = _parsed(DriftDatasetFacet, payload) or snap.drift
     elif name == SchemaFacet.KEY:
-        snap.schema = SchemaFacet.from_payload(payload) or snap.schema
+        snap.schema = _parsed(SchemaFacet, payload) or snap.schema
     elif name == OutputStatisticsFacet.KEY:
-        stats = OutputStatisticsFacet.from_payload(payload)
+        stats = _parsed(OutputStatisticsFacet, payload)
         if stats is not None and stats.rowCount is not None:
             snap.row_count = float(stats.rowCount)
     elif name == VersionFacet.KEY:
-        version = VersionFacet.from_payload(payload)
+        version = _parsed(VersionFacet, payload)
         snap.version = version.datasetVersion if version else snap.version
+
+
+_NO_ASSERTIONS = AssertionsFacet(assertions=[])
 
 
 def _rows(value: int | None) -> float | None:

@@ -13,6 +13,10 @@ partition, :mod:`lineage.analysis.volume`); an ancestor version written after th
 feed (a model trained before today's partition) is no cause. The *earliest* anomalies on the path
 are the causes: an anomaly whose columns are fed by an anomalous parent able to produce it
 (:mod:`lineage.analysis.propagation`) is an echo. Weights: :mod:`lineage.analysis.weights`.
+
+Speed, never at the cost of a different answer: the lineage comes from the symptom's ancestry alone
+(:mod:`lineage.graph.ancestry`) unless the sources walk needs more, and snapshots and lineage are kept
+per store object until the store changes (:mod:`lineage.analysis.rca_cache`).
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ import statistics
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -30,12 +34,15 @@ import networkx as nx
 
 from lineage.analysis.assertion_kinds import kind_of_assertion
 from lineage.analysis.evidence import DEFAULT_LABEL_COLUMNS, Evidence, gather_evidence, log_row_change
-from lineage.analysis.observations import DatasetSnapshot, load_snapshots
+from lineage.analysis.observations import DatasetSnapshot
 from lineage.analysis.propagation import explains
+from lineage.analysis.rca_cache import RCACache, cache_for
 from lineage.analysis.volume import DayLevels, relative_volume
 from lineage.analysis.weights import WEIGHTS as W
 from lineage.facets import AssertionsFacet, DriftDatasetFacet, partition_key
+from lineage.graph.ancestry import upstream_graph
 from lineage.graph.cache import graph_for
+from lineage.graph.model import LineageGraph
 from lineage.graph.queries import NotFoundError, resolve
 from lineage.store import LineageStore, reads
 
@@ -177,18 +184,35 @@ class _Lineage:
         return src in self.columns and dst in self.columns and nx.has_path(self.columns, src, dst)
 
 
-def _lineage(store: LineageStore, symptom_id: int, as_of: datetime | None) -> _Lineage:
-    graph = graph_for(store)
+def _lineage(store: LineageStore, symptom_id: int, as_of: datetime | None, cache: RCACache) -> _Lineage:
+    kept = cache.lineage((symptom_id, as_of), lambda: _build_lineage(store, symptom_id, as_of))
+    return replace(kept, datasets=kept.datasets.copy())  # _fed_in_time drops edges from its copy
+
+
+def _build_lineage(store: LineageStore, symptom_id: int, as_of: datetime | None) -> _Lineage:
+    """From the symptom's ancestry alone (no full graph build) when that answers exactly: the ancestors
+    hold enough sources for the day's volume level, or the whole store's graph is needed to find more."""
+    partial = upstream_graph(store, symptom_id)
+    if ("dataset", symptom_id) in partial.view(as_of):
+        found = _lineage_in(partial, symptom_id, as_of, walk=False)
+        if found is not None:
+            return found
+    return _lineage_in(graph_for(store), symptom_id, as_of, walk=True)  # type: ignore[return-value]
+
+
+def _lineage_in(graph: LineageGraph, symptom_id: int, as_of: datetime | None, walk: bool) -> _Lineage | None:
     with graph.snapshot():
         distances, _ = graph.traverse(("dataset", symptom_id), upstream=True, as_of=as_of)
         ancestors = {node[1]: d for node, d in distances.items() if node[0] == "dataset"}
         ancestors[symptom_id] = 0
         jobs = graph.view(as_of)
+        sources = _sources(jobs, symptom_id, set(ancestors), walk)
+        if sources is None:
+            return None
         columns = graph.column_view(as_of).subgraph(
             [n for n in graph.column_view(as_of) if n[0] in ancestors]).copy()
         datasets = _dataset_graph(jobs, set(ancestors))
         names = graph.names([("dataset", i) for i in ancestors])
-        sources = _sources(jobs, symptom_id, set(ancestors))
     described = {dst[0] for _, dst in columns.edges}
     return _Lineage(ancestors, names, datasets, columns, described, sources)
 
@@ -198,12 +222,17 @@ def _is_source(jobs: nx.DiGraph, node: tuple[str, int]) -> bool:
     return not any(p[0] == "dataset" or any(q[0] == "dataset" for q in jobs.pred[p]) for p in jobs.pred[node])
 
 
-def _sources(jobs: nx.DiGraph, symptom_id: int, ancestors: set[int]) -> list[int]:
-    """Source datasets among the ancestors, then the nearest others (lineage in either direction)."""
+def _sources(jobs: nx.DiGraph, symptom_id: int, ancestors: set[int], walk: bool = True) -> list[int] | None:
+    """Source datasets among the ancestors, then the nearest others (lineage in either direction); None
+    when the ancestors hold too few and ``walk`` is False (the graph holds only the ancestry)."""
     found = [i for i in sorted(ancestors) if ("dataset", i) in jobs and _is_source(jobs, ("dataset", i))]
     start = ("dataset", symptom_id)
-    if len(found) >= W.seasonal_sources or start not in jobs:
+    if len(found) >= W.seasonal_sources:
         return found[:W.seasonal_sources]
+    if not walk:
+        return None
+    if start not in jobs:
+        return found
     seen, frontier = {start}, [start]
     while frontier and len(found) < W.seasonal_sources and len(seen) < W.seasonal_scan:
         nxt = []
@@ -428,17 +457,18 @@ def analyze(
     ``run_id`` wrote or tested, in the latest version at or before ``at`` (naive UTC), or the latest."""
     started = time.perf_counter()
     symptom_id = resolve(store, dataset, namespace, "dataset")[1]
+    cache = cache_for(store)
     with store.read() as conn:
-        own = load_snapshots(conn, [symptom_id]).get(symptom_id, [])
+        own = cache.load(conn, [symptom_id]).get(symptom_id, [])
         run = reads.rca_run_id(conn, run_id) if run_id else None
     if run_id and run is None:
         raise RCAError(f"run {run_id} is not recorded; see `obs lineage history {dataset}` for its runs")
     symptom = _pick_symptom(own, partition, run, at, dataset)
     partition = symptom.partition if symptom is not None else partition
-    lineage = _lineage(store, symptom_id, symptom.time if symptom is not None else at)
+    lineage = _lineage(store, symptom_id, symptom.time if symptom is not None else at, cache)
     with store.read() as conn:
         others = {*lineage.ancestors, *lineage.sources} - {symptom_id}
-        series = {**load_snapshots(conn, sorted(others)), symptom_id: own}
+        series = {**cache.load(conn, sorted(others)), symptom_id: own}
     nodes = _nodes(series, lineage, symptom_id, symptom, partition, frozenset(label_columns))
     if symptom is None and not any(n.snapshot and n.snapshot.partition == partition for n in nodes.values()):
         raise RCAError(f"nothing upstream of {dataset} is recorded for partition {partition}; "

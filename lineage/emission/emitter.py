@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from lineage.emission import delivery
+from lineage.emission import delivery, outbox_report
 from lineage.emission.events import to_dict
 from lineage.emission.outbox import Outbox, OutboxError
 from lineage.emission.redact import install_log_redaction, redact
@@ -149,6 +149,7 @@ class LineageEmitter:
         result = self.try_deliver()
         if self.spool is not None and (result is None or result.remaining):
             self.hand_over()
+        outbox_report.report_after_emit(self, result)  # for /metrics wherever obs serve runs; never raises
         return result
 
     def _deliver_directly(self, payloads: list[dict[str, Any]], cause: OutboxError) -> delivery.FlushResult:

@@ -25,6 +25,7 @@ facet key                   class                       builder / helpers
 ``errorMessage``            :class:`ErrorMessageFacet`  ``build(exception)``, ``.headline``
 ``tags`` (run)              :class:`TagsFacet`          ``build({k: v})``, ``.as_dict()``
 ``test`` (run, read only)   :class:`TestRunFacet`       ``.failed``
+``modelPerformance`` (custom)  :class:`ModelPerformanceDatasetFacet`  ``from_check(metadata)``, metric ``.drop``
 ==========================  ==========================  =========================================
 
 Partition keys: :func:`partition_facets(key)` (encoder: run facets for a key) and
@@ -39,6 +40,7 @@ from typing import Any
 
 from lineage.facets.dataset import ColumnLineageFacet, OutputStatisticsFacet, SchemaFacet, VersionFacet
 from lineage.facets.drift import DRIFT_SCHEMA_ID, DRIFT_SCHEMA_URL, ColumnDrift, DriftDatasetFacet, drift_schema
+from lineage.facets.model import MODEL_SCHEMA_ID, MODEL_SCHEMA_URL, MetricEstimate, ModelPerformanceDatasetFacet
 from lineage.facets.partition import (
     PARTITION_TAG,
     check_partition_key,
@@ -52,7 +54,8 @@ from lineage.facets.run import ErrorMessageFacet, NominalTimeFacet, TagsFacet, d
 FACET_CLASSES = {
     cls.KEY: cls
     for cls in (DriftDatasetFacet, AssertionsFacet, MetricsFacet, SchemaFacet, ColumnLineageFacet,
-                OutputStatisticsFacet, VersionFacet, NominalTimeFacet, ErrorMessageFacet, TagsFacet, TestRunFacet)
+                OutputStatisticsFacet, VersionFacet, NominalTimeFacet, ErrorMessageFacet, TagsFacet, TestRunFacet,
+                ModelPerformanceDatasetFacet)
 }
 
 
@@ -66,6 +69,10 @@ __all__ = [
     "DRIFT_SCHEMA_ID",
     "DRIFT_SCHEMA_URL",
     "FACET_CLASSES",
+    "MODEL_SCHEMA_ID",
+    "MODEL_SCHEMA_URL",
+    "MetricEstimate",
+    "ModelPerformanceDatasetFacet",
     "PARTITION_TAG",
     "Assertion",
     "AssertionsFacet",

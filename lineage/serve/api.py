@@ -32,7 +32,7 @@ from lineage.serve.deps import ServeSettings, reject_nul_in_query
 from lineage.serve.errors import ApiError, ErrorBoundary, install_error_handlers
 from lineage.serve.guards import RequestGuard
 from lineage.serve.openapi import publish_event_schemas
-from lineage.serve.routes import health, incidents, ingest, lineage, marquez, metrics, rca, ui
+from lineage.serve.routes import health, incidents, ingest, lineage, marquez, metrics, rca, ui, workers
 from lineage.serve.routes.ingest import INGEST_PATH
 from lineage.store import LineageStore
 from lineage.store.integrity import require_intact
@@ -40,7 +40,7 @@ from lineage.store.integrity import require_intact
 __all__ = ["INGEST_PATH", "ApiError", "create_app"]
 
 ROUTERS = (health.router, ingest.router, lineage.router, rca.router, incidents.router, metrics.router, marquez.router,
-           ui.api, ui.pages)
+           ui.api, ui.pages, workers.router)
 
 
 @asynccontextmanager

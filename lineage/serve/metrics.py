@@ -19,16 +19,26 @@ counts over the recent ``window``, default 24 h) and yields:
 * ``obs_runs_failed_total{dataset}``: producing runs that failed in the window (a gauge)
 * ``obs_asset_health_score{dataset}``: :mod:`lineage.health` score, 0-100
 * ``obs_pipeline_health_score{pipeline}``: mean of its datasets' scores
-* ``obs_outbox_backlog`` / ``obs_outbox_oldest_age_seconds`` / ``obs_outbox_dead_letters``: pending
-  events in the local outbox, the age of the oldest and the rejected ones (only when the outbox file exists; it is never created here)
-* ``obs_lineage_spool_files``: hand-over files waiting in the shared spool (when ``$OBS_LINEAGE_SPOOL`` is set)
+* ``obs_outbox_backlog{worker}`` / ``obs_outbox_oldest_age_seconds{worker}`` / ``obs_outbox_dead_letters{worker}``:
+  pending events in each worker's outbox, the age of the oldest and the rejected ones, and
+  ``obs_lineage_spool_files{worker}`` the hand-over files in the shared spool as that worker sees it: the last
+  report of each worker (:mod:`lineage.emission.outbox_report`, table ``lineage_worker_reports``) received in
+  ``REPORT_WINDOW``, at most ``MAX_WORKERS``; ``obs_outbox_report_age_seconds{worker,source}`` is that report's
+  age. Fallback when ``obs serve`` shares a host with a worker: an outbox file here (``outbox_path``) and
+  ``$OBS_LINEAGE_SPOOL`` are read directly (read-only, never created) when no report of that worker is younger
+  than ``LOCAL_AFTER_S``; ``source`` says which (``report`` or ``local``, age 0)
 * ``obs_incidents_open{severity}``: open or acknowledged incidents (every severity, 0 included);
   ``obs_incident_time_to_detect_seconds`` / ``obs_incident_time_to_resolve_seconds``: histograms
   over the stored incidents (new failures are folded into incidents at each scrape)
+* ``obs_model_performance{dataset,partition,metric,kind}`` / ``obs_model_estimation_error{dataset,partition,metric}``:
+  estimated (no labels), bounds, evaluation and realized model performance of the newest evaluated batch
+  (:mod:`lineage.serve.model_metrics`, from the ``modelPerformance`` facet)
 * ``obs_lineage_events_with_warnings`` / ``obs_lineage_event_warnings``: stored events with schema
   warnings (lenient ingest) and the warnings themselves
 * ``obs_rca_requests_total`` / ``obs_rca_candidates_found_total``: ``/api/v1/rca`` requests and
   the candidates they returned (process-wide counters, :data:`RCA_REQUESTS`, :data:`RCA_CANDIDATES`)
+* ``obs_ingest_events_total{producer,outcome}``: events received by the ingest endpoint, accepted or rejected
+  (a process-wide counter with a bounded ``producer`` label, :mod:`lineage.serve.ingest_metrics`)
 
 Labels are bounded: ``dataset`` is the dataset name (``namespace/name`` when two namespaces
 share a name), ``assertion`` the assertion type (at most ``max_columns`` per dataset),
@@ -61,6 +71,7 @@ from lineage.analysis import health
 from lineage.config import MAX_NAME_CHARS
 from lineage.facets import AssertionsFacet, DriftDatasetFacet, MetricsFacet, OutputStatisticsFacet
 from lineage.store import LineageStore
+from lineage.serve import ingest_metrics
 from lineage.store import reads
 
 DEFAULT_WINDOW = timedelta(hours=24)
@@ -88,10 +99,14 @@ FAMILIES: dict[str, tuple[str, tuple[str, ...]]] = {
     "obs_runs_failed_total": ("Producing runs that failed in the window", ("dataset",)),
     "obs_asset_health_score": ("Composite dataset health score 0-100 (lineage.health)", ("dataset",)),
     "obs_pipeline_health_score": ("Mean health score of the pipeline's datasets", ("pipeline",)),
-    "obs_outbox_backlog": ("Pending events in the local lineage outbox", ()),
-    "obs_outbox_oldest_age_seconds": ("Age of the oldest pending outbox event", ()),
-    "obs_outbox_dead_letters": ("Outbox events the backend rejected, kept for replay", ()),
-    "obs_lineage_spool_files": ("Hand-over files from workers waiting in the shared lineage spool", ()),
+    "obs_outbox_backlog": ("Pending events in the worker's lineage outbox (its last report)", ("worker",)),
+    "obs_outbox_oldest_age_seconds": ("Age of the worker's oldest pending outbox event when it reported",
+                                      ("worker",)),
+    "obs_outbox_dead_letters": ("Outbox events the backend rejected, kept for replay by the worker", ("worker",)),
+    "obs_lineage_spool_files": ("Hand-over files waiting in the shared lineage spool, as the worker sees it",
+                                ("worker",)),
+    "obs_outbox_report_age_seconds": ("Seconds since the worker's last outbox report (source=local: read here, 0)",
+                                      ("worker", "source")),
     "obs_incidents_open": ("Open or acknowledged incidents by severity (lineage.analysis.incidents)", ("severity",)),
     "obs_lineage_events_with_warnings": ("Stored events with at least one schema warning", ()),
     "obs_lineage_event_warnings": ("Schema warnings recorded on stored events", ()),
@@ -103,11 +118,19 @@ INCIDENT_HISTOGRAMS = {
     "obs_incident_time_to_resolve_seconds": "From the incident opening to its resolution",
 }
 INCIDENT_BUCKETS = (60.0, 300.0, 900.0, 3600.0, 4 * 3600.0, 86400.0, 7 * 86400.0)
+# Worker outbox reports: families that exist only when a worker reported (or a local outbox is read).
+OUTBOX_FAMILIES = ("obs_outbox_backlog", "obs_outbox_oldest_age_seconds", "obs_outbox_dead_letters",
+                   "obs_lineage_spool_files", "obs_outbox_report_age_seconds")
+REPORT_WINDOW = timedelta(days=7)  # a worker silent for longer drops out of /metrics
+MAX_WORKERS = 100  # bounded `worker` label: the most recent reporters
+LOCAL_AFTER_S = 120.0  # a same-host outbox is read directly when its worker's report is older than this
 
 
 def metric_names() -> set[str]:
     """Every sample name a scrape of :func:`metrics_registry` can contain (for dashboards/tests)."""
-    names = set(FAMILIES) | set(RCA_METRIC_NAMES)
+    from lineage.serve import model_metrics
+
+    names = set(FAMILIES) | set(RCA_METRIC_NAMES) | set(ingest_metrics.METRIC_NAMES) | set(model_metrics.FAMILIES)
     names |= {h + suffix for h in INCIDENT_HISTOGRAMS for suffix in ("_bucket", "_sum", "_count")}
     return names | {n.replace("_total", "_created") for n in RCA_METRIC_NAMES}
 
@@ -292,7 +315,7 @@ def _add_last_complete(conn: Connection, snaps: dict[int, DatasetSnapshot]) -> N
 # --------------------------------------------------------------------------- samples
 def _families() -> dict[str, GaugeMetricFamily]:
     return {name: GaugeMetricFamily(name, doc, labels=list(labels) or None)
-            for name, (doc, labels) in FAMILIES.items() if labels}
+            for name, (doc, labels) in FAMILIES.items() if labels and name not in OUTBOX_FAMILIES}
 
 
 def _add_check_samples(fam: dict[str, GaugeMetricFamily], s: DatasetSnapshot, max_columns: int) -> None:
@@ -377,7 +400,10 @@ class ObservabilityCollector(Collector):
     # ------------------------------------------------------------------ prometheus API
     def describe(self) -> Iterable[Metric]:
         # Registering must not query the database.
-        gauges = [GaugeMetricFamily(name, doc, labels=list(labels) or None) for name, (doc, labels) in FAMILIES.items()]
+        from lineage.serve.model_metrics import FAMILIES as MODEL_FAMILIES
+
+        gauges = [GaugeMetricFamily(name, doc, labels=list(labels) or None)
+                  for name, (doc, labels) in {**FAMILIES, **MODEL_FAMILIES}.items()]
         return [*gauges, *(HistogramMetricFamily(name, doc) for name, doc in INCIDENT_HISTOGRAMS.items())]
 
     def collect(self) -> Iterable[Metric]:
@@ -395,8 +421,8 @@ class ObservabilityCollector(Collector):
         yield from self._incident_metrics(fam)
         yield from fam.values()
         yield from self._warning_metrics()
-        yield from self._outbox_metrics()
-        yield from self._spool_metrics()
+        yield from self._model_metrics()
+        yield from self._outbox_metrics(now)
 
     def snapshots(self, now: datetime | None = None) -> list[DatasetSnapshot]:
         """One :class:`DatasetSnapshot` per produced dataset (the ``max_datasets`` most recent)."""
@@ -440,6 +466,12 @@ class ObservabilityCollector(Collector):
         yield _histogram("obs_incident_time_to_detect_seconds", found.detect_seconds)
         yield _histogram("obs_incident_time_to_resolve_seconds", found.resolve_seconds)
 
+    def _model_metrics(self) -> Iterator[Metric]:
+        from lineage.serve import model_metrics
+
+        with self.store.read() as conn:
+            yield from list(model_metrics.model_metrics(conn, self.max_datasets))
+
     def _warning_metrics(self) -> Iterator[Metric]:
         from lineage.store.warning_tables import warning_totals
 
@@ -448,33 +480,69 @@ class ObservabilityCollector(Collector):
         yield _single_gauge("obs_lineage_events_with_warnings", events)
         yield _single_gauge("obs_lineage_event_warnings", warnings)
 
-    def _outbox_metrics(self) -> Iterator[Metric]:
+    def _outbox_metrics(self, now: datetime) -> Iterator[Metric]:
+        """The last report of each worker, a same-host outbox read directly in its place when none is recent."""
+        from lineage.store import worker_reports
+
+        with self.store.read() as conn:
+            rows = worker_reports.latest(conn, now - REPORT_WINDOW, MAX_WORKERS)
+        workers = {r.worker: _WorkerOutbox(r.pending, r.dead, r.oldest_pending_age_s, r.spool_files,
+                                           max(0.0, (now - r.received_at).total_seconds()), "report") for r in rows}
+        local = self._local_outbox()
+        if local is not None and (local[0] not in workers or workers[local[0]].age_s > LOCAL_AFTER_S):
+            workers[local[0]] = local[1]
+        if not workers:
+            return
+        fam = {name: GaugeMetricFamily(name, FAMILIES[name][0], labels=list(FAMILIES[name][1]))
+               for name in OUTBOX_FAMILIES}
+        for worker, w in sorted(workers.items()):
+            _add_worker_samples(fam, _bounded_label(worker), w)
+        yield from (f for f in fam.values() if f.samples)
+
+    def _local_outbox(self) -> tuple[str, _WorkerOutbox] | None:
+        """This host's outbox file and spool, read-only (a missing file is not created)."""
         if self.outbox_path is False:
-            return
-        from lineage.emission.outbox import Outbox, default_outbox_path
-
-        path = Path(self.outbox_path) if self.outbox_path else default_outbox_path()
-        if not path.is_file():
-            return
-        try:
-            status = Outbox(path).status()
-        except Exception:  # an unreadable outbox must not break the scrape
-            return
-        yield _single_gauge("obs_outbox_backlog", status.pending)
-        yield _single_gauge("obs_outbox_oldest_age_seconds", status.oldest_pending_age_s or 0.0)
-        yield _single_gauge("obs_outbox_dead_letters", status.dead)
-
-    def _spool_metrics(self) -> Iterator[Metric]:
+            return None
+        from lineage.emission import outbox_report
+        from lineage.emission.outbox import default_outbox_path
         from lineage.emission.spool import Spool
 
-        spool = Spool.from_env()
-        if spool is None:
-            return
+        path = Path(self.outbox_path) if self.outbox_path else default_outbox_path()
         try:
-            files = spool.backlog()
+            counts = outbox_report.read_counts(path)
+        except Exception:  # an unreadable outbox must not break the scrape
+            counts = None
+        spool = Spool.from_env()
+        try:
+            spool_files = spool.backlog() if spool is not None else None
         except Exception:  # shared storage unreachable: no sample rather than a broken scrape
-            return
-        yield _single_gauge("obs_lineage_spool_files", files)
+            spool_files = None
+        if counts is None and spool_files is None:
+            return None
+        counts = counts or {}
+        return outbox_report.worker_id(path), _WorkerOutbox(
+            counts.get("pending"), counts.get("dead"), counts.get("oldest_pending_age_s"), spool_files, 0.0, "local")
+
+
+@dataclass(frozen=True)
+class _WorkerOutbox:
+    pending: int | None
+    dead: int | None
+    oldest_pending_age_s: float | None
+    spool_files: int | None
+    age_s: float
+    source: str  # report | local
+
+
+def _add_worker_samples(fam: dict[str, GaugeMetricFamily], worker: str, w: _WorkerOutbox) -> None:
+    if w.pending is not None:
+        fam["obs_outbox_backlog"].add_metric([worker], w.pending)
+        fam["obs_outbox_oldest_age_seconds"].add_metric([worker], w.oldest_pending_age_s or 0.0)
+    if w.dead is not None:
+        fam["obs_outbox_dead_letters"].add_metric([worker], w.dead)
+    if w.spool_files is not None:
+        fam["obs_lineage_spool_files"].add_metric([worker], w.spool_files)
+    fam["obs_outbox_report_age_seconds"].add_metric([worker, w.source], w.age_s)
 
 
 def metrics_registry(store: LineageStore | Callable[[], LineageStore], **options: Any) -> CollectorRegistry:
@@ -483,4 +551,5 @@ def metrics_registry(store: LineageStore | Callable[[], LineageStore], **options
     registry.register(ObservabilityCollector(store, **options))
     registry.register(RCA_REQUESTS)
     registry.register(RCA_CANDIDATES)
+    registry.register(ingest_metrics.INGEST_EVENTS)
     return registry

@@ -12,5 +12,6 @@ from lineage.store.database import (
     to_naive_utc,
     utcnow,
 )
+from lineage.store import worker_reports as _worker_reports  # noqa: F401  (registers its table, migration 0008)
 
 __all__ = ["IngestResult", "LineageStore", "canonical_json", "event_hash", "to_naive_utc", "utcnow"]

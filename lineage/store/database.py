@@ -25,10 +25,11 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import resources
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, create_engine, event, func, select, text
+from sqlalchemy import Connection, DateTime, Engine, create_engine, event, func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -53,6 +54,7 @@ T = TypeVar("T")
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 SQLITE_SYNCHRONOUS = "FULL"  # module constant: the benchmark compares NORMAL in the same run
 _MAX_ATTEMPTS = 8
+GROUP_MAX_EVENTS = 2_000  # events of several concurrent `ingest` calls committed in one transaction
 # Bound on bind parameters per statement (SQLite's limit is 32766; stay well below).
 _CHUNK = 500
 _RETRYABLE_PG_CODES = {"40001", "40P01"}  # serialization_failure, deadlock_detected
@@ -105,6 +107,50 @@ def head_revision() -> str:
     return max(p.name.removesuffix(".py") for p in versions.iterdir() if p.name[:4].isdigit() and p.name.endswith(".py"))
 
 
+@dataclass(eq=False)
+class _Request:
+    """One `ingest` call waiting for its group commit."""
+
+    prepared: dict[str, Prepared] = field(default_factory=dict)
+    warned: dict[str, tuple[EventWarning, ...]] = field(default_factory=dict)
+    done: bool = False
+    ids: list[int] = field(default_factory=list)
+    n_warnings: int = 0
+    error: BaseException | None = None
+
+
+@contextmanager
+def _driver_cursor(conn: Connection, sql: str) -> Iterator[Any]:
+    """A DBAPI cursor of `conn`'s transaction; driver errors raised as SQLAlchemy's, as `conn.execute`
+    would (`_retrying` retries 'database is locked', the API answers a full disk with 503)."""
+    dialect = conn.dialect
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        yield cursor
+    except dialect.loaded_dbapi.Error as exc:
+        raise DBAPIError.instance(sql, None, exc, dialect.loaded_dbapi.Error, hide_parameters=True,
+                                  dialect=dialect) from exc
+    finally:
+        cursor.close()
+
+
+class _Returned(dict):  # type: ignore[type-arg]
+    """A RETURNING row read through the driver, its columns as attributes."""
+
+    __getattr__ = dict.__getitem__
+
+
+def _group_of(queue: list[_Request]) -> list[_Request]:
+    """The head of the queue and the requests behind it, up to GROUP_MAX_EVENTS events in all."""
+    group, size = [queue[0]], len(queue[0].prepared)
+    for member in queue[1:]:
+        size += len(member.prepared)
+        if size > GROUP_MAX_EVENTS:
+            break
+        group.append(member)
+    return group
+
+
 class LineageStore:
     """Open with `LineageStore.open(url)`; safe to share between threads of one process."""
 
@@ -121,6 +167,11 @@ class LineageStore:
         self._lock_file: Any = None
         self._lock_path = _sqlite_lock_path(engine)
         self._sqlite_insert_sql: dict[tuple[str, tuple[str, ...]], str] = {}
+        # Rows built here go straight through the driver (`_bulk_insert`, `_insert_returning`): sqlite3,
+        # or psycopg2's execute_values. Off: through SQLAlchemy's statements (tests compare the rows).
+        self.driver_path = self.dialect == "sqlite" or engine.dialect.driver == "psycopg2"
+        self._group_cv = threading.Condition()
+        self._group_queue: list[_Request] = []
 
     # ------------------------------------------------------------------ opening
     @classmethod
@@ -218,42 +269,101 @@ class LineageStore:
         """
         batch = list(events)
         checked, rejected = _checked_batch(validator or self.validator, batch, validate, strict_mode(strict))
-        prepared: dict[str, Prepared] = {}
-        warned: dict[str, tuple[EventWarning, ...]] = {}
+        request = _Request()
         for raw, warnings in checked:
             item = _prepare(raw)
-            prepared.setdefault(item.event_hash, item)
+            request.prepared.setdefault(item.event_hash, item)
             if warnings:
-                warned.setdefault(item.event_hash, warnings)
-        if not prepared:
+                request.warned.setdefault(item.event_hash, warnings)
+        if not request.prepared:
             return IngestResult(received=len(batch), stored=0, duplicates=len(checked), rejected=rejected)
-        new_ids, datasets, jobs, n_warnings = self._retrying(
-            lambda: self._ingest_once(list(prepared.values()), warned)
-        )
-        with self._cache_lock:
-            self._dataset_ids.update(datasets)
-            self._job_ids.update(jobs)
-        ids = sorted(new_ids)
+        ids, n_warnings = self._group_commit(request)
         return IngestResult(
             received=len(batch), stored=len(ids), duplicates=len(checked) - len(ids), event_ids=ids,
             rejected=rejected, warnings=n_warnings,
         )
 
+    # ------------------------------------------------------------------ group commit
+    def _group_commit(self, request: _Request) -> tuple[list[int], int]:
+        """Commit `request` together with the requests of other threads waiting at the same time.
+
+        One transaction (and, with synchronous=FULL, one fsync) per group instead of per request:
+        the first waiting request commits every request queued behind it (up to `GROUP_MAX_EVENTS`
+        events), the others wait for its answer. Each request gets the answer it would have got
+        alone, in queue order: an event in two requests of a group is stored for the first and
+        counted as a duplicate for the second. A group that fails is retried request by request,
+        so one request's error never fails another's.
+        """
+        with self._group_cv:
+            self._group_queue.append(request)
+            while not request.done and self._group_queue[0] is not request:
+                self._group_cv.wait()
+            if not request.done:
+                group = _group_of(self._group_queue)
+        if not request.done:
+            try:
+                self._commit_group(group)
+            except BaseException as exc:  # e.g. KeyboardInterrupt: no member may look stored
+                for member in group:
+                    member.error = member.error or exc
+                raise
+            finally:
+                with self._group_cv:
+                    del self._group_queue[: len(group)]
+                    for member in group:
+                        member.done = True
+                    self._group_cv.notify_all()
+        if request.error is not None:
+            raise request.error
+        return request.ids, request.n_warnings
+
+    def _commit_group(self, group: list[_Request]) -> None:
+        items: dict[str, Prepared] = {}
+        warned: dict[str, tuple[EventWarning, ...]] = {}
+        for member in group:
+            for event_hash, item in member.prepared.items():
+                items.setdefault(event_hash, item)
+            for event_hash, warnings in member.warned.items():
+                warned.setdefault(event_hash, warnings)
+        try:
+            inserted = self._stored(list(items.values()), warned)
+        except Exception as exc:  # noqa: BLE001 - alone, each request meets only its own error
+            if len(group) == 1:
+                group[0].error = exc
+                return
+            for member in group:
+                self._commit_group([member])
+            return
+        owned: set[str] = set()
+        for member in group:
+            mine = [h for h in member.prepared if h in inserted and h not in owned]
+            owned.update(mine)
+            member.ids = sorted(inserted[h] for h in mine)
+            member.n_warnings = sum(len(warned.get(h, ())) for h in mine)
+
+    def _stored(self, items: list[Prepared], warned: Mapping[str, tuple[EventWarning, ...]]) -> dict[str, int]:
+        """Store `items` in one transaction (retried when transient); event hash -> id of the new ones."""
+        inserted, datasets, jobs = self._retrying(lambda: self._ingest_once(items, warned))
+        with self._cache_lock:
+            self._dataset_ids.update(datasets)
+            self._job_ids.update(jobs)
+        return inserted
+
     def _ingest_once(
         self, items: list[Prepared], warned: Mapping[str, tuple[EventWarning, ...]] | None = None
-    ) -> tuple[list[int], dict[tuple[str, str], int], dict[tuple[str, str], int], int]:
+    ) -> tuple[dict[str, int], dict[tuple[str, str], int], dict[tuple[str, str], int]]:
         now = utcnow()
         with self._write() as conn:
             items = _not_quarantined(conn, items)  # a quarantined event sent again stays out
             inserted = self._insert_events(conn, items, now) if items else {}
             new_items = [(inserted[i.event_hash], i) for i in items if i.event_hash in inserted]
             if not new_items:
-                return [], {}, {}, 0
+                return {}, {}, {}
             dataset_keys_: set[tuple[str, str]] = set()
             job_keys_: set[tuple[str, str]] = set()
             for _, item in new_items:
-                job_keys_.update(job_keys(item.raw) | ({item.job} if item.job else set()))
-                dataset_keys_.update(dataset_keys(item.raw))
+                job_keys_.update(item.job_keys())
+                dataset_keys_.update(item.dataset_keys())
             dataset_ids = self._ensure_nodes(conn, t.datasets, dataset_keys_, self._dataset_ids, now)
             job_ids = self._ensure_nodes(conn, t.jobs, job_keys_, self._job_ids, now)
             run_ids = self._ensure_runs(conn, new_items, job_ids, now)
@@ -264,7 +374,7 @@ class LineageStore:
             warning_rows = _warning_rows(new_items, warned or {})
             if warning_rows:
                 self._bulk_insert(conn, event_warnings, warning_rows)
-            return [event_id for event_id, _ in new_items], dataset_ids, job_ids, len(warning_rows)
+            return inserted, dataset_ids, job_ids
 
     def _insert_events(self, conn: Connection, items: list[Prepared], now: datetime) -> dict[str, int]:
         rows = [
@@ -285,12 +395,7 @@ class LineageStore:
         ]
         inserted: dict[str, int] = {}
         for chunk in _chunks(rows, _CHUNK):
-            stmt = (
-                self._insert(t.events)
-                .on_conflict_do_nothing(index_elements=["event_hash"])
-                .returning(t.events.c.id, t.events.c.event_hash)
-            )
-            for row in conn.execute(stmt, chunk):
+            for row in self._insert_returning(conn, t.events, chunk, ("event_hash",), ("id", "event_hash")):
                 inserted[row.event_hash] = row.id
         return inserted
 
@@ -308,13 +413,8 @@ class LineageStore:
         missing = sorted(keys - found.keys())
         for chunk in _chunks(missing, _CHUNK):
             # New rows come back from RETURNING; only rows that already existed are looked up.
-            stmt = (
-                self._insert(table)
-                .on_conflict_do_nothing(index_elements=["namespace", "name"])
-                .returning(table.c.id, table.c.namespace, table.c.name)
-            )
             rows = [{"namespace": ns, "name": name, "first_seen": now} for ns, name in chunk]
-            for row in conn.execute(stmt, rows):
+            for row in self._insert_returning(conn, table, rows, ("namespace", "name"), ("id", "namespace", "name")):
                 found[(row.namespace, row.name)] = row.id
             existing = [key for key in chunk if key not in found]
             if existing:
@@ -348,12 +448,7 @@ class LineageStore:
         found: dict[str, int] = {}
         ordered = [runs[k] for k in sorted(runs)]
         for chunk in _chunks(ordered, _CHUNK):
-            stmt = (
-                self._insert(t.runs)
-                .on_conflict_do_nothing(index_elements=["run_uuid"])
-                .returning(t.runs.c.id, t.runs.c.run_uuid)
-            )
-            for row in conn.execute(stmt, chunk):
+            for row in self._insert_returning(conn, t.runs, chunk, ("run_uuid",), ("id", "run_uuid")):
                 found[row.run_uuid] = row.id
             existing = [r["run_uuid"] for r in chunk if r["run_uuid"] not in found]
             if existing:
@@ -368,16 +463,61 @@ class LineageStore:
         processing (most of the ingest time on SQLite) buys nothing; values are converted the
         way SQLAlchemy's SQLite types store them (naive UTC text with microseconds).
         """
-        if self.dialect != "sqlite":
+        if not self.driver_path:
             conn.execute(table.insert(), rows)
             return
         keys = tuple(rows[0])
+        if self.dialect == "postgresql":
+            self._pg_values(conn, f"INSERT INTO {table.name} ({', '.join(keys)}) VALUES %s", rows, keys)
+            return
         sql = self._sqlite_insert_sql.get((table.name, keys))
         if sql is None:
             columns = ", ".join(keys)
             sql = f"INSERT INTO {table.name} ({columns}) VALUES ({', '.join('?' for _ in keys)})"
             self._sqlite_insert_sql[(table.name, keys)] = sql
-        conn.exec_driver_sql(sql, [tuple(_sqlite_value(row[k]) for k in keys) for row in rows])
+        with _driver_cursor(conn, sql) as cursor:
+            cursor.executemany(sql, _sqlite_params(table, rows, keys))
+
+    def _insert_returning(
+        self, conn: Connection, table: Any, rows: Sequence[Mapping[str, Any]], conflict: tuple[str, ...],
+        returning: tuple[str, ...],
+    ) -> Iterable[Any]:
+        """INSERT .. ON CONFLICT DO NOTHING RETURNING `returning` of the rows that were new.
+
+        On SQLite one multi-row VALUES statement through the driver (rows are built here, so
+        SQLAlchemy's per-row parameter processing buys nothing; values converted as in `_bulk_insert`).
+        """
+        if not self.driver_path:
+            stmt = (
+                self._insert(table).on_conflict_do_nothing(index_elements=list(conflict))
+                .returning(*(table.c[name] for name in returning))
+            )
+            return conn.execute(stmt, list(rows))
+        keys = tuple(rows[0])
+        if self.dialect == "postgresql":
+            sql = (f"INSERT INTO {table.name} ({', '.join(keys)}) VALUES %s "
+                   f"ON CONFLICT ({', '.join(conflict)}) DO NOTHING RETURNING {', '.join(returning)}")
+            return [_Returned(zip(returning, row)) for row in self._pg_values(conn, sql, rows, keys, fetch=True)]
+        values = "(" + ", ".join("?" * len(keys)) + ")"
+        sql = (f"INSERT INTO {table.name} ({', '.join(keys)}) VALUES {', '.join([values] * len(rows))} "
+               f"ON CONFLICT ({', '.join(conflict)}) DO NOTHING RETURNING {', '.join(returning)}")
+        params = tuple(value for row in _sqlite_params(table, rows, keys) for value in row)
+        with _driver_cursor(conn, sql) as cursor:  # plain tuples, named like SQLAlchemy rows (row.id)
+            cursor.execute(sql, params)
+            return [_Returned(zip(returning, row)) for row in cursor.fetchall()]
+
+    @staticmethod
+    def _pg_values(
+        conn: Connection, sql: str, rows: Sequence[Mapping[str, Any]], keys: tuple[str, ...], *, fetch: bool = False
+    ) -> list[tuple[Any, ...]]:
+        """psycopg2's execute_values: multi-row VALUES pages, one round trip per page."""
+        from psycopg2.extras import execute_values
+
+        getter = itemgetter(*keys)
+        params = [getter(row) for row in rows] if len(keys) > 1 else [(row[keys[0]],) for row in rows]
+        with _driver_cursor(conn, sql) as cursor:
+            found = execute_values(cursor, sql, params, page_size=max(len(params), 1), fetch=fetch)
+            return list(found or ())
 
     def _insert(self, table: Any) -> Any:
         dialect_insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
@@ -626,6 +766,38 @@ def _warning_rows(
         for event_id, item in new_items
         for w in warned.get(item.event_hash, ())
     ]
+
+
+def _sqlite_params(table: Any, rows: Sequence[Mapping[str, Any]], keys: tuple[str, ...]) -> list[tuple[Any, ...]]:
+    """Rows as driver parameter tuples in `keys` order, DateTime columns as SQLAlchemy writes them.
+
+    Only the table's DateTime columns are converted (rows of one event share one datetime, so
+    each distinct value is formatted once).
+    """
+    getter = itemgetter(*keys)
+    params = [getter(row) for row in rows] if len(keys) > 1 else [(row[keys[0]],) for row in rows]
+    times = [i for i, key in enumerate(keys) if isinstance(table.c[key].type, DateTime)]
+    if not times:
+        return params
+    text_of: dict[datetime, Any] = {}
+
+    def as_text(value: Any) -> Any:
+        found = text_of.get(value)
+        if found is None:
+            found = text_of[value] = _sqlite_value(value)
+        return found
+
+    if len(times) == 1:  # the common case (event_time): one tuple splice per row
+        i = times[0]
+        return [(*v[:i], as_text(v[i]) if v[i] is not None else None, *v[i + 1 :]) for v in params]
+    out = []
+    for values in params:
+        row = list(values)
+        for i in times:
+            if row[i] is not None:
+                row[i] = as_text(row[i])
+        out.append(tuple(row))
+    return out
 
 
 def _sqlite_value(value: Any) -> Any:

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
-from functools import cached_property
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -23,9 +22,12 @@ _MAPPING = (dict, Mapping)
 Key = tuple[str, str]  # (namespace, name)
 
 
+Side = tuple[str | None, str | None, str | None, Mapping[str, Any], Key]  # direction, extra key, scope, ds, key
+
+
 @dataclass
 class Prepared:
-    """One event reduced to what the tables need."""
+    """One event reduced to what the tables need; what is read from it is read once (cached)."""
 
     raw: Mapping[str, Any]
     payload: str
@@ -35,6 +37,45 @@ class Prepared:
     event_time: datetime
     run_uuid: str | None
     job: Key | None
+
+    # Read once, on first use (plain attributes: functools.cached_property takes a lock on 3.11).
+    _sides: list[Side] | None = field(default=None, init=False, repr=False, compare=False)
+    _lineage: tuple[list[DeclaredEdge], list[tuple[Key, ColumnSource]]] | None = field(
+        default=None, init=False, repr=False, compare=False)
+    _columns: list[tuple[Key, list[ColumnSource]]] | None = field(default=None, init=False, repr=False, compare=False)
+
+    @property
+    def sides(self) -> list[Side]:
+        if self._sides is None:
+            self._sides = list(_sides(self.raw))
+        return self._sides
+
+    @property
+    def lineage(self) -> tuple[list[DeclaredEdge], list[tuple[Key, ColumnSource]]]:
+        if self._lineage is None:
+            self._lineage = _lineage_facet_edges(self.sides, self.raw, self.job)
+        return self._lineage
+
+    @property
+    def column_sources(self) -> list[tuple[Key, list[ColumnSource]]]:
+        """(dataset key, its ColumnLineage sources) per side."""
+        if self._columns is None:
+            self._columns = [(key, list(column_sources(ds))) for _, _, _, ds, key in self.sides]
+        return self._columns
+
+    @property
+    def has_side_facets(self) -> bool:
+        """Whether any dataset of the event carries facets (else no facet-derived rows)."""
+        return any(ds.get("facets") or (extra and ds.get(extra)) for _, extra, _, ds, _ in self.sides)
+
+    def dataset_keys(self) -> set[Key]:
+        keys = {key for key, _ in self.column_sources}
+        for _, sources in self.column_sources:
+            keys.update(s.src for s in sources)
+        return keys | _lineage_keys(self.lineage, "dataset")
+
+    def job_keys(self) -> set[Key]:
+        return ({self.job} if self.job else set()) | _lineage_keys(self.lineage, "job")
 
 
 @dataclass(frozen=True)
@@ -59,7 +100,9 @@ class DeclaredEdge:
 
 
 def mapping(value: Any) -> Mapping[str, Any] | None:
-    return value if isinstance(value, _MAPPING) else None
+    if type(value) is dict:  # the common case first: an ABC isinstance check costs ~10x more
+        return value
+    return value if value is not None and isinstance(value, Mapping) else None
 
 
 def _text(value: Any) -> str | None:
@@ -70,8 +113,10 @@ def _key(entry: Any) -> Key | None:
     entry = mapping(entry)
     if entry is None:
         return None
-    namespace, name = _text(entry.get("namespace")), _text(entry.get("name"))
-    return (namespace, name) if namespace and name else None
+    namespace, name = entry.get("namespace"), entry.get("name")
+    if type(namespace) is str and type(name) is str and namespace and name:
+        return (namespace, name)
+    return (namespace, name) if _text(namespace) and _text(name) else None  # str subclasses
 
 
 def _entries(value: Any) -> list[Mapping[str, Any]]:
@@ -91,7 +136,10 @@ def event_datasets(raw: Mapping[str, Any]) -> list[Mapping[str, Any]]:
 
 
 def facet(entity: Mapping[str, Any], name: str, group: str = "facets") -> Mapping[str, Any] | None:
-    facets = mapping(entity.get(group))
+    facets = entity.get(group)
+    if facets is None:  # the common case: no facets of that group
+        return None
+    facets = mapping(facets)
     return mapping(facets.get(name)) if facets is not None else None
 
 
@@ -156,12 +204,18 @@ def lineage_facet_edges(
     raw: Mapping[str, Any], own_job: Key | None
 ) -> tuple[list[DeclaredEdge], list[tuple[Key, ColumnSource]]]:
     """Entity and field edges of every `lineage` facet in the event (dataset and job facets)."""
+    return _lineage_facet_edges(list(_sides(raw)), raw, own_job)
+
+
+def _lineage_facet_edges(
+    sides: list[Side], raw: Mapping[str, Any], own_job: Key | None
+) -> tuple[list[DeclaredEdge], list[tuple[Key, ColumnSource]]]:
     edges: list[DeclaredEdge] = []
     columns: list[tuple[Key, ColumnSource]] = []
-    for ds in event_datasets(raw):
+    for _, _, _, ds, key in sides:
         spec = facet(ds, "lineage")
         if spec is not None:
-            e, c = _target_lineage(_key(ds), spec, own_job)  # type: ignore[arg-type]
+            e, c = _target_lineage(key, spec, own_job)
             edges += e
             columns += c
     job = mapping(raw.get("job"))
@@ -202,18 +256,22 @@ def dataset_keys(raw: Mapping[str, Any]) -> set[Key]:
     for ds in event_datasets(raw):
         keys.add(_key(ds))  # type: ignore[arg-type]
         keys.update(s.src for s in column_sources(ds))
-    edges, columns = lineage_facet_edges(raw, job_key(raw.get("job")))
-    for e in edges:
-        keys.update(k for kind, k in ((e.src_kind, e.src), (e.dst_kind, e.dst)) if kind == "dataset")
-    keys.update(s.src for _, s in columns)
-    return keys
+    lineage = lineage_facet_edges(raw, job_key(raw.get("job")))
+    return keys | _lineage_keys(lineage, "dataset")
 
 
 def job_keys(raw: Mapping[str, Any]) -> set[Key]:
     own = job_key(raw.get("job"))
     keys = {own} if own else set()
-    for e in lineage_facet_edges(raw, own)[0]:
-        keys.update(k for kind, k in ((e.src_kind, e.src), (e.dst_kind, e.dst)) if kind == "job")
+    return keys | _lineage_keys(lineage_facet_edges(raw, own), "job")
+
+
+def _lineage_keys(lineage: tuple[list[DeclaredEdge], list[tuple[Key, ColumnSource]]], kind: str) -> set[Key]:
+    """Node keys of one kind the `lineage` facets name (edge ends; field sources are datasets)."""
+    edges, columns = lineage
+    keys = {k for e in edges for k_kind, k in ((e.src_kind, e.src), (e.dst_kind, e.dst)) if k_kind == kind}
+    if kind == "dataset":
+        keys.update(s.src for _, s in columns)
     return keys
 
 
@@ -243,13 +301,13 @@ class _Context:
     def base(self) -> dict[str, Any]:
         return {"event_id": self.event_id, "event_time": self.item.event_time}
 
-    @cached_property
-    def sides(self) -> list[tuple[str | None, str | None, str | None, Mapping[str, Any]]]:
-        return list(_sides(self.item.raw))
+    @property
+    def sides(self) -> list[Side]:
+        return self.item.sides
 
-    @cached_property
+    @property
     def lineage(self) -> tuple[list[DeclaredEdge], list[tuple[Key, ColumnSource]]]:
-        return lineage_facet_edges(self.item.raw, self.item.job)
+        return self.item.lineage
 
 
 def derived_rows(
@@ -271,8 +329,9 @@ def derived_rows(
             run_ids.get(item.run_uuid) if item.run_uuid else None,
             job_ids.get(item.job) if item.job else None,
         )
+        side_facets = item.has_side_facets
         for table, producer in _PRODUCERS.items():
-            if table in out:
+            if table in out and (side_facets or table not in _SIDE_FACET_TABLES):
                 out[table].extend(producer(ctx))
     return out
 
@@ -296,25 +355,22 @@ def _job_facet_rows(ctx: _Context) -> Iterator[dict[str, Any]]:
         yield {**ctx.base(), "job_id": ctx.job_id, "run_id": ctx.run_id, "facet_name": name, "payload": canonical(value)}
 
 
-def _sides(raw: Mapping[str, Any]) -> Iterator[tuple[str | None, str | None, str | None, Mapping[str, Any]]]:
-    for ds in dataset_list(raw, "inputs"):
-        yield "in", "inputFacets", "input", ds
-    for ds in dataset_list(raw, "outputs"):
-        yield "out", "outputFacets", "output", ds
-    if _key(raw.get("dataset")):
-        yield None, None, None, raw["dataset"]
-
-
-def _dataset_id(ctx: _Context, ds: Mapping[str, Any]) -> int:
-    return ctx.dataset_ids[_key(ds)]  # type: ignore[index]
+def _sides(raw: Mapping[str, Any]) -> Iterator[Side]:
+    for direction, extra_key, scope, side in (("in", "inputFacets", "input", "inputs"),
+                                              ("out", "outputFacets", "output", "outputs")):
+        for ds in _entries(raw.get(side)):
+            if key := _key(ds):
+                yield direction, extra_key, scope, ds, key
+    if key := _key(raw.get("dataset")):
+        yield None, None, None, raw["dataset"], key
 
 
 def _io_rows(ctx: _Context) -> Iterator[dict[str, Any]]:
     if ctx.job_id is None:
         return
-    for direction, _, _, ds in ctx.sides:
+    for direction, _, _, _, key in ctx.sides:
         if direction is not None:
-            yield {**ctx.base(), "job_id": ctx.job_id, "run_id": ctx.run_id, "dataset_id": _dataset_id(ctx, ds),
+            yield {**ctx.base(), "job_id": ctx.job_id, "run_id": ctx.run_id, "dataset_id": ctx.dataset_ids[key],
                    "direction": direction}
 
 
@@ -330,27 +386,27 @@ def _facet_items(
 
 
 def _dataset_facet_rows(ctx: _Context) -> Iterator[dict[str, Any]]:
-    for _, extra_key, extra_scope, ds in ctx.sides:
-        dataset_id = _dataset_id(ctx, ds)
+    for _, extra_key, extra_scope, ds, key in ctx.sides:
+        dataset_id = ctx.dataset_ids[key]
         for scope, name, value in _facet_items(ds, extra_key, extra_scope):
             yield {**ctx.base(), "run_id": ctx.run_id, "dataset_id": dataset_id, "scope": scope,
                    "facet_name": name, "payload": canonical(value)}
 
 
 def _version_rows(ctx: _Context) -> Iterator[dict[str, Any]]:
-    for _, _, _, ds in ctx.sides:
+    for _, _, _, ds, key in ctx.sides:
         version = facet(ds, "version")
         value = version.get("datasetVersion") if version else None
         if value is not None and not isinstance(value, (dict, list)):
-            yield {**ctx.base(), "dataset_id": _dataset_id(ctx, ds), "version": str(value), "run_id": ctx.run_id}
+            yield {**ctx.base(), "dataset_id": ctx.dataset_ids[key], "version": str(value), "run_id": ctx.run_id}
 
 
 def _symlink_rows(ctx: _Context) -> Iterator[dict[str, Any]]:
-    for _, _, _, ds in ctx.sides:
+    for _, _, _, ds, ds_key in ctx.sides:
         symlinks = facet(ds, "symlinks")
         for ident in _entries(symlinks.get("identifiers")) if symlinks else []:
             if key := _key(ident):
-                yield {**ctx.base(), "dataset_id": _dataset_id(ctx, ds), "namespace": key[0], "name": key[1],
+                yield {**ctx.base(), "dataset_id": ctx.dataset_ids[ds_key], "namespace": key[0], "name": key[1],
                        "type": _short(ident.get("type"), 32)}
 
 
@@ -369,9 +425,9 @@ def _column_row(ctx: _Context, dst_id: int, source: ColumnSource) -> Iterator[di
 
 
 def _column_rows(ctx: _Context) -> Iterator[dict[str, Any]]:
-    for _, _, _, ds in ctx.sides:
-        dst_id = _dataset_id(ctx, ds)
-        for source in column_sources(ds):
+    for key, sources in ctx.item.column_sources:
+        dst_id = ctx.dataset_ids[key]
+        for source in sources:
             yield from _column_row(ctx, dst_id, source)
 
 
@@ -401,6 +457,10 @@ _PRODUCERS = {
     t.declared_edges: _declared_rows,
     t.declared_column_edges: _declared_column_rows,
 }
+
+
+# Rows only the facets of an event's datasets give (skipped at once for events without any).
+_SIDE_FACET_TABLES = frozenset({t.dataset_facets, t.dataset_versions, t.column_edges, t.dataset_symlinks})
 
 
 def _short(value: Any, limit: int) -> str | None:

@@ -19,6 +19,7 @@ from lineage.store.marquez_state import deleted_at
 from lineage.store.marquez_tables import mq_dataset_tags as mq_dataset_tags_table
 from lineage.store.marquez_tables import mq_namespaces
 from lineage.store.marquez_tables import mq_tags as mq_tags_table
+from lineage.store.retention_tables import store_audit
 from lineage.store.warning_tables import event_warnings, warnings_of
 
 IN_CHUNK = 500
@@ -85,6 +86,57 @@ def _graph_rows(conn: Connection, columns: Sequence[Column[Any]], where: Sequenc
     rows = conn.execute(select(*head, type_coerce(when, String)).where(*where).order_by(columns[0])).all()
     parsed = {text: datetime.fromisoformat(text) for text in {row[-1] for row in rows}}
     return [(*row[:-1], parsed[row[-1]]) for row in rows]
+
+
+def graph_producers(conn: Connection, dataset_ids: Iterable[int]) -> set[int]:
+    """Ids of the jobs with an output edge into any of the datasets (ever)."""
+    e = t.io_edges.c
+    found: set[int] = set()
+    for chunk in chunks(dataset_ids):
+        found |= {r[0] for r in conn.execute(select(e.job_id).where(e.dataset_id.in_(chunk), e.direction == "out")
+                                             .distinct())}
+    return found
+
+
+def graph_declared_into(conn: Connection, kind: str, ids: Iterable[int]) -> list[tuple[Any, ...]]:
+    """GRAPH_SOURCES["declared"] rows whose target is one of these datasets or jobs (``kind``)."""
+    table, columns = GRAPH_SOURCES["declared"]
+    out: list[tuple[Any, ...]] = []
+    for chunk in chunks(ids):
+        out += _graph_rows(conn, columns, [table.c.dst_kind == kind, table.c.dst_id.in_(chunk)])
+    return out
+
+
+def graph_columns_touching(conn: Connection, source: str, into: Iterable[int],
+                           out_of: Iterable[int] = ()) -> list[tuple[Any, ...]]:
+    """Rows of a column-edge source ("columns", "declared_columns") into the ``into`` datasets or out of
+    the ``out_of`` ones, by id."""
+    table, columns = GRAPH_SOURCES[source]
+    found: dict[int, tuple[Any, ...]] = {}
+    for side, ids in ((table.c.dst_dataset_id, into), (table.c.src_dataset_id, out_of)):
+        for chunk in chunks(ids):
+            found.update((row[0], row) for row in _graph_rows(conn, columns, [side.in_(chunk)]))
+    return [found[i] for i in sorted(found)]
+
+
+def graph_job_rows(conn: Connection, job_ids: Iterable[int]) -> dict[str, list[tuple[Any, ...]]]:
+    """Every states, io, declared and declared-column row of the jobs' runs and run-less events (a run's
+    events name one job), as GRAPH_SOURCES tuples; column edges are read by dataset instead."""
+    jobs = sorted(set(job_ids))
+    io, dec, dcol = GRAPH_SOURCES["io"], GRAPH_SOURCES["declared"], GRAPH_SOURCES["declared_columns"]
+    run_ids = [r[0] for chunk in chunks(jobs) for r in conn.execute(
+        select(t.runs.c.id).where(t.runs.c.job_id.in_(chunk)))]
+    out: dict[str, list[tuple[Any, ...]]] = {"states": [], "io": [], "declared": [], "declared_columns": []}
+    for chunk in chunks(run_ids):
+        out["states"] += _graph_rows(conn, GRAPH_SOURCES["states"][1], [t.run_states.c.run_id.in_(chunk)])
+        out["io"] += _graph_rows(conn, io[1], [io[0].c.run_id.in_(chunk)])
+    for chunk in chunks(jobs):
+        out["io"] += _graph_rows(conn, io[1], [io[0].c.run_id.is_(None), io[0].c.job_id.in_(chunk)])
+        out["declared"] += _graph_rows(conn, dec[1], [dec[0].c.job_id.in_(chunk)])
+        out["declared_columns"] += _graph_rows(conn, dcol[1], [dcol[0].c.job_id.in_(chunk)])
+    wanted = set(jobs)
+    out["io"] = sorted((r for r in out["io"] if r[4] in wanted), key=lambda r: r[0])
+    return {name: sorted(rows, key=lambda r: r[0]) for name, rows in out.items()}
 
 
 def node_names(conn: Connection, kind: str, ids: Iterable[int]) -> dict[int, tuple[str, str]]:
@@ -441,17 +493,50 @@ def rca_runs(conn: Connection, run_ids: Sequence[int]) -> list[Row[Any]]:
 
 def rca_dataset_facets(conn: Connection, run_ids: Sequence[int], dataset_ids: Sequence[int],
                        names: Sequence[str]) -> list[Row[Any]]:
-    """dataset_id, run_id, facet_name, scope, payload, event_time of the named facets, oldest first."""
+    """dataset_id, run_id, facet_name, scope, payload, event_time of the named facets the runs reported
+    on the datasets, oldest first (ties by storage order). Read by dataset (the (dataset_id, run_id)
+    index): by run it would also read every facet a consumer run wrote on datasets not asked for."""
     f = t.dataset_facets.c
-    wanted = set(dataset_ids)
-    out: list[Row[Any]] = []
-    for chunk in chunks(run_ids):
-        rows = conn.execute(select(f.dataset_id, f.run_id, f.facet_name, f.scope, f.payload, f.event_time)
-                            .where(f.run_id.in_(chunk), f.facet_name.in_(list(names)))
-                            .order_by(f.event_time, f.id)).all()
-        out += [r for r in rows if r.dataset_id in wanted]
-    out.sort(key=lambda r: r.event_time)
-    return out
+    runs = set(run_ids)
+    out: list[tuple[Any, int, Row[Any]]] = []
+    for chunk in chunks(dataset_ids):
+        rows = conn.execute(select(f.dataset_id, f.run_id, f.facet_name, f.scope, f.payload, f.event_time, f.id)
+                            .where(f.dataset_id.in_(chunk), f.facet_name.in_(list(names)))).all()
+        out += [(r.event_time, r.id, r) for r in rows if r.run_id in runs]
+    out.sort(key=lambda x: (x[0], x[1]))
+    return [r for _, _, r in out]
+
+
+# Tables whose rows make up a dataset's snapshots (lineage.analysis.snapshot_cache follows their ids).
+RCA_SOURCES = {"io": t.io_edges, "facets": t.dataset_facets, "states": t.run_states, "run_facets": t.run_facets}
+
+
+def rca_change_probe(conn: Connection) -> dict[str, int]:
+    """One round trip: the largest id of the RCA_SOURCES tables and of the events, the largest store-audit
+    id (deletions: prune, quarantine) and, where writers run concurrently (not SQLite), the number of
+    events: a lower id committed after a higher one shows only there."""
+    def largest(table: Table) -> Any:
+        return select(func.coalesce(func.max(table.c.id), 0)).scalar_subquery()
+
+    probes = {**{name: largest(table) for name, table in RCA_SOURCES.items()}, "events": largest(t.events),
+              "audit": largest(store_audit)}
+    if conn.dialect.name != "sqlite":
+        probes["events_n"] = select(func.count(t.events.c.id)).scalar_subquery()
+    row = conn.execute(select(*(p.label(name) for name, p in probes.items()))).one()
+    return {name: int(row[i]) for i, name in enumerate(probes)}
+
+
+def rca_touched_datasets(conn: Connection, after: dict[str, int]) -> set[int]:
+    """Datasets whose snapshots rows stored after the ``after`` ids (a ``rca_change_probe``) can change:
+    their edges and facets, and every dataset of a run with new states or run facets."""
+    io, f = t.io_edges.c, t.dataset_facets.c
+    found = {r[0] for r in conn.execute(select(io.dataset_id).where(io.id > after["io"]).distinct())}
+    found |= {r[0] for r in conn.execute(select(f.dataset_id).where(f.id > after["facets"]).distinct())}
+    runs = {r[0] for r in conn.execute(select(t.run_states.c.run_id).where(t.run_states.c.id > after["states"]))}
+    runs |= {r[0] for r in conn.execute(select(t.run_facets.c.run_id).where(t.run_facets.c.id > after["run_facets"]))}
+    for chunk in chunks(runs):
+        found |= {r[0] for r in conn.execute(select(io.dataset_id).where(io.run_id.in_(chunk)).distinct())}
+    return found
 
 
 def rca_run_id(conn: Connection, run_uuid: str) -> int | None:

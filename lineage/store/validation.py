@@ -29,12 +29,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
 from importlib import resources
-from typing import Any
-
-from jsonschema import Draft202012Validator, FormatChecker
-from jsonschema.exceptions import ValidationError, best_match
-from referencing import Registry, Resource
-from referencing.jsonschema import DRAFT202012
+from typing import TYPE_CHECKING, Any
 
 from lineage.config import (
     DEFAULT_MAX_DEPTH,
@@ -44,6 +39,11 @@ from lineage.config import (
     MAX_MAGNITUDE,
     MAX_NAME_CHARS,
 )
+from lineage.store.fast_schema import FastSchemas
+
+if TYPE_CHECKING:  # jsonschema is imported where events are validated: read-only commands never load it
+    from jsonschema import Draft202012Validator, FormatChecker
+    from jsonschema.exceptions import ValidationError
 
 CORE_SCHEMA_ID = "https://openlineage.io/spec/2-0-2/OpenLineage.json"
 
@@ -155,24 +155,39 @@ def parse_event_time(value: str) -> datetime:
     return parsed
 
 
+def _is_date_time(value: str) -> bool:
+    parse_event_time(value)  # raises ValueError when it is not one
+    return True
+
+
+def _is_uuid(value: str) -> bool:
+    uuid.UUID(value)  # raises ValueError when it is not one
+    return True
+
+
+# The formats checked (jsonschema's FormatChecker and the fast check alike); `uri` is not checked.
+_FORMAT_CHECKS = {"date-time": _is_date_time, "uuid": _is_uuid}
+_UNCHECKED_FORMATS = ("uri",)
+
+
 def _format_checker() -> FormatChecker:
+    from jsonschema import FormatChecker
+
     checker = FormatChecker(formats=())
-
-    @checker.checks("date-time", raises=ValueError)
-    def _date_time(value: object) -> bool:
-        if not isinstance(value, str):
-            return True
-        parse_event_time(value)
-        return True
-
-    @checker.checks("uuid", raises=ValueError)
-    def _uuid(value: object) -> bool:
-        if not isinstance(value, str):
-            return True
-        uuid.UUID(value)
-        return True
-
+    for name, check in _FORMAT_CHECKS.items():
+        checker.checks(name, raises=ValueError)(_strings_only(check))
     return checker
+
+
+def _strings_only(check: Any) -> Any:
+    def checked(value: object) -> bool:
+        return check(value) if isinstance(value, str) else True
+
+    return checked
+
+
+def _fast_formats() -> dict[str, Any]:
+    return {**_FORMAT_CHECKS, **{name: (lambda _value: True) for name in _UNCHECKED_FORMATS}}
 
 
 def _schema_files() -> Iterator[dict[str, Any]]:
@@ -204,14 +219,20 @@ class EventValidator:
     """Compiled validators for the three event types and every standard facet schema."""
 
     def __init__(self, max_depth: int = DEFAULT_MAX_DEPTH) -> None:
+        from jsonschema import Draft202012Validator
+        from referencing import Registry, Resource
+        from referencing.jsonschema import DRAFT202012
+
         self.max_depth = max_depth
         registry: Registry = Registry()
+        resources: list[tuple[str, dict[str, Any]]] = []
         facets: dict[tuple[str, str], _FacetSchema] = {}
         # (file stem, version) -> schema $id, for every vendored standard facet file.
         self._facet_files: dict[tuple[str, str], str] = {}
         self._newest_version: dict[str, str] = {}
         self._core_defs: dict[str, tuple[str, set[str]]] = {}  # version -> ($id, definition names)
         for schema in _versioned_schema_files():
+            resources.append((schema["$id"], schema))
             registry = registry.with_resource(
                 schema["$id"], Resource.from_contents(schema, default_specification=DRAFT202012)
             )
@@ -219,6 +240,7 @@ class EventValidator:
             self._note_core(schema)
         for schema in _schema_files():
             schema_id = schema["$id"]
+            resources.append((schema_id, schema))
             registry = registry.with_resource(
                 schema_id, Resource.from_contents(schema, default_specification=DRAFT202012)
             )
@@ -249,6 +271,13 @@ class EventValidator:
         self._facet_validators = {k: compile_ref(v.ref) for k, v in facets.items()}
         self._compile_ref = compile_ref
         self._by_ref: dict[str, Draft202012Validator] = {}
+        self._fast = FastSchemas(resources, _fast_formats())
+
+    def _errors(self, validator: Draft202012Validator, instance: object) -> Iterator[ValidationError]:
+        """jsonschema's errors, or none at once when the fast check says the instance is valid."""
+        if self._fast.is_valid(validator.schema["$ref"], instance):
+            return iter(())
+        return validator.iter_errors(instance)
 
     def _note_facet_file(self, schema_id: str, *, newest: bool) -> None:
         match = _ID_VERSION.search(schema_id)
@@ -336,14 +365,14 @@ class EventValidator:
         kind = event_kind(event)
         validator = self._event_validators.get(kind) if kind else self._any_event
         assert validator is not None
-        error = _precise(best_match(validator.iter_errors(event)))
+        error = _precise(best_match(self._errors(validator, event)))
         if error is not None:
             raise EventValidationError(_message(error), path=_json_path(error.absolute_path), index=index)
         for path, facet_kind, key, facet in _facets(event):
             facet_validator, _ = self.facet_validator(facet_kind, key, facet)
             if facet_validator is None:
                 continue
-            error = _precise(best_match(facet_validator.iter_errors(facet)))
+            error = _precise(best_match(self._errors(facet_validator, facet)))
             if error is not None:
                 raise EventValidationError(
                     f"invalid '{key}' facet: {_message(error)}",
@@ -391,7 +420,7 @@ class EventValidator:
         kind = event_kind(event)
         validator = self._event_validators.get(kind) if kind else self._any_event
         assert validator is not None
-        for error in _leaf_errors(validator.iter_errors(event)):
+        for error in _leaf_errors(self._errors(validator, event)):
             path = _json_path(error.absolute_path)
             if path == "$.run.runId" and error.validator == "format":
                 continue  # said above, with the id it is stored under
@@ -401,7 +430,7 @@ class EventValidator:
             if facet_validator is None:
                 continue
             url = _str_or_none(facet.get("_schemaURL")) if isinstance(facet, Mapping) else None
-            for error in _leaf_errors(facet_validator.iter_errors(facet)):
+            for error in _leaf_errors(self._errors(facet_validator, facet)):
                 message = f"invalid '{key}' facet: {_message(error)}" + (f" ({note})" if note else "")
                 found.append(EventWarning(_json_path([*path, *error.absolute_path]), message, url))
         found.extend(_number_warnings(event))
@@ -535,8 +564,19 @@ def _has_out_of_bounds(event: Mapping[str, Any]) -> bool:
     stack: list[Any] = [event]
     while stack:
         node = stack.pop()
-        for child in node.values() if isinstance(node, Mapping) else node:
-            if isinstance(child, (Mapping, list)):
+        for child in node.values() if type(node) is dict or isinstance(node, Mapping) else node:
+            kind = type(child)  # exact types first: an ABC isinstance check per scalar is slow
+            if kind is dict or kind is list:
+                stack.append(child)
+            elif kind is str or kind is bool or child is None:
+                continue
+            elif kind is int:
+                if abs(child) > MAX_COUNT:
+                    return True
+            elif kind is float:
+                if not abs(child) <= MAX_MAGNITUDE:
+                    return True
+            elif isinstance(child, (Mapping, list)):
                 stack.append(child)
             elif isinstance(child, (int, float)) and _out_of_bounds(child):
                 return True
@@ -614,9 +654,25 @@ def _structure_problem(value: Any, limit: int) -> tuple[str, str] | None:
         else:
             continue
         for key, child in children:
-            if isinstance(key, str) and (problem := _text_problem(key)):
+            # Exact types first (an ABC isinstance check per scalar is slow); plain ASCII without
+            # NUL, the common case, has no text problem.
+            if type(key) is str:
+                if ("\x00" in key or not key.isascii()) and (problem := _text_problem(key)):
+                    return f"a key {problem}", _json_path(path)
+            elif isinstance(key, str) and (problem := _text_problem(key)):
                 return f"a key {problem}", _json_path(path)
-            if isinstance(child, (Mapping, list)):
+            kind = type(child)
+            if kind is str:
+                if ("\x00" in child or not child.isascii()) and (problem := _text_problem(child)):
+                    return f"the string {problem}", _json_path([*path, key])
+            elif kind is dict or kind is list:
+                stack.append((child, depth + 1, [*path, key]))
+            elif kind is int or kind is bool or child is None:
+                continue
+            elif kind is float:
+                if not math.isfinite(child):
+                    return "number out of range: JSON numbers must be finite", _json_path([*path, key])
+            elif isinstance(child, (Mapping, list)):
                 stack.append((child, depth + 1, [*path, key]))
             elif isinstance(child, str) and (problem := _text_problem(child)):
                 return f"the string {problem}", _json_path([*path, key])
@@ -649,6 +705,13 @@ def _json_path(parts: Iterable[str | int]) -> str:
         else:
             out += f"[{json.dumps(part)}]"
     return out
+
+
+def best_match(errors: Iterable[ValidationError]) -> ValidationError | None:
+    """jsonschema's most relevant error (imported on first use)."""
+    from jsonschema.exceptions import best_match as jsonschema_best_match
+
+    return jsonschema_best_match(errors)
 
 
 def _precise(error: ValidationError | None) -> ValidationError | None:

@@ -4,6 +4,10 @@ Each line has ``time`` (ISO 8601, UTC), ``level``, ``logger``, ``message`` and, 
 ``asset``, ``partition`` (set for a block with :func:`log_context`) and the current span's ``trace_id`` /
 ``span_id`` (:mod:`lineage.telemetry.tracing`), so a log line, a trace and an OpenLineage run lead to each other.
 Messages are what the code logs; our code never logs row values (the privacy rule), and this adds none.
+
+Dagster sensors log through ``context.log``, a logger of Dagster's own: :func:`adopt` gives it these JSON lines in
+place of its console text (its tick log in the Dagster UI stays), and :func:`run_context` names the run a record
+is about outside the run's step processes, with the run's trace id (:func:`lineage.telemetry.tracing.run_trace_id`).
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import contextvars
 import logging
 import os
+import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -18,7 +23,7 @@ from typing import Any
 
 from pythonjsonlogger.json import JsonFormatter
 
-from lineage.telemetry.tracing import current_ids
+from lineage.telemetry.tracing import current_ids, run_trace_id
 
 FORMAT_VAR = "OBS_LOG_FORMAT"
 OUR_LOGGERS = ("lineage", "observability_pipelines", "uvicorn", "uvicorn.access", "uvicorn.error")
@@ -98,3 +103,30 @@ def log_context(**fields: Any) -> Iterator[None]:
         yield
     finally:
         _context.reset(token)
+
+
+def _is_console(handler: logging.Handler) -> bool:
+    # Dagster's sensor logger writes its console text through a handler that dispatches to a console logger.
+    if type(handler).__name__ == "DispatchingLogHandler":
+        return True
+    return type(handler) is logging.StreamHandler and getattr(handler, "stream", None) in (sys.stderr, sys.stdout)
+
+
+def adopt(logger: logging.Logger) -> logging.Logger:
+    """With ``OBS_LOG_FORMAT=json``: ``logger`` (a sensor's ``context.log``) writes JSON lines to stderr instead
+    of console text; handlers that keep records elsewhere (Dagster's tick log) stay. Returns ``logger``."""
+    if not json_enabled() or any(h.get_name() == _HANDLER_NAME for h in logger.handlers):
+        return logger
+    for handler in [h for h in logger.handlers if _is_console(h)]:
+        logger.removeHandler(handler)
+    logger.addHandler(json_handler())
+    return logger
+
+
+@contextmanager
+def run_context(run_id: str, *, asset: str | None = None, partition: str | None = None,
+                **fields: Any) -> Iterator[None]:
+    """:func:`log_context` for lines about one run written outside its steps (sensors): the run's trace id too."""
+    with log_context(run_id=run_id, asset=asset, partition=partition, trace_id=f"{run_trace_id(run_id):032x}",
+                     **fields):
+        yield

@@ -54,11 +54,13 @@ def standard_observers(asset: str, *, partitioned: bool = True, previous: Previo
     """Lineage emission for every asset; a GE suite for every table; drift for every partitioned table."""
     from observability_pipelines.checks.drift_observer import DriftObserver
     from observability_pipelines.checks.great_expectations import GreatExpectationsObserver
+    from observability_pipelines.observe.descriptions import ColumnDescriptions
     from observability_pipelines.observe.openlineage import OpenLineageObserver
 
     # Emission first: its on_success runs after every observer's checks are in. Faults before checks.
     observers: list[Observer] = [OpenLineageObserver(), FaultObserver(previous)]
     if asset in CONTRACTS:
+        observers.append(ColumnDescriptions(CONTRACTS[asset].descriptions))  # the contract's text per column
         observers.append(GreatExpectationsObserver(asset))
         if partitioned:
             observers.append(DriftObserver(columns=drift_columns(asset)))

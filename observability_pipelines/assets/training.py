@@ -17,9 +17,11 @@ from observability_pipelines.data.contracts import FEATURES, MODEL_FEATURES
 from observability_pipelines.observe.artifacts import ModelArtifact
 from observability_pipelines.observe.asset import observed_asset, record_metadata
 from observability_pipelines.assets.observers import standard_observers
+from observability_pipelines.resources.label_clock import LabelClock
 
 LABEL = "defaulted"
 TRAIN_FRACTION = 0.8
+MAX_REFERENCE_ROWS = 20_000  # hold-out rows kept in the artifact as the estimation / drift reference
 MODEL_PARAMS = {
     "max_iter": 100, "learning_rate": 0.05, "max_leaf_nodes": 8, "min_samples_leaf": 40, "random_state": 0,
 }
@@ -82,6 +84,21 @@ def _best_threshold(y_true: np.ndarray, scores: np.ndarray) -> float:
     return float(candidates[int(np.argmax(f1s))])
 
 
+def labels_arrived(context: dg.AssetExecutionContext, data: pd.DataFrame) -> pd.DataFrame:
+    """The training rows whose label exists at the run's "now" (LabelClock): a backfill must not learn
+    from, or be evaluated on, outcomes observed after it ran."""
+    clock = LabelClock.of_run(context)
+    arrived = clock.arrived(data)
+    if len(data) and arrived.empty:
+        raise dg.Failure(f"none of the {len(data)} training rows has a label observed by "
+                         f"{clock.now:%Y-%m-%d %H:%M} UTC (run tag obs/label_now or "
+                         "$OBS_LABEL_NOW, else the real clock); labels arrive after the source's label delay")
+    if len(arrived) < len(data):
+        context.log.info(f"{len(data) - len(arrived)} of {len(data)} training rows left out: their labels are "
+                         f"observed after {clock.now:%Y-%m-%d %H:%M} UTC")
+    return arrived
+
+
 def _concat_partitions(parts: dict[str, pd.DataFrame] | pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     if isinstance(parts, pd.DataFrame):
         return parts, []
@@ -102,7 +119,11 @@ def _concat_partitions(parts: dict[str, pd.DataFrame] | pd.DataFrame) -> tuple[p
 )
 def trained_model(context: dg.AssetExecutionContext, training_set):
     """Gradient-boosted default-risk classifier trained on every materialized training partition."""
+    clock = LabelClock.of_run(context)
+    if isinstance(training_set, dict):  # the partitions trained on: those with a label observed by now
+        training_set = {k: v for k, v in training_set.items() if len(clock.arrived(v))} or training_set
     data, partitions = _concat_partitions(training_set)
+    data = labels_arrived(context, data)
     train = data[data["split"] == "train"]
     X, y = model_matrix(train, MODEL_FEATURES), train[LABEL].astype(int).to_numpy()
     if len(np.unique(y)) < 2:
@@ -114,6 +135,8 @@ def trained_model(context: dg.AssetExecutionContext, training_set):
     fingerprint.update(json.dumps(MODEL_PARAMS, sort_keys=True).encode())
     sample = np.random.default_rng(0).choice(len(X), size=min(len(X), 2000), replace=False)
     importance = permutation_importance(model, X[sample], y[sample], scoring="roc_auc", n_repeats=3, random_state=0)
+    holdout = data[data["split"] == "test"].sample(frac=1.0, random_state=0).head(MAX_REFERENCE_ROWS)
+    reference = model.predict_proba(model_matrix(holdout, MODEL_FEATURES))[:, 1] if len(holdout) else np.array([])
     artifact = ModelArtifact(
         model=model,
         version=fingerprint.hexdigest()[:16],
@@ -125,6 +148,8 @@ def trained_model(context: dg.AssetExecutionContext, training_set):
         params=dict(MODEL_PARAMS),
         train_metrics=classification_report(y, scores, threshold),
         permutation_importance=dict(zip(MODEL_FEATURES, map(float, importance.importances_mean))),
+        reference_scores=[float(v) for v in reference],
+        reference_labels=[int(v) for v in holdout[LABEL].astype(int)],
     )
     record_metadata(context, 
         {
@@ -155,7 +180,8 @@ def trained_model(context: dg.AssetExecutionContext, training_set):
 def model_evaluation(context: dg.AssetExecutionContext, trained_model: ModelArtifact, training_set):
     """Accuracy, precision, recall, F1 and ROC AUC of the current model on the held-out split."""
     data, _ = _concat_partitions(training_set)
-    test = data[data["split"] == "test"]
+    test = labels_arrived(context, data)
+    test = test[test["split"] == "test"]
     scores = trained_model.model.predict_proba(model_matrix(test, trained_model.feature_names))[:, 1]
     report = classification_report(test[LABEL].astype(int).to_numpy(), scores, trained_model.threshold)
     record_metadata(context, {k: dg.MetadataValue.float(v) for k, v in report.items()})

@@ -1,8 +1,8 @@
 """``outbox_flush_sensor``: replays the lineage outbox backlog, in order, every 30 seconds.
 
 Running by default. Each tick drains what it can (bounded by ``FLUSH_BUDGET_S`` so a tick stays
-well inside Dagster's sensor timeout), reports the backlog in the tick's cursor and log, and never
-requests runs. A tick where the backend is still down is not an error: the events stay queued.
+well inside Dagster's sensor timeout), reports the backlog in the tick's cursor and log and to the lineage
+store (``lineage.emission.outbox_report``: what ``/metrics`` shows for this worker), and never requests runs. A tick where the backend is still down is not an error: the events stay queued.
 """
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ from typing import Any
 
 import dagster as dg
 
+from lineage.telemetry import logs
+
 FLUSH_BUDGET_S = 20.0
 
 
@@ -19,11 +21,17 @@ def flush_outbox_once(budget_s: float | None = FLUSH_BUDGET_S) -> dict:
     from lineage.emission.emitter import LineageEmitter
     from lineage.emission.outbox import OutboxError
 
+    from lineage.emission import outbox_report
+
     emitter = LineageEmitter()
     try:
-        return _flush(emitter, budget_s)
+        result = _flush(emitter, budget_s)
     except OutboxError as exc:  # unreadable / unwritable outbox: one line in the tick, no traceback
         return {"delivered": 0, "dead": 0, "remaining": 0, "error": str(exc), "skipped": None}
+    else:
+        # What /metrics shows for this outbox, wherever obs serve runs (the tick is the heartbeat).
+        result["reported"] = outbox_report.report(emitter)
+        return result
     finally:
         emitter.close()
 
@@ -63,6 +71,11 @@ def _flush(emitter: Any, budget_s: float | None) -> dict:
     description="Delivers queued OpenLineage events from the local outbox (in order) and reports the backlog.",
 )
 def outbox_flush_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
+    with logs.log_context(sensor="outbox_flush_sensor"):
+        return _tick(logs.adopt(context.log))
+
+
+def _tick(log: Any) -> dg.SensorResult:
     result = flush_outbox_once()
     summary = (
         (f"lineage spool: collected {result['collected']}; " if result.get("collected") else "")
@@ -72,9 +85,9 @@ def outbox_flush_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
         + (f"; last error: {result['error']}" if result.get("error") else "")
     )
     if result.get("error") or result.get("dead_total"):
-        context.log.warning(summary)
+        log.warning(summary)
     else:
-        context.log.info(summary)
+        log.info(summary)
     cursor = json.dumps({k: result.get(k) for k in ("remaining", "delivered", "dead_total", "oldest_pending_age_s",
                                                    "error")}, sort_keys=True)
     return dg.SensorResult(

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta, timezone
 
 import dagster as dg
 
+from lineage.telemetry import logs
 RCA_REPORT = dg.AssetKey("rca_report")
 LOOKBACK = timedelta(days=2)
 
@@ -211,6 +212,10 @@ def report_incidents(instance: dg.DagsterInstance, runs: Iterable, log) -> tuple
         # Not @public in Dagster 1.13: no public API tags a run that already finished.
         instance.add_run_tags(run.run_id, _tags_for(mine))
         events += linked_evaluations(instance, run, mine)
+        partition = run.tags.get("dagster/partition")
+        asset = next((a["dataset"] for i in mine for a in i["affected"] if a.get("partition") == partition), None)
+        with logs.run_context(run.run_id, asset=asset, partition=partition):
+            log.info(f"run linked to incident(s) {', '.join(str(i['id']) for i in mine)}")
     return events, len(changes)
 
 
@@ -221,6 +226,11 @@ def report_incidents(instance: dg.DagsterInstance, runs: Iterable, log) -> tuple
     description="Groups failed checks and materializations (blocking or not) into incidents with root causes.",
 )
 def rca_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
+    with logs.log_context(sensor="rca_sensor"):
+        return _tick(context, logs.adopt(context.log))
+
+
+def _tick(context: dg.SensorEvaluationContext, log) -> dg.SensorResult:
     state = json.loads(context.cursor) if context.cursor else {}
     since = datetime.fromtimestamp(state.get("since", 0), tz=timezone.utc) if state.get("since") else (
         datetime.now(timezone.utc) - LOOKBACK)
@@ -231,7 +241,7 @@ def rca_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
         ascending=True,
     )
     fresh = [r for r in records if r.dagster_run.run_id not in seen]
-    events, changed = report_incidents(context.instance, [r.dagster_run for r in fresh], context.log)
+    events, changed = report_incidents(context.instance, [r.dagster_run for r in fresh], log)
     # Tagging a run updates it, so "updated since" alone would bring it back: remember what was analyzed.
     newest = max((r.update_timestamp for r in records), default=since)
     seen_list = [*state.get("seen", []), *(r.dagster_run.run_id for r in fresh)][-1000:]

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 import dagster as dg
 
-from lineage.telemetry import tracing
+from lineage.telemetry import logs, tracing
 
 
 
@@ -29,13 +29,20 @@ def record_run_span(instance: dg.DagsterInstance, run: dg.DagsterRun) -> bool:
     return True
 
 
+def _record(context: dg.RunStatusSensorContext, sensor: str) -> None:
+    run = context.dagster_run
+    if record_run_span(context.instance, run):
+        with logs.run_context(run.run_id, partition=run.tags.get("dagster/partition"), sensor=sensor):
+            logs.adopt(context.log).info(f"run span recorded ({run.status.value})")
+
+
 @dg.run_status_sensor(
     run_status=dg.DagsterRunStatus.SUCCESS, name="trace_runs_sensor", monitor_all_code_locations=False,
     default_status=dg.DefaultSensorStatus.RUNNING if tracing.endpoint() else dg.DefaultSensorStatus.STOPPED,
     description="Records each successful run as the root span of its OpenTelemetry trace.",
 )
 def trace_runs_sensor(context: dg.RunStatusSensorContext) -> None:
-    record_run_span(context.instance, context.dagster_run)
+    _record(context, "trace_runs_sensor")
 
 
 @dg.run_failure_sensor(
@@ -44,7 +51,7 @@ def trace_runs_sensor(context: dg.RunStatusSensorContext) -> None:
     description="Records each failed run as the root span of its OpenTelemetry trace, with an error status.",
 )
 def trace_failed_runs_sensor(context: dg.RunFailureSensorContext) -> None:
-    record_run_span(context.instance, context.dagster_run)
+    _record(context, "trace_failed_runs_sensor")
 
 
 trace_sensors = [trace_runs_sensor, trace_failed_runs_sensor]

@@ -1,20 +1,27 @@
 """Drift of each new partition against a trailing window of earlier partitions, as a Dagster asset check.
 
-Earlier partitions are found in the instance and read through the asset's own IO manager
-(:mod:`observability_pipelines.checks.history`); drifted partitions are flagged in the
-:class:`~observability_pipelines.checks.drift_store.DriftStore` and stay out of later windows."""
+Each checked partition leaves a profile per column in the
+:class:`~observability_pipelines.checks.drift_store.DriftStore` (the data's trust domain, never events); a check
+reads only the new partition and merges the window's profiles
+(:mod:`observability_pipelines.checks.profile_drift`). A partition whose profile is missing, from an older
+materialization or short of a column is read through the asset's own IO manager
+(:mod:`observability_pipelines.checks.history`) and profiled then. Drifted partitions are flagged and stay
+out of later windows."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import dagster as dg
 import pandas as pd
 
 from observability_pipelines.checks.drift import ColumnDriftResult, DriftConfig, detect_drift
 from observability_pipelines.checks.drift_store import DriftStore
-from observability_pipelines.checks.history import earlier_partition_keys, load_partitions, materialized_keys
+from observability_pipelines.checks.history import earlier_partition_keys, latest_runs, load_partitions
+from observability_pipelines.checks.profile_drift import detect_drift_from_profiles
+from observability_pipelines.checks.profiles import PROFILE_VERSION, profile_record
 from observability_pipelines.observe.asset import Observation, Observer
 from observability_pipelines.observe.metadata import drift_check_metadata
 
@@ -80,7 +87,8 @@ class DriftObserver(Observer):
         result, drift = evaluate_drift(
             context, dg.AssetKey(obs.asset), obs.partition, context.assets_def.partitions_def, obs.value,
             self.columns, window=self.window, reference_asset=self.reference_asset, config=self.config,
-            min_ks=self.min_ks, min_js=self.min_js, blocked=blocked, io_manager_key=self.io_manager_key)
+            min_ks=self.min_ks, min_js=self.min_js, blocked=blocked, io_manager_key=self.io_manager_key,
+            run_id=context.run.run_id)  # the value is this run's output, not yet a recorded materialization
         if drift is not None:
             obs.facts["drift"] = drift
         obs.check_results.append(result)
@@ -97,41 +105,125 @@ def material(r: ColumnDriftResult, min_ks: float, min_js: float) -> bool:
     return (r.js_distance or 0.0) >= min_js
 
 
-def reference_window(context, asset: dg.AssetKey, partition: str, partitions_def: dg.PartitionsDefinition,
-                     window: int, store: DriftStore, io_manager_key: str = "io_manager") -> tuple[pd.DataFrame | None, list[str]]:
-    """The ``window`` most recent earlier partitions that exist and are not flagged, read through the asset's
-    own IO manager. Looks back at most ``3 * window`` partitions (a drifted one must not become the new normal)."""
+@dataclass
+class Window:
+    """The reference of one check: the partitions compared with, their profile records, and how many of
+    them had to be read through the IO manager (no usable profile)."""
+
+    keys: list[str]
+    records: list[dict[str, Any]]
+    read: int
+
+
+def window_keys(context, asset: dg.AssetKey, partition: str, partitions_def: dg.PartitionsDefinition,
+                window: int, store: DriftStore) -> tuple[list[str], dict[str, str]]:
+    """The ``window`` most recent earlier partitions that exist and are not flagged (looking back at most
+    ``3 * window``: a drifted one must not become the new normal), and each one's latest run."""
     candidates = [k for k in earlier_partition_keys(partitions_def, partition, 3 * window)
                   if not store.is_flagged(asset, k)]
-    present = materialized_keys(context.instance, asset, candidates)
-    keys = [k for k in candidates if k in present][:window]
-    frames = [v for _, v in load_partitions(context, io_manager_key, asset, partitions_def, keys) if isinstance(v, pd.DataFrame)]
-    return (pd.concat(frames, ignore_index=True) if frames else None), keys[:len(frames)]
+    runs = latest_runs(context.instance, asset, candidates)
+    return [k for k in candidates if k in runs][:window], runs
+
+
+def _usable(record: Any, run_id: str | None, columns: Sequence[str]) -> bool:
+    if not isinstance(record, dict) or record.get("version") != PROFILE_VERSION:
+        return False
+    if run_id is not None and record.get("run_id") != run_id:
+        return False  # re-materialized since it was profiled
+    have, frame = record.get("columns") or {}, set(record.get("frame_columns") or ())
+    return all(c in have for c in columns if c in frame)
+
+
+def profile_window(context, asset: dg.AssetKey, partition: str, partitions_def: dg.PartitionsDefinition,
+                   window: int, store: DriftStore, columns: Sequence[str],
+                   io_manager_key: str = "io_manager") -> Window:
+    """The window's profile records; partitions without a usable one are read, profiled and stored."""
+    keys, runs = window_keys(context, asset, partition, partitions_def, window, store)
+    stored = {k: store.load_profile(asset, k) for k in keys}
+    records = {k: r for k, r in stored.items() if _usable(r, runs.get(k), columns)}
+    missing = [k for k in keys if k not in records]
+    for key, value in load_partitions(context, io_manager_key, asset, partitions_def, missing):
+        if isinstance(value, pd.DataFrame):
+            old = stored[key].get("columns", {}) if isinstance(stored[key], dict) else {}
+            records[key] = profile_record(value, [*columns, *(c for c in old if c not in columns)], runs.get(key))
+            store.save_profile(asset, key, records[key])
+    used = [k for k in keys if k in records]
+    return Window(used, [records[k] for k in used], len(missing))
+
+
+def read_window(context, asset: dg.AssetKey, partitions_def: dg.PartitionsDefinition, keys: Sequence[str],
+                io_manager_key: str = "io_manager") -> pd.DataFrame | None:
+    """The window's rows, concatenated (when profiles cannot answer)."""
+    frames = [v for _, v in load_partitions(context, io_manager_key, asset, partitions_def, keys)
+              if isinstance(v, pd.DataFrame)]
+    return pd.concat(frames, ignore_index=True) if frames else None
+
+
+def compare(context, asset: dg.AssetKey, partitions_def: dg.PartitionsDefinition, ref: Window,
+            current: pd.DataFrame, columns: Sequence[str], config: DriftConfig, io_manager_key: str = "io_manager"):
+    """Drift of ``current`` against the window: from its profiles, else from its rows read in full."""
+    result = detect_drift_from_profiles(ref.records, current, columns, config)
+    if result is not None:
+        return result, ref.read
+    reference = read_window(context, asset, partitions_def, ref.keys, io_manager_key)
+    columns = [c for c in columns if reference is not None and c in reference.columns]
+    return detect_drift(reference[columns] if reference is not None else pd.DataFrame(),
+                        current.reindex(columns=[c for c in columns if c in current.columns]), config), len(ref.keys)
+
+
+def keep_profile(context, store: DriftStore, asset: dg.AssetKey, partition: str, current: pd.DataFrame,
+                 columns: Sequence[str], run_id: str | None) -> None:
+    """Store the checked partition's profile, tagged with the run that materialized the value."""
+    if run_id is None:  # a check after the materialization: its latest record is the value being checked
+        run_id = latest_runs(context.instance, asset, [partition]).get(partition)
+    store.save_profile(asset, partition, profile_record(current, [c for c in columns if c in current.columns], run_id))
 
 
 def evaluate_drift(context, asset_key: dg.AssetKey, partition: str, partitions_def: dg.PartitionsDefinition,
                    current: pd.DataFrame, columns: Sequence[str], *, window: int = 7,
                    reference_asset: str | None = None, config: DriftConfig | None = None, min_ks: float = 0.1,
                    min_js: float = 0.05, blocked: Sequence[str] = (), check_name: str = DRIFT_CHECK,
-                   io_manager_key: str = "io_manager") -> tuple[dg.AssetCheckResult, dict | None]:
+                   io_manager_key: str = "io_manager", run_id: str | None = None) -> tuple[dg.AssetCheckResult, dict | None]:
     """The drift check result of one partition (and the drift fact for lineage, None without a reference).
 
-    Flags the partition (unless comparing against another asset) when it drifted or ``blocked`` names
-    failed blocking checks, so later windows leave it out."""
+    Keeps the partition's profile (``run_id``: the run whose output ``current`` is; default its latest
+    materialization's). Flags the partition (unless comparing against another asset) when it drifted or
+    ``blocked`` names failed blocking checks, so later windows leave it out."""
     config = config or pipeline_drift_config()
     store = DriftStore.for_instance(context.instance)
+    keep_profile(context, store, asset_key, partition, current, columns, run_id)
     reference_key = dg.AssetKey.from_user_string(reference_asset) if reference_asset else asset_key
-    reference, used = reference_window(context, reference_key, partition, partitions_def, window, store, io_manager_key)
-    if reference is None:
+    ref = profile_window(context, reference_key, partition, partitions_def, window, store, columns, io_manager_key)
+    if not ref.keys:
         return dg.AssetCheckResult(
             asset_key=asset_key, check_name=check_name, passed=True,
             description="No earlier partitions to compare with yet; drift not evaluated.",
             metadata={"reference_partitions": dg.MetadataValue.int(0)},
         ), None
-    columns = [c for c in columns if c in reference.columns]
-    result = detect_drift(reference[columns], current.reindex(columns=[c for c in columns if c in current.columns]),
-                          config)
+    result, read = compare(context, reference_key, partitions_def, ref, current, columns, config, io_manager_key)
     failed = [r for r in result.columns.values() if material(r, min_ks, min_js)]
+    drift = _drift_fact(result, failed, ref.keys, min_ks, min_js, config)
+    metadata = drift_check_metadata(  # rounded; names the drifted columns and why each failed
+        result.columns, failed, share=drift["share_drifted"], reference_partitions=len(ref.keys),
+        reference_rows=int(result.n_ref), min_effect={"numerical": min_ks, "categorical": min_js, "null_increase": config.max_null_increase})
+    metadata["reference_partitions_read"] = dg.MetadataValue.int(read)  # 0: all from stored profiles
+    if not reference_asset:
+        reason = ", ".join([*(f"drift {r.column}" for r in failed), *blocked]) or None
+        store.set_flag(asset_key, partition, reason)
+    description = (
+        "; ".join(f"{r.column}: {_reason(r)}" for r in failed)
+        if failed
+        else f"No drift in {len(result.columns)} columns against {len(ref.keys)} earlier "
+             f"partition{'' if len(ref.keys) == 1 else 's'}."
+    )
+    return dg.AssetCheckResult(
+        asset_key=asset_key, check_name=check_name, passed=not failed, severity=dg.AssetCheckSeverity.WARN,
+        description=description[:2000], metadata=metadata,
+    ), drift
+
+
+def _drift_fact(result, failed, used: Sequence[str], min_ks: float, min_js: float, config: DriftConfig) -> dict:
+    """The drift summary for lineage: statistics per column with the material decision, no row values."""
     drift = result.to_dict()
     for name, column in result.columns.items():
         drift["columns"][name]["drifted"] = material(column, min_ks, min_js)
@@ -139,23 +231,8 @@ def evaluate_drift(context, asset_key: dg.AssetKey, partition: str, partitions_d
     drift["n_drifted"] = len(failed)
     drift["share_drifted"] = len(failed) / max(len(result.columns), 1)
     drift["drifted"] = drift["share_drifted"] >= config.drift_share
-    drift["reference_partitions"] = used
-    metadata = drift_check_metadata(  # rounded; names the drifted columns and why each failed
-        result.columns, failed, share=drift["share_drifted"], reference_partitions=len(used),
-        reference_rows=int(result.n_ref), min_effect={"numerical": min_ks, "categorical": min_js, "null_increase": config.max_null_increase})
-    if not reference_asset:
-        reason = ", ".join([*(f"drift {r.column}" for r in failed), *blocked]) or None
-        store.set_flag(asset_key, partition, reason)
-    description = (
-        "; ".join(f"{r.column}: {_reason(r)}" for r in failed)
-        if failed
-        else f"No drift in {len(result.columns)} columns against {len(used)} earlier "
-             f"partition{'' if len(used) == 1 else 's'}."
-    )
-    return dg.AssetCheckResult(
-        asset_key=asset_key, check_name=check_name, passed=not failed, severity=dg.AssetCheckSeverity.WARN,
-        description=description[:2000], metadata=metadata,
-    ), drift
+    drift["reference_partitions"] = list(used)
+    return drift
 
 
 def _reason(r: ColumnDriftResult) -> str:

@@ -16,8 +16,9 @@ import json
 import logging
 import math
 import os
+import re
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -153,27 +154,45 @@ def _required_parameters(data: Mapping[str, Any]) -> set[str]:
     return found
 
 
-def suite_parameters(partition: str | dt.date | None) -> dict[str, str]:
+_OFFSET_PARAMETER = re.compile(r"^partition_(start|end)(?:_(plus|minus)_(\d+)d)?$")
+
+
+def suite_parameters(partition: str | dt.date | None, names: Iterable[str] = ()) -> dict[str, str]:
     """Suite parameters of a daily partition (ISO timestamps, naive UTC like the data).
 
-    ``partition_start``/``partition_end``: the day; ``transactions_window_*``: 30 days before the day to
-    2 days after it (the transaction history of the day's applicants); ``labels_window_*``: the day + 90
-    days (when the day's outcomes are observed).
-    """
+    ``partition_start`` / ``partition_end``: the day; any of ``names`` of the form
+    ``partition_start_minus_30d`` or ``partition_end_plus_2d``: that bound moved by whole days (windows
+    around the day, such as a history before it or outcomes observed later). Other names are left to the
+    caller."""
     if partition is None:
         return {}
     day = partition if isinstance(partition, dt.date) else dt.date.fromisoformat(str(partition))
-    start = dt.datetime.combine(day, dt.time())
-    end = start + dt.timedelta(days=1)
-    iso = lambda t: t.isoformat()  # noqa: E731
-    return {
-        "partition_start": iso(start),
-        "partition_end": iso(end),
-        "transactions_window_start": iso(start - dt.timedelta(days=30)),
-        "transactions_window_end": iso(end + dt.timedelta(days=2)),
-        "labels_window_start": iso(start + dt.timedelta(days=90)),
-        "labels_window_end": iso(end + dt.timedelta(days=90)),
-    }
+    bounds = {"start": dt.datetime.combine(day, dt.time())}
+    bounds["end"] = bounds["start"] + dt.timedelta(days=1)
+    out = {"partition_start": bounds["start"].isoformat(), "partition_end": bounds["end"].isoformat()}
+    for name in names:
+        match = _OFFSET_PARAMETER.match(str(name))
+        if match:
+            bound, sign, days = match.groups()
+            shift = dt.timedelta(days=int(days or 0)) * (-1 if sign == "minus" else 1)
+            out[str(name)] = (bounds[bound] + shift).isoformat()
+    return out
+
+
+def describe_windows(names: Iterable[str]) -> list[str]:
+    """Readable time windows of suite parameters: ``day``, ``day -30d..+2d`` (start and end offsets)."""
+    offsets: dict[str, set[str]] = {"start": set(), "end": set()}
+    other = []
+    for name in names:
+        match = _OFFSET_PARAMETER.match(str(name))
+        if not match:
+            other.append(str(name))
+            continue
+        bound, sign, days = match.groups()
+        offsets[bound].add(f"{'-' if sign == 'minus' else '+'}{days}d" if days else "")
+    windows = [f"day {a or '+0d'}..{b or '+0d'}" if a or b else "day"
+               for a, b in zip(sorted(offsets["start"]), sorted(offsets["end"]))]
+    return sorted(set(windows)) + sorted(other)
 
 
 # --------------------------------------------------------------------------- GX context
@@ -499,8 +518,9 @@ def validate_dataframe(
     if not isinstance(df, pd.DataFrame):
         raise TypeError(f"validate_dataframe takes a pandas DataFrame, got {type(df).__name__}")
     gx_suite = load_suite(suite, directory)
-    params = {**suite_parameters(partition), **dict(parameters or {})}
-    missing = _required_parameters(suite_info(suite, directory)) - set(params)
+    required = _required_parameters(suite_info(suite, directory))
+    params = {**suite_parameters(partition, required), **dict(parameters or {})}
+    missing = required - set(params)
     if missing:
         raise SuiteError(
             f"suite {suite!r} needs suite parameters {sorted(missing)}; pass the daily partition key "

@@ -30,19 +30,26 @@ def earlier_partition_keys(partitions_def: dg.PartitionsDefinition, key: str, n:
     return list(reversed(keys[max(0, i - n):i]))
 
 
-def materialized_keys(instance: dg.DagsterInstance, asset_key: dg.AssetKey, keys: Sequence[str]) -> set[str]:
-    """Which of ``keys`` have at least one materialization (one bounded query)."""
+def latest_runs(instance: dg.DagsterInstance, asset_key: dg.AssetKey, keys: Sequence[str]) -> dict[str, str]:
+    """The run of the latest materialization of each of ``keys`` that has one (one bounded query)."""
     if not keys:
-        return set()
-    found: set[str] = set()
+        return {}
+    found: dict[str, str] = {}
     cursor = None
-    while True:
+    while True:  # newest first, so the first record seen of a partition is its latest
         page = instance.fetch_materializations(
             dg.AssetRecordsFilter(asset_key=asset_key, asset_partitions=list(keys)), limit=500, cursor=cursor)
-        found |= {r.partition_key for r in page.records if r.partition_key}
-        if not page.has_more or found >= set(keys):
+        for record in page.records:
+            if record.partition_key:
+                found.setdefault(record.partition_key, record.run_id)
+        if not page.has_more or len(found) >= len(set(keys)):
             return found
         cursor = page.cursor
+
+
+def materialized_keys(instance: dg.DagsterInstance, asset_key: dg.AssetKey, keys: Sequence[str]) -> set[str]:
+    """Which of ``keys`` have at least one materialization."""
+    return set(latest_runs(instance, asset_key, keys))
 
 
 def load_partitions(context, io_manager_key: str, asset_key: dg.AssetKey, partitions_def: dg.PartitionsDefinition,

@@ -23,6 +23,11 @@ class AssetContract:
     source: bool = False
     sensitive: tuple[str, ...] = field(default=())
 
+    @property
+    def descriptions(self) -> dict[str, str]:
+        """Column → what it holds, for the asset page's column table (``dagster/column_schema``)."""
+        return {column: DESCRIPTIONS[column] for column in self.columns}
+
 
 CUSTOMERS = {
     "customer_id": STRING,
@@ -81,6 +86,45 @@ PREDICTIONS = {
     "model_version": STRING,
 }
 EVALUATION = {"metric": CATEGORICAL, "value": NUMERIC, "model_version": STRING, "test_rows": INTEGER}
+
+# What each column holds, one text per name: a column keeps its meaning in every asset it appears in.
+DESCRIPTIONS: dict[str, str] = {
+    "customer_id": "Applicant identifier (key shared by customers, transactions and labels).",
+    "application_ts": "When the loan application was made (UTC); the feature time.",
+    "age": "Applicant age in years.",
+    "gender": "Applicant gender; the sensitive attribute (fairness checks only, never a model feature).",
+    "region": "Region of residence (north, south, east, west, central).",
+    "home_ownership": "Housing status: rent, own or mortgage.",
+    "employment_years": "Years in current employment.",
+    "income": "Annual income.",
+    "loan_purpose": "What the loan is for (car, home_improvement, education, business, debt_consolidation).",
+    "loan_amount": "Amount applied for.",
+    "term_months": "Loan term in months.",
+    "transaction_id": "Card transaction identifier.",
+    "transaction_ts": "When the card transaction happened (UTC).",
+    "amount": "Transaction amount.",
+    "merchant_category": "Merchant category of the transaction.",
+    "channel": "Where the transaction was made: online or in_store.",
+    "defaulted": "1 if the loan defaulted, 0 if not; observed 90 days after the application (the label).",
+    "label_observed_ts": "When the default outcome was observed (UTC).",
+    "loan_to_income": "Loan amount divided by annual income.",
+    "monthly_payment_ratio": "Monthly instalment (loan amount / term) as a share of monthly income.",
+    "txn_count_30d": "Card transactions in the 30 days before the application.",
+    "txn_amount_sum_30d": "Total transaction amount in the 30 days before the application.",
+    "txn_amount_mean_30d": "Mean transaction amount in the 30 days before the application.",
+    "online_share_30d": "Share of the 30-day transactions made online.",
+    "gambling_share_30d": "Share of the 30-day transactions at gambling merchants.",
+    "region_code": "Ordinal code of region (-1: unknown value).",
+    "home_ownership_code": "Ordinal code of home_ownership (-1: unknown value).",
+    "purpose_code": "Ordinal code of loan_purpose (-1: unknown value).",
+    "split": "train or test: deterministic 80/20 split by customer.",
+    "score": "Predicted probability of default.",
+    "predicted_default": "1 if the score is at or above the decision threshold, else 0.",
+    "model_version": "Version of the trained model artifact that produced the row.",
+    "metric": "Evaluation metric (accuracy, precision, recall, f1, roc_auc).",
+    "value": "The metric's value on the held-out split.",
+    "test_rows": "Rows in the held-out split the metric was computed on.",
+}
 
 CONTRACTS: dict[str, AssetContract] = {
     "raw_customers": AssetContract(CUSTOMERS, key=("customer_id",), source=True, sensitive=("gender",)),

@@ -30,6 +30,7 @@ class GeneratorConfig:
     seed: int = 7
     customers_per_day: int = 1500
     transactions_per_customer: float = 12.0
+    label_delay_days: float = LABEL_DELAY_DAYS  # outcome observed this long after the application
 
 
 def _rng(seed: int, day: dt.date, stream: str) -> np.random.Generator:
@@ -168,7 +169,7 @@ def generate_labels(
         {
             "customer_id": customers["customer_id"].to_numpy(),
             "defaulted": defaulted,
-            "label_observed_ts": customers["application_ts"] + pd.Timedelta(days=LABEL_DELAY_DAYS),
+            "label_observed_ts": customers["application_ts"] + pd.Timedelta(days=cfg.label_delay_days),
         }
     )
 

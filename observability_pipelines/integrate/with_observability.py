@@ -5,7 +5,8 @@
 returns the same definitions plus, for every materializable asset: a GE suite check when
 ``<expectations_dir>/<asset>.json`` exists, a drift check when the asset is partitioned (or only the
 ``drift`` selection), OpenLineage events for every materialization and check evaluation (``lineage_sensor``),
-and the RCA/incident and outbox sensors. Checks read the asset's value through the asset's own IO manager.
+the RCA/incident and outbox sensors, and step spans of the plain assets' runs when tracing is configured
+(``integrate/step_spans.py``). Checks read the asset's value through the asset's own IO manager.
 Assets written with ``observed_asset`` keep their own checks and events and get nothing twice.
 """
 
@@ -74,6 +75,7 @@ def _sensors(defs: dg.Definitions, lineage: bool, incidents: bool,
     from observability_pipelines.automation.outbox_sensor import outbox_flush_sensor
     from observability_pipelines.automation.rca_sensor import rca_sensor
     from observability_pipelines.automation.trace_sensor import trace_sensors
+    from observability_pipelines.integrate.step_spans import step_span_sensors
     from observability_pipelines.observe.dagster_events import AssetGraph
 
     have = {s.name for s in defs.sensors or ()}
@@ -86,6 +88,9 @@ def _sensors(defs: dg.Definitions, lineage: bool, incidents: bool,
     if incidents and "rca_sensor" not in have:
         sensors.append(rca_sensor)
     sensors += [sensor for sensor in trace_sensors if sensor.name not in have]  # run spans, when tracing is on
+    # step spans of plain assets (observed assets record theirs while they run)
+    observed_steps = {assets_def.op.name for assets_def, key in _materializable(defs) if _inline(assets_def, key)}
+    sensors += [sensor for sensor in step_span_sensors(observed_steps) if sensor.name not in have]
     return sensors
 
 

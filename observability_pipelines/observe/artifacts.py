@@ -20,6 +20,10 @@ class ModelArtifact:
     params: dict[str, Any] = field(default_factory=dict)
     train_metrics: dict[str, float] = field(default_factory=dict)
     permutation_importance: dict[str, float] = field(default_factory=dict)
+    # Scores and labels of held-out rows labelled at training time: the reference that calibrates the scores
+    # and that performance estimation and prediction drift compare each batch with (no labels needed later).
+    reference_scores: list[float] = field(default_factory=list)
+    reference_labels: list[int] = field(default_factory=list)
 
     def manifest(self) -> dict[str, Any]:
         return {
@@ -33,4 +37,5 @@ class ModelArtifact:
             "params": self.params,
             "train_metrics": self.train_metrics,
             "permutation_importance": self.permutation_importance,
+            "reference_rows": len(self.reference_scores),
         }

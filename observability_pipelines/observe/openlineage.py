@@ -349,9 +349,11 @@ def check_events(
     results: list[dg.AssetCheckResult] | None,
     error: BaseException | None = None,
     partition: str | None = None,
+    dataset_facets: Mapping[str, Any] | None = None,
 ) -> list[event_v2.RunEvent]:
     """START + COMPLETE (or FAIL) of a check job reading the checked dataset, whose input facet
-    ``dataQualityAssertions`` carries the check outcomes."""
+    ``dataQualityAssertions`` carries the check outcomes (and ``dataset_facets``, e.g. a typed
+    ``modelPerformance`` facet, the dataset facets of the version it checked)."""
     assertions = [
         {
             "assertion": r.check_name or check_name, "success": bool(r.passed), "column": None,
@@ -361,7 +363,7 @@ def check_events(
     ]
     return check_run_events(resource.settings(), dagster_run_id=dagster_run_id, dagster_job=dagster_job,
                             step_key=step_key, asset_key=asset_key, check_name=check_name,
-                            assertions=assertions, error=error, partition=partition)
+                            assertions=assertions, error=error, partition=partition, dataset_facets=dataset_facets)
 
 
 def check_run_events(
@@ -375,6 +377,7 @@ def check_run_events(
     assertions: list[Mapping[str, Any]],
     error: BaseException | None = None,
     partition: str | None = None,
+    dataset_facets: Mapping[str, Any] | None = None,
 ) -> list[event_v2.RunEvent]:
     """The events of one check evaluation, from its assertions (``check_events`` for in-process results)."""
     dataset = settings.dataset_name(_asset_path(asset_key))
@@ -398,7 +401,7 @@ def check_run_events(
     end = ev.run_event(
         event_v2.RunState.COMPLETE, run_facets=run_facets, **common,
         inputs=[event_v2.InputDataset(
-            namespace=settings.dataset_namespace, name=dataset,
+            namespace=settings.dataset_namespace, name=dataset, facets=dict(dataset_facets or {}),
             inputFacets={"dataQualityAssertions": facet} if facet else {},
         )],
     )
@@ -434,7 +437,8 @@ def lineage_asset_check(fn: Callable[..., Any] | None = None, *, resource_key: s
     return decorate(fn) if fn is not None else decorate
 
 
-def _report_check(context: Any, resource_key: str, default_name: str, result: Any, error: BaseException | None) -> None:
+def _report_check(context: Any, resource_key: str, default_name: str, result: Any, error: BaseException | None,
+                  facets: Callable[[dg.AssetCheckResult], Mapping[str, Any]] | None = None) -> None:
     try:
         resource = getattr(context.resources, resource_key)
         if not resource.enabled:
@@ -455,6 +459,7 @@ def _report_check(context: Any, resource_key: str, default_name: str, result: An
             resource, dagster_run_id=op_context.run.run_id, dagster_job=op_context.job_name,
             step_key=_step_key(op_context), asset_key=asset_key, check_name=check_name,
             results=results, error=error, partition=partition,
+            dataset_facets=facets(results[0]) if facets is not None and results and error is None else None,
         )
         resource.emit(*events)
     except LineageNotRecorded as lost:
@@ -465,10 +470,17 @@ def _report_check(context: Any, resource_key: str, default_name: str, result: An
         log.warning("OpenLineage events for asset check %s not emitted: %s", default_name, exc)
 
 
-def reported_asset_check(*, resource_key: str = RESOURCE_KEY, **check_kwargs: Any):
+def reported_asset_check(
+    *,
+    resource_key: str = RESOURCE_KEY,
+    facets: Callable[[dg.AssetCheckResult], Mapping[str, Any]] | None = None,
+    **check_kwargs: Any,
+):
     """``@dg.asset_check`` whose evaluations are also emitted as OpenLineage events.
 
     The function may or may not take ``context``; the check gets the emission resource either way.
+    ``facets(result)`` gives typed dataset facets (``{key: facet}``) of the checked version to send with
+    the evaluation, e.g. a ``modelPerformance`` facet built from the result's metadata.
     """
     import inspect
     import warnings
@@ -498,7 +510,7 @@ def reported_asset_check(*, resource_key: str = RESOURCE_KEY, **check_kwargs: An
                 error = exc
                 raise
             finally:
-                _report_check(context, resource_key, func.__name__, result, error)
+                _report_check(context, resource_key, func.__name__, result, error, facets)
 
         wrapper.__name__ = func.__name__
         wrapper.__doc__ = func.__doc__

@@ -196,7 +196,8 @@ def test_help_states_real_defaults_and_every_subcommand() -> None:
 
 
 def test_commands_that_do_not_validate_never_import_the_heavy_libraries(db: str) -> None:
-    """great_expectations alone takes seconds to import; pandas, dagster and scipy are not needed either."""
+    """great_expectations alone takes seconds to import; pandas, dagster and scipy are not needed either,
+    nor jsonschema (nothing is validated)."""
     import subprocess
     import sys
 
@@ -206,7 +207,7 @@ def test_commands_that_do_not_validate_never_import_the_heavy_libraries(db: str)
         "from observability_pipelines.cli import app\n"
         f"for args in {calls!r}:\n"
         "    try:\n        app(args)\n    except SystemExit:\n        pass\n"
-        "heavy = ('great_expectations', 'pandas', 'dagster', 'scipy', 'alembic')\n"
+        "heavy = ('great_expectations', 'pandas', 'dagster', 'scipy', 'alembic', 'jsonschema')\n"
         "print(json.dumps(sorted(m for m in heavy if m in sys.modules)), file=sys.stderr)\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,

@@ -191,9 +191,12 @@ def test_metrics_reflect_the_store(client: TestClient) -> None:
     assert value(s, "obs_runs_failed_total", dataset="customer_features") == 1
     assert value(s, "obs_runs_failed_total", dataset="raw_customers") == 0
 
-    assert value(s, "obs_outbox_backlog") == 2
-    assert value(s, "obs_lineage_spool_files") == 3
-    assert 0 <= value(s, "obs_outbox_oldest_age_seconds") < 60
+    # The outbox and spool on this host, read directly: no worker reported (tests/lineage/serve/test_worker_reports.py).
+    (worker,) = {dict(key)["worker"] for key in s["obs_outbox_backlog"]}
+    assert value(s, "obs_outbox_backlog", worker=worker) == 2
+    assert value(s, "obs_lineage_spool_files", worker=worker) == 3
+    assert 0 <= value(s, "obs_outbox_oldest_age_seconds", worker=worker) < 60
+    assert value(s, "obs_outbox_report_age_seconds", worker=worker, source="local") == 0
     assert value(s, "obs_rca_requests_total") - before[0] >= 1
     assert value(s, "obs_rca_candidates_found_total") - before[1] >= found
 
@@ -237,7 +240,8 @@ def test_label_cardinality_is_bounded(client: TestClient) -> None:
     for name, series in s.items():
         for key in series:
             labels = dict(key)
-            assert set(labels) <= {"dataset", "outcome", "assertion", "column", "pipeline", "severity", "le"}, (
+            assert set(labels) <= {"dataset", "outcome", "assertion", "column", "pipeline", "severity", "le",
+                                   "worker", "source", "producer"}, (
                 name, labels)
             if "column" in labels:
                 assert name == "obs_drift_score"

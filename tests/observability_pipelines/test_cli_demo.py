@@ -24,6 +24,7 @@ import pytest
 from typer.testing import CliRunner
 
 from observability_pipelines.cli import app
+from observability_pipelines.data.contracts import CONTRACTS
 
 pytestmark = pytest.mark.slow  # the demo, dagster dev and the browser (minutes)
 
@@ -260,6 +261,36 @@ def test_demo_backfills_with_fault_then_ui_shows_assets(demo_ui):
     assert "null_burst" in demo_ui.traces[0] and "←" in demo_ui.traces[0]
 
 
+def test_ui_launch_is_dg_dev_without_a_supersession_warning(demo_ui):
+    """The demo starts the UI with `dg dev`, as Dagster 1.13 recommends; `dagster dev` would print
+    "SupersessionWarning: ... Use 'dg dev' instead." at start-up, before it serves the asset graph."""
+    assert "(starting dg dev; Ctrl-C to stop)" in demo_ui.output
+    log = demo_ui.log.read_text(errors="replace")
+    assert "SupersessionWarning" not in log and "Use 'dg dev' instead" not in log, demo_ui.log_tail()
+
+
+def test_ui_command_prefers_dg_and_falls_back_to_dagster_dev(tmp_path, monkeypatch):
+    """`dg dev` from the project's environment; where dagster-dg-cli is missing, `dagster dev` with the same
+    arguments (the documented fallback); neither: a clear error."""
+    import typer
+
+    from observability_pipelines.cli_demo import ui_command
+
+    preferred = ui_command(3001)
+    assert preferred[0] == str(BIN / "dg")
+    assert preferred[1:] == ["dev", "-h", "127.0.0.1", "-p", "3001", "-w", str(ROOT / "workspace.yaml"),
+                             "--log-level", "warning"]
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "dagster").symlink_to(BIN / "dagster")
+    monkeypatch.setattr(sys, "executable", str(bin_dir / "python"))
+    monkeypatch.setenv("PATH", str(bin_dir))
+    assert ui_command(3001) == [str(bin_dir / "dagster"), *preferred[1:]]
+    (bin_dir / "dagster").unlink()
+    with pytest.raises(typer.Exit):
+        ui_command(3001)
+
+
 def test_graphql_returns_every_check_evaluation_with_its_partition(demo_ui):
     """Every evaluation of a partitioned asset's check carries its day; the faulty day's failures link to
     their incident, and the link resolves to it."""
@@ -395,6 +426,13 @@ def test_ui_in_browser_shows_assets_failed_check_and_rca_trace(sync_playwright_c
                 page.goto(f"{demo_ui.url}/assets/raw_customers?view=lineage&lineageScope=downstream&lineageDepth=10")
                 for name in PIPELINE_ASSETS:
                     expect(page.get_by_text(name, exact=True).first).to_be_visible()
+
+            # The asset page's column table shows each column's description from the column contract.
+            with steps.step(f"column-descriptions-{fault['asset']}"):
+                page.goto(f"{demo_ui.url}/assets/{fault['asset']}?view=overview")
+                described = CONTRACTS[fault["asset"]].descriptions
+                for column in (fault["column"], "customer_id"):
+                    expect(page.get_by_text(described[column], exact=True).first).to_be_visible()
 
             # (b) The failed check is on its asset's checks tab, failed, with what failed.
             with steps.step(f"failed-check-{fault['asset']}-{check}"):

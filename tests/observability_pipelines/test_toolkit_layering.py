@@ -14,8 +14,8 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[2] / "observability_pipelines"
 TOOLKIT = ["observe", "checks", "integrate", "automation/outbox_sensor.py", "automation/rca_sensor.py",
            "automation/lineage_sensor.py", "resources/io_managers.py", "resources/deployment.py", "__init__.py"]
-# Reference-project checks still living in checks/ (owned elsewhere; to move beside the reference assets).
-REFERENCE_IN_CHECKS = {"observability_pipelines.checks.relationships"}
+# Reference-project checks living in the toolkit's folders (none left: relationships moved to assets/).
+REFERENCE_IN_CHECKS: set[str] = set()
 REFERENCE = ("observability_pipelines.assets", "observability_pipelines.data", "observability_pipelines.resources.faults",
              "observability_pipelines.resources.source", "observability_pipelines.definitions",
              "observability_pipelines.demo", "observability_pipelines.cli_demo", "observability_pipelines.automation.jobs")

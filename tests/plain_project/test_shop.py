@@ -68,7 +68,8 @@ def test_with_observability_adds_checks_per_suite_and_partitioned_asset_and_the_
     assert checks == {f"{a}:{c}" for a in ("orders", "revenue_by_region")
                       for c in ("drift", f"ge_{a}_errors", f"ge_{a}_warnings")}
     assert {s.name for s in defs.sensors} == {"lineage_sensor", "outbox_flush_sensor", "rca_sensor", "trace_runs_sensor",
-                                             "trace_failed_runs_sensor"}
+                                             "trace_failed_runs_sensor", "trace_steps_sensor",
+                                             "trace_failed_steps_sensor"}
     blocking = {k.to_user_string() for c in defs.asset_checks for s in c.check_specs if s.blocking for k in [s.key]}
     assert blocking == {"orders:ge_orders_errors", "revenue_by_region:ge_revenue_by_region_errors"}
     dg.Definitions.validate_loadable(defs)
@@ -113,6 +114,9 @@ def test_the_corrupted_day_fails_the_checks_of_orders_on_that_partition_only(sho
     # The drift reference of the day after leaves the drifted day out.
     after = shop_runs["evaluations"][_days(bug, 2)[1]]
     assert after["drift"].metadata["reference_partitions"].value == 7
+    # Each check kept its partition's profile: no later check read an earlier partition through the IO manager.
+    assert {checks["drift"].metadata["reference_partitions_read"].value
+            for day, checks in shop_runs["evaluations"].items() if day != "2026-03-01"} == {0}
 
 
 def _obs(*args: str) -> dict:

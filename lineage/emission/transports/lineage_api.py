@@ -60,13 +60,33 @@ class LineageApiTransport(BatchTransport):
             resp = self._client.post(self.url, json=body, timeout=httpx.Timeout(max(0.05, timeout)))
         except httpx.HTTPError as exc:
             raise DeliveryError(redact(f"{type(exc).__name__}: {exc}")) from exc
+        if resp.status_code == 207:  # a batch stored in part: the refused event goes dead, the rest is resent
+            raise _partial_rejection(resp)
         if resp.status_code < 300:
             return
         raise _rejection(resp, len(events))
 
+    def post(self, endpoint: str, body: Any, timeout: float) -> int:
+        """POST ``body`` to another endpoint of the same API, with the same credentials; the status code
+        (``lineage.emission.outbox_report`` sends worker reports this way). Raises ``httpx.HTTPError``."""
+        url = self.url.removesuffix(INGEST_ENDPOINT) + endpoint.lstrip("/")
+        return self._client.post(url, json=body, timeout=httpx.Timeout(max(0.05, timeout))).status_code
+
     def close(self, timeout: float = -1) -> bool:
         self._client.close()
         return True
+
+
+def _partial_rejection(resp: Any) -> DeliveryError:
+    """HTTP 207: the API stored the good events of the batch and names each one it refused by ``index``
+    (as the store transport's lenient ingest does); without an index nothing can be marked dead."""
+    try:
+        first = (resp.json().get("rejected") or [{}])[0]
+    except (ValueError, AttributeError):
+        first = {}
+    index = first.get("index") if isinstance(first.get("index"), int) else None
+    detail = f"{first.get('path', '')}: {first.get('message', '')}" if first else resp.text[:500]
+    return DeliveryError(f"lineage API refused event #{index}: {detail}", permanent=index is not None, index=index)
 
 
 def _rejection(resp: Any, batch_size: int) -> DeliveryError:

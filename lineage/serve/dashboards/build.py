@@ -70,6 +70,15 @@ SECTIONS: tuple[tuple[str, tuple[Panel, ...]], ...] = (
         Panel("timeseries", "Drifted column share", ((f"obs_drift_share{DATASET}", "{{dataset}}"),), 12, 10,
               unit="percentunit", bounds=(0, 1)),
     )),
+    ("Model", (
+        Panel("timeseries", "Model performance: estimated vs realized",
+              ((f'obs_model_performance{{dataset=~"$dataset",kind=~"estimated|realized|evaluation"}}',
+                "{{dataset}} {{metric}} {{kind}}"),), 16, 8,
+              "Estimated without labels (CBPE, from calibrated scores) on each new batch, the model's evaluation, "
+              "and realized once the labels arrived.", bounds=(0, 1)),
+        Panel("timeseries", "Estimation error (realized - estimated)",
+              ((f"obs_model_estimation_error{DATASET}", "{{dataset}} {{metric}}"),), 8, 8),
+    )),
     ("Volume, freshness, duration", (
         Panel("timeseries", "Row count (latest materialization)", ((f"obs_dataset_row_count{DATASET}", "{{dataset}}"),),
               8, 8),
@@ -79,17 +88,26 @@ SECTIONS: tuple[tuple[str, tuple[Panel, ...]], ...] = (
               ((f"obs_materialization_duration_seconds{DATASET}", "{{dataset}}"),), 8, 8, unit="s"),
     )),
     ("Lineage delivery, ingest and RCA", (
-        Panel("timeseries", "Outbox backlog", (("obs_outbox_backlog", "pending events"),
-                                               ("obs_outbox_dead_letters", "rejected events"),
-                                               ("obs_lineage_spool_files", "spool files")), 8, 7,
-              "Events waiting in the workers' outbox, rejected ones kept for replay, spool hand-over files."),
-        Panel("timeseries", "Oldest pending event", (("obs_outbox_oldest_age_seconds", "age"),), 8, 7, unit="s"),
+        Panel("timeseries", "Outbox backlog per worker", (("obs_outbox_backlog", "{{worker}} pending"),
+                                                          ("obs_outbox_dead_letters", "{{worker}} rejected"),
+                                                          ("obs_lineage_spool_files", "{{worker}} spool files")), 8, 7,
+              "Each worker's last report: events waiting in its outbox, rejected ones kept for replay, "
+              "hand-over files in the shared spool."),
+        Panel("timeseries", "Oldest pending event", (("obs_outbox_oldest_age_seconds", "{{worker}}"),), 8, 7,
+              unit="s"),
         Panel("timeseries", "Root-cause analysis", (("increase(obs_rca_requests_total[1h])", "requests / h"),
                                                     ("increase(obs_rca_candidates_found_total[1h])", "candidates / h")),
               8, 7),
         Panel("timeseries", "Events stored with schema warnings", (("obs_lineage_events_with_warnings", "events"),
                                                                    ("obs_lineage_event_warnings", "warnings")), 12, 7,
               "Events stored by lenient ingest with schema warnings (GET /api/v1/lineage/warnings)."),
+        Panel("timeseries", "Ingest rate", (("sum by (producer, outcome) (rate(obs_ingest_events_total[5m]))",
+                                             "{{producer}} {{outcome}}"),), 12, 7,
+              "OpenLineage events per second that POST /api/v1/lineage accepted or rejected, per producer.",
+              unit="ops"),
+        Panel("timeseries", "Worker report age", (("obs_outbox_report_age_seconds", "{{worker}} ({{source}})"),),
+              12, 7, "Seconds since each worker last reported its outbox (source=local: read on the obs serve host).",
+              unit="s"),
     )),
 )
 

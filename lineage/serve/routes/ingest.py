@@ -18,6 +18,7 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
+from lineage.serve import ingest_metrics
 from lineage.serve.deps import Authorized, SettingsDep, StoreDep
 from lineage.serve.errors import ApiError
 from lineage.serve.openapi import INGEST_OPENAPI
@@ -44,6 +45,7 @@ async def ingest(request: Request, store: StoreDep, settings: SettingsDep) -> JS
     try:
         result = await run_in_threadpool(work)
     except EventValidationError as exc:
+        ingest_metrics.count(events, range(len(events)))  # strict mode: the whole batch is refused
         raise ApiError(
             422,
             "invalid_event",
@@ -52,6 +54,7 @@ async def ingest(request: Request, store: StoreDep, settings: SettingsDep) -> JS
             path=exc.path,
             reason=exc.message,
         ) from None
+    ingest_metrics.count(events, (r["index"] for r in result.get("rejected") or ()))
     return _lenient_response(result)
 
 

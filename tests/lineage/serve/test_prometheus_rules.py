@@ -15,7 +15,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from helpers import partitioned_events
 from helpers.binaries import require_binary
 from lineage.analysis import incidents
-from lineage.serve import metrics
+from lineage.serve import ingest_metrics, metrics
 from lineage.store import LineageStore
 
 RULES = Path(metrics.__file__).parent / "prometheus"
@@ -49,7 +49,7 @@ def _exposed_names() -> set[str]:
     collector = metrics.ObservabilityCollector(LineageStore.open("sqlite://"), outbox_path=False)
     names = {family.name for family in collector.describe()}
     histograms = {f"{name}_{suffix}" for name in metrics.INCIDENT_HISTOGRAMS for suffix in ("bucket", "sum", "count")}
-    return names | histograms | set(metrics.RCA_METRIC_NAMES)
+    return names | histograms | set(metrics.RCA_METRIC_NAMES) | set(ingest_metrics.METRIC_NAMES)
 
 
 def test_every_rule_names_an_exposed_metric_or_a_recorded_series() -> None:

@@ -3,7 +3,8 @@
 Against real SQLite and PostgreSQL stores: the append-only trigger still refuses a plain DELETE, `obs
 store prune` deletes old events but every lineage query answers as before and an audit record says
 what went; `obs store quarantine` hides one event from every query while keeping it whole; backup and
-restore round-trip the SQLite file through SQLite's own backup API.
+restore round-trip the SQLite file through SQLite's own backup API. The `obs store` commands are tested in
+tests/lineage/test_cli_store.py.
 """
 
 from __future__ import annotations
@@ -14,12 +15,9 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import typer
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
-from typer.testing import CliRunner
 
-from lineage.cli import register
 from lineage.graph import queries
 from lineage.graph.cache import forget
 from lineage.store import LineageStore
@@ -27,7 +25,6 @@ from lineage.store import retention
 
 NS = "retention://w"
 NOW = datetime.now(UTC)
-runner = CliRunner()
 FACET = {"_producer": "https://example.com/retention-test", "_schemaURL": "https://example.com/facet.json"}
 
 
@@ -159,22 +156,3 @@ def test_backup_on_postgresql_names_pg_dump(postgres_server) -> None:
             retention.backup(store, "/tmp/never-written.bak")
     finally:
         store.dispose()
-
-
-def test_cli_prune_quarantine_and_audit(tmp_path) -> None:
-    db = f"sqlite:///{tmp_path / 'cli.db'}"
-    store = LineageStore.open(db)
-    events, expected = _history()
-    store.ingest(events)
-    store.dispose()
-    app = typer.Typer()
-    register(app)
-    pruned = runner.invoke(app, ["store", "prune", "--older-than", "30", "--db", db, "--json"])
-    assert pruned.exit_code == 0, pruned.output
-    assert json.loads(pruned.stdout)["events_deleted"] == expected
-    missing = runner.invoke(app, ["store", "quarantine", "999999", "--reason", "x", "--db", db])
-    assert missing.exit_code == 2 and "no stored event with id 999999" in missing.output
-    audit = runner.invoke(app, ["store", "audit", "--db", db, "--json"])
-    assert json.loads(audit.stdout)[0]["action"] == "prune"
-    backup = runner.invoke(app, ["store", "backup", str(tmp_path / "b.db"), "--db", db])
-    assert backup.exit_code == 0 and "integrity ok" in backup.output

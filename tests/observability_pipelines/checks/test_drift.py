@@ -537,3 +537,22 @@ def test_categorical_counts_with_missing_values():
         np.testing.assert_allclose(r.null_fraction_ref, (ref_vals == None).mean())  # noqa: E711
         np.testing.assert_allclose(r.null_fraction_cur, (cur_vals == None).mean())  # noqa: E711
         assert (r.n_ref, r.n_cur) == (int(rc.sum()), int(cc.sum())) and r.n_new_categories == 1
+
+
+@pytest.mark.parametrize(
+    "a,b",
+    [
+        ([0.0], [-0.0]),  # signed zeros are one value
+        ([1.0], [2.0]),
+        ([3.0] * 50, [3.0] * 7),  # both constant, equal
+        ([-0.0, 0.0, 1.0, 1.0], [0.0, 1.0, 2.0]),
+        ([1.0, 2.0, 2.0, 2.0, 5.0], [2.0, 2.0, 3.0]),  # ties across the samples
+    ],
+)
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # scipy's asymptotic p-value of one-value samples
+def test_ks_stat_merge_equals_scipy_on_tiny_and_tied_samples(a, b):
+    a, b = np.sort(np.array(a)), np.sort(np.array(b))
+    for x, y in ((a, b), (b, a)):
+        d = _ks_stat_direct(x, y)
+        assert d == pytest.approx(stats.ks_2samp(x, y, method="asymp").statistic, rel=1e-15, abs=0)
+        assert ks_2samp_sorted(x, y)[0] == stats.ks_2samp(x, y).statistic  # exact branch: rounded to h / lcm

@@ -212,3 +212,92 @@ def test_ks_statistic_equals_scipy_on_the_stored_data(runs, partition, reference
     assert exact["test"] == "ks"
     assert exact["statistic"] == pytest.approx(expected.statistic, rel=1e-12, abs=1e-15)
     assert exact["pValue"] == pytest.approx(expected.pvalue, rel=1e-9, abs=1e-300)
+
+
+# --- the window from stored profiles, on a plain asset (Dagster's default filesystem IO manager) -------------
+SALES_ROWS = 3000  # above EXACT_LIMIT: the window's numeric profiles are sketches
+SALES_DAYS = [(dt.date(2026, 3, 1) + dt.timedelta(days=i)).isoformat() for i in range(7)]
+SHIFTED = {"day": None}  # the asset's own code shifts ``amount`` on this day when set
+
+
+def _sales_frame(day: str) -> pd.DataFrame:
+    import numpy as np
+
+    rng = np.random.default_rng(int(day.replace("-", "")))
+    shift = 15.0 if day == SHIFTED["day"] else 0.0
+    return pd.DataFrame({"amount": rng.normal(50 + shift, 10, SALES_ROWS),
+                         "region": rng.choice(["north", "south", "east", "west"], SALES_ROWS)})
+
+
+@pytest.fixture
+def sales(tmp_path, monkeypatch):
+    from observability_pipelines import with_observability
+
+    for var in ("OBS_DATA_DIR", "OBS_FAULT_PLAN", "OBS_EXPECTATIONS_DIR"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
+    (tmp_path / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    monkeypatch.setitem(SHIFTED, "day", None)
+
+    @dg.asset(partitions_def=dg.DailyPartitionsDefinition(start_date="2026-03-01"))
+    def sales() -> pd.DataFrame:
+        return _sales_frame(dg.AssetExecutionContext.get().partition_key)
+
+    defs = with_observability(dg.Definitions(assets=[sales]), drift_window=3, lineage=False, incidents=False)
+    instance = dg.DagsterInstance.get()
+    job = defs.resolve_implicit_global_asset_job_def()
+
+    def run(day: str) -> dict:
+        result = job.execute_in_process(partition_key=day, instance=instance)
+        (drift,) = [e for e in result.get_asset_check_evaluations() if e.check_name == "drift"]
+        return drift
+
+    return sales, instance, run
+
+
+def _read(drift) -> int:
+    return drift.metadata["reference_partitions_read"].value
+
+
+def test_the_window_comes_from_stored_profiles_within_the_tolerance_of_scipy(sales):
+    from observability_pipelines.checks.profiles import KS_TOLERANCE
+
+    _, _, run = sales
+    evaluations = [run(day) for day in SALES_DAYS[:5]]
+    assert [_read(e) for e in evaluations[1:]] == [0, 0, 0, 0]  # each check kept its partition's profile
+    fact = evaluations[4].metadata["obs/drift"].value
+    assert fact["reference_partitions"] == SALES_DAYS[1:4][::-1]
+    reference = pd.concat([_sales_frame(d) for d in SALES_DAYS[1:4]], ignore_index=True)
+    exact = stats.ks_2samp(reference["amount"], _sales_frame(SALES_DAYS[4])["amount"])
+    assert abs(fact["columns"]["amount"]["ks_stat"] - exact.statistic) <= KS_TOLERANCE
+    assert fact["n_ref"] == len(reference)
+    table = pd.crosstab([0] * len(reference) + [1] * SALES_ROWS,
+                        pd.concat([reference["region"], _sales_frame(SALES_DAYS[4])["region"]], ignore_index=True))
+    chi2 = stats.chi2_contingency(table.to_numpy(), correction=False)
+    assert fact["columns"]["region"]["chi2_stat"] == pytest.approx(chi2.statistic, rel=1e-9)  # counts: exact
+
+
+def test_a_missing_or_outdated_profile_is_read_through_the_io_manager_once(sales):
+    from observability_pipelines.checks.drift_store import DriftStore
+
+    asset, instance, run = sales
+    for day in SALES_DAYS[:4]:
+        run(day)
+    store = DriftStore.for_instance(instance)
+    store._path("_profiles", dg.AssetKey("sales"), SALES_DAYS[2]).unlink()  # e.g. materialized before profiles
+    assert _read(run(SALES_DAYS[4])) == 1
+    assert _read(run(SALES_DAYS[4])) == 0  # read once, profiled and kept
+    dg.materialize([asset], partition_key=SALES_DAYS[1], instance=instance)  # re-materialized without its checks
+    again = run(SALES_DAYS[4])
+    assert _read(again) == 1 and again.metadata["obs/drift"].value["reference_partitions"] == SALES_DAYS[1:4][::-1]
+
+
+def test_a_drifted_partition_stays_out_of_later_windows(sales):
+    _, _, run = sales
+    SHIFTED["day"] = SALES_DAYS[4]
+    evaluations = {day: run(day) for day in SALES_DAYS}
+    assert not evaluations[SALES_DAYS[4]].passed
+    assert evaluations[SALES_DAYS[4]].description.startswith("amount:")
+    later = evaluations[SALES_DAYS[5]].metadata["obs/drift"].value["reference_partitions"]
+    assert later == [SALES_DAYS[3], SALES_DAYS[2], SALES_DAYS[1]]  # the drifted day skipped
+    assert evaluations[SALES_DAYS[5]].passed and evaluations[SALES_DAYS[6]].passed

@@ -26,6 +26,7 @@ from observability_pipelines.checks.great_expectations import (
     GreatExpectationsObserver,
     SuiteError,
     check_metadata,
+    describe_windows,
     expectations_dir,
     list_suites,
     load_suite,
@@ -122,11 +123,24 @@ def test_suites_are_reproducible_from_the_builder(tmp_path):
 
 
 def test_partition_suite_parameters():
-    p = suite_parameters("2026-01-05")
+    p = suite_parameters("2026-01-05", ["partition_start_minus_30d", "partition_end_plus_2d",
+                                        "partition_start_plus_90d", "some_other"])
     assert p["partition_start"] == "2026-01-05T00:00:00" and p["partition_end"] == "2026-01-06T00:00:00"
-    assert p["transactions_window_start"] == "2025-12-06T00:00:00"
-    assert p["labels_window_start"] == "2026-04-05T00:00:00"
+    assert p["partition_start_minus_30d"] == "2025-12-06T00:00:00"  # across a year boundary
+    assert p["partition_end_plus_2d"] == "2026-01-08T00:00:00"
+    assert p["partition_start_plus_90d"] == "2026-04-05T00:00:00"
+    assert "some_other" not in p  # not a window of the day: left to the caller (and reported missing)
     assert suite_parameters(None) == {}
+    assert describe_windows(["partition_start", "partition_end", "partition_start_minus_30d",
+                             "partition_end_plus_2d"]) == ["day", "day -30d..+2d"]
+
+
+def test_the_generic_suite_code_names_nothing_of_the_reference_pipelines():
+    from observability_pipelines.checks import great_expectations
+
+    source = Path(great_expectations.__file__).read_text()
+    for name in [*TABLES, "transactions_window", "labels_window", "customer", "applicant"]:
+        assert name not in source, name
 
 
 # --------------------------------------------------------------------------- clean data: no false alarms

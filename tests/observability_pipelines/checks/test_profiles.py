@@ -9,11 +9,15 @@ import pytest
 from scipy import stats
 
 from observability_pipelines.checks.profiles import (
+    COUNTS_LIMIT,
+    EXACT_LIMIT,
     KS_TOLERANCE,
+    K,
     ColumnProfile,
     ks_statistic,
     merge_counts,
     merge_moments,
+    merged_cdf,
     profile_column,
 )
 
@@ -37,7 +41,9 @@ def test_ks_from_profiles_is_within_the_stated_tolerance_of_scipy(kind, days, sh
     window = _window(rng, kind, days, 2000)
     current = DISTRIBUTIONS[kind](rng, 1500, shift)
     exact = stats.ks_2samp(np.concatenate(window), current).statistic
-    sketched = ks_statistic([profile_column(pd.Series(w)) for w in window], current)
+    profiles = [profile_column(pd.Series(w), exact_limit=0) for w in window]  # sketches, never all values
+    assert not any(p.exact for p in profiles) and all(len(p.quantiles) == K for p in profiles)
+    sketched = ks_statistic(profiles, current)
     assert abs(sketched - exact) <= KS_TOLERANCE, (exact, sketched)
 
 
@@ -54,7 +60,7 @@ def test_decisions_agree_with_scipy_outside_the_tolerance_band():
         critical = stats.kstwobign.isf(0.001) * np.sqrt((n + m) / (n * m))
         if abs(exact.statistic - critical) <= KS_TOLERANCE:
             continue  # inside the band the decision may differ, by design
-        sketched = ks_statistic([profile_column(pd.Series(w)) for w in window], current)
+        sketched = ks_statistic([profile_column(pd.Series(w), exact_limit=0) for w in window], current)
         assert (sketched > critical) == (exact.statistic > critical), trial
         checked += 1
     assert checked >= 40
@@ -76,3 +82,35 @@ def test_moments_counts_nulls_and_infs_merge_exactly():
     labels = [pd.Series(rng.choice(["a", "b", "c", None], 300)) for _ in range(4)]
     merged = merge_counts([profile_column(s) for s in labels])
     assert merged == pd.concat(labels).dropna().value_counts().to_dict()
+
+
+def test_small_partitions_keep_every_value_and_merge_to_scipys_exact_statistic():
+    rng = np.random.default_rng(11)
+    window = [rng.gamma(3, 10, int(rng.integers(100, EXACT_LIMIT))) for _ in range(7)]
+    current = rng.gamma(3, 11, 500)
+    profiles = [ColumnProfile.from_dict(profile_column(pd.Series(w)).to_dict()) for w in window]
+    assert all(p.exact and np.array_equal(p.quantiles, np.sort(w)) for p, w in zip(profiles, window))
+    exact = stats.ks_2samp(np.concatenate(window), current).statistic
+    assert ks_statistic(profiles, current) == pytest.approx(exact, rel=1e-12, abs=1e-15)
+
+
+def test_numeric_columns_with_few_distinct_values_keep_exact_counts():
+    rng = np.random.default_rng(5)
+    few = pd.Series(rng.integers(0, 4, 10_000))
+    many = pd.Series(rng.integers(0, COUNTS_LIMIT + 1, 10_000))
+    assert {float(k): n for k, n in profile_column(few).counts.items()} == \
+        {float(k): int(n) for k, n in few.value_counts().items()}
+    assert profile_column(many).counts == {}
+
+
+@pytest.mark.parametrize("max_points", [50, 500, 2000])
+def test_a_recut_window_cdf_stays_within_half_a_step_of_the_merged_one(max_points):
+    rng = np.random.default_rng(max_points)
+    profiles = [profile_column(pd.Series(np.round(rng.gamma(3, 10, 5000), 1)), exact_limit=0) for _ in range(30)]
+    grid, cdf = merged_cdf(profiles)
+    cut, cut_cdf = merged_cdf(profiles, max_points)
+    assert len(cut) <= max_points and cut_cdf[-1] == pytest.approx(1.0)
+    probe = np.union1d(grid, cut)  # both are step functions: compare at every jump of either
+    full = np.r_[0.0, cdf][np.searchsorted(grid, probe, side="right")]
+    recut = np.r_[0.0, cut_cdf][np.searchsorted(cut, probe, side="right")]
+    assert np.abs(full - recut).max() <= 1 / (2 * max_points) + 1e-12

@@ -22,6 +22,7 @@ class RecordingBackend:
         self.url = f"http://127.0.0.1:{self.port}"
         self.delay_s = delay_s
         self.events: list[dict] = []
+        self.reports: list[dict] = []  # POST .../api/v1/workers/reports (lineage.emission.outbox_report)
         self.requests = 0
         self._server: ThreadingHTTPServer | None = None
         self._lock = threading.Lock()
@@ -36,8 +37,11 @@ class RecordingBackend:
                     time.sleep(backend.delay_s)
                 payload = json.loads(body)
                 with backend._lock:
-                    backend.requests += 1
-                    backend.events.extend(payload if isinstance(payload, list) else [payload])
+                    if self.path.rstrip("/").endswith("/workers/reports"):  # outbox reports, not events
+                        backend.reports.append(payload)
+                    else:
+                        backend.requests += 1
+                        backend.events.extend(payload if isinstance(payload, list) else [payload])
                 self.send_response(201)
                 self.send_header("Content-Type", "application/json")
                 self.end_headers()

@@ -11,8 +11,7 @@ import pytest
 
 from observability_pipelines.assets.clean import conform
 from observability_pipelines.assets.features import build_features
-from observability_pipelines.assets.training import join_training_set
-from observability_pipelines.checks.relationships import (
+from observability_pipelines.assets.relationships import (
     expected_transactions_per_customer,
     features_match_customers,
     labels_cover_applicants,
@@ -22,6 +21,7 @@ from observability_pipelines.checks.relationships import (
     transactions_have_applicants,
     transactions_per_applicant,
 )
+from observability_pipelines.assets.training import join_training_set
 from observability_pipelines.data.contracts import CONTRACTS
 from observability_pipelines.data.faults import Fault, apply_fault
 from observability_pipelines.data.generator import GeneratorConfig, generate_partition
