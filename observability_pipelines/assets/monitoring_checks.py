@@ -116,7 +116,7 @@ def _segment_metadata(result, attribute: str, metrics: tuple[str, ...]) -> dict:
     asset=PREDICTIONS,
     additional_ins={"customer_features": dg.AssetIn(), "clean_labels": dg.AssetIn(),
                     "model_evaluation": dg.AssetIn()},
-    description="Accuracy and ROC AUC per region and per gender (top 8 values, the rest as 'other') vs the "
+    description="Accuracy and ROC AUC per region and per gender (top 8 values, the rest as '__other__') vs the "
     f"model's evaluation; fails when a segment of at least 50 rows drops by more than {SEGMENT_MAX_DROP['roc_auc']}"
     " (a fault in one region is not averaged away). Waits for the partition's labels.",
     name="segment_performance",

@@ -3,7 +3,7 @@
 A fault confined to one region moves the overall metric by that region's share only: 1/5 of the rows losing
 0.2 of AUC moves the whole batch by far less than any sensible margin. Here each segment is judged on its own.
 Cardinality is bounded: the ``top_k`` most frequent values of the reference become segments, everything else
-(new values included) is ``other``, so metadata keys stay few and stable from one partition to the next.
+(new values included) is ``__other__``, so metadata keys stay few and stable from one partition to the next.
 """
 
 from __future__ import annotations
@@ -16,9 +16,11 @@ import pandas as pd
 
 from observability_pipelines.checks.model_checks import classification_metrics
 
-TOP_K = 8  # segments kept per attribute; the rest is "other"
-OTHER = "other"
-MISSING = "missing"
+TOP_K = 8  # segments kept per attribute; the rest is "__other__"
+# The catch-all segment: a name no real category is likely to carry (a category called "other" or
+# "OTHER" stays its own segment, and new values never show under their own name).
+OTHER = "__other__"
+MISSING = "__missing__"  # null values: their own segment, under a name no real value carries
 MIN_SEGMENT_ROWS = 50  # fewer rows: a segment's AUC or KS is noise, reported but never failed
 METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc")
 

@@ -28,14 +28,16 @@ def test_downstream_assets_follow_upstream_updates():
 
 def test_sensor_and_schedule_defaults_are_the_documented_ones():
     """README ("The pipelines"): rca_sensor and outbox_flush_sensor run; the schedules and the automation
-    sensor ship stopped."""
+    sensor ship stopped; label_arrival_sensor ships stopped ("Model monitoring")."""
     statuses = {s.name: s.default_status for s in defs.sensors}
     assert statuses == {"outbox_flush_sensor": dg.DefaultSensorStatus.RUNNING,
                         "rca_sensor": dg.DefaultSensorStatus.RUNNING,
                         "obs_automation_sensor": dg.DefaultSensorStatus.STOPPED,
                         # no OTLP endpoint in the tests' environment: nowhere to send run spans
                         "trace_runs_sensor": dg.DefaultSensorStatus.STOPPED,
-                        "trace_failed_runs_sensor": dg.DefaultSensorStatus.STOPPED}
+                        "trace_failed_runs_sensor": dg.DefaultSensorStatus.STOPPED,
+                        # "Model monitoring": re-evaluates label checks when labels arrive; stopped like the schedules
+                        "label_arrival_sensor": dg.DefaultSensorStatus.STOPPED}
     assert {s.name: s.default_status for s in defs.schedules} == {
         "daily_feature_refresh": dg.DefaultScheduleStatus.STOPPED, "weekly_retrain": dg.DefaultScheduleStatus.STOPPED}
     readme = (Path(__file__).resolve().parents[3] / "README.md").read_text()

@@ -7,6 +7,7 @@ from sklearn import metrics as skm
 
 from observability_pipelines.checks.model_checks import classification_metrics, performance_drop
 from observability_pipelines.checks.segments import (
+    MISSING,
     OTHER,
     assign_segments,
     segment_drift,
@@ -62,7 +63,7 @@ def test_cardinality_is_bounded_and_stable():
     assert top == ["a", "b", "c"]  # ties by name
     labels = assign_segments(pd.Series(["a", "d", None, "zz"]), top)
     assert labels.tolist() == ["a", OTHER, OTHER, OTHER]
-    assert "missing" in top_segments(values, top_k=4)
+    assert MISSING in top_segments(values, top_k=4)
     with pytest.raises(ValueError, match="top_k"):
         top_segments(values, top_k=0)
 
