@@ -1101,6 +1101,140 @@ def _null_check(res: ColumnDriftResult, cfg: DriftConfig, ref_bad: float, cur_ba
             res.status = "null_increase"
 
 
+_CONSTANT_NOTE = "reference column is constant"  # a note, and the "constant" status when nothing drifted
+
+
+@dataclass
+class _Sides:
+    """Both sides of one column, prepared for its tests (numbers sorted, or categories counted)."""
+
+    numeric: bool
+    base: dict[str, Any]  # the fields every result of this column carries
+    bad: tuple[float, float]  # null/invalid share, reference and current
+    inf: tuple[int, int]
+    ref_n: _Num | None = None
+    cur_n: _Num | None = None
+    ref_c: _Cat | None = None
+    cur_c: _Cat | None = None
+
+
+def _type_mismatch(name: str, ref_s: pd.Series, cur_s: pd.Series, ref_num: bool) -> ColumnDriftResult:
+    return ColumnDriftResult(
+        column=name, kind="numerical" if ref_num else "categorical", test=None, statistic=None,
+        p_value=None, threshold=None, drifted=True, status="type_mismatch",
+        message=f"type mismatch: reference dtype {ref_s.dtype}, current dtype {cur_s.dtype}",
+        n_ref=len(ref_s), n_cur=len(cur_s),
+    )
+
+
+def _sides(name: str, ref_s: pd.Series, cur_s: pd.Series, numeric: bool,
+           scratch: tuple[np.ndarray, np.ndarray] | None) -> _Sides:
+    rows_ref, rows_cur = len(ref_s), len(cur_s)
+    if numeric:
+        buf_ref, buf_cur = scratch if scratch is not None else (None, None)
+        ref_n, cur_n = _prep_numeric(ref_s, buf_ref), _prep_numeric(cur_s, buf_cur)
+        n_ref, n_cur, null_ref, null_cur = ref_n.sorted.size, cur_n.sorted.size, ref_n.n_null, cur_n.n_null
+        bad = ((ref_n.n_null + ref_n.n_inf) / rows_ref if rows_ref else 0.0,
+               (cur_n.n_null + cur_n.n_inf) / rows_cur if rows_cur else 0.0)
+        sides = _Sides(True, {}, bad, (ref_n.n_inf, cur_n.n_inf), ref_n=ref_n, cur_n=cur_n)
+    else:
+        ref_c, cur_c = _prep_categorical(ref_s), _prep_categorical(cur_s)
+        n_ref, n_cur, null_ref, null_cur = int(ref_c.counts.sum()), int(cur_c.counts.sum()), ref_c.n_null, cur_c.n_null
+        bad = (null_ref / rows_ref if rows_ref else 0.0, null_cur / rows_cur if rows_cur else 0.0)
+        sides = _Sides(False, {}, bad, (0, 0), ref_c=ref_c, cur_c=cur_c)
+    sides.base = dict(
+        column=name, n_ref=n_ref, n_cur=n_cur,
+        null_fraction_ref=null_ref / rows_ref if rows_ref else None,
+        null_fraction_cur=null_cur / rows_cur if rows_cur else None,
+        inf_count_ref=sides.inf[0], inf_count_cur=sides.inf[1],
+    )
+    return sides
+
+
+def _unassessable(sides: _Sides, cfg: DriftConfig, rows_ref: int, rows_cur: int) -> ColumnDriftResult | None:
+    """The result when one side has no valid values or too few for a test; None when the tests can run."""
+    nvr, nvc = sides.base["n_ref"], sides.base["n_cur"]
+    none = dict(kind=None, test=None, statistic=None, p_value=None, threshold=None)
+    if nvc == 0:
+        why = "current partition is empty" if rows_cur == 0 else "current column has no valid (non-null, finite) values"
+        return ColumnDriftResult(**none, drifted=True, status="empty", message=why, null_drift=rows_cur > 0,
+                                 **sides.base)
+    if nvr == 0:
+        why = "reference partition is empty" if rows_ref == 0 else "reference column has no valid (non-null, finite) values"
+        return ColumnDriftResult(**none, drifted=False, status="empty", message=f"{why}; drift cannot be assessed",
+                                 **sides.base)
+    if nvr < cfg.min_sample_size or nvc < cfg.min_sample_size:
+        res = ColumnDriftResult(
+            **none, drifted=False, status="insufficient_data",
+            message=f"too few valid values (reference {nvr}, current {nvc}; min_sample_size {cfg.min_sample_size})",
+            **sides.base,
+        )
+        _null_check(res, cfg, *sides.bad)
+        return res
+    return None
+
+
+def _numeric_drift(name: str, sides: _Sides, cfg: DriftConfig, test: str, notes: list[str]) -> ColumnDriftResult:
+    s1, s2 = sides.ref_n.sorted, sides.cur_n.sorted
+    ks_d, ks_p, ks_method = _ks_pvalue(_ks_stat(s1, s2), s1.size, s2.size, cfg.ks_pvalue_asymptotic_above)
+    wd, std = _wasserstein_std(s1, s2, with_std=True)
+    wd_norm = wd / max(std, 0.001)
+    psi = psi_sorted(s1, s2, cfg.psi_bins, cfg.psi_eps)
+    value = {"ks": ks_p, "wasserstein": wd_norm, "psi": psi}[test]
+    threshold = cfg.threshold_for(name, test)
+    if s1[0] == s1[-1]:
+        notes.append(f"{_CONSTANT_NOTE} (zero std); wasserstein_norm uses fallback scale 0.001")
+    return ColumnDriftResult(
+        kind="numerical", test=test, statistic=ks_d if test == "ks" else value,
+        p_value=ks_p if test == "ks" else None, threshold=threshold, drifted=_decide(test, value, threshold),
+        status="ok", message="", ks_stat=ks_d, ks_pvalue=ks_p, ks_pvalue_method=ks_method, wasserstein=wd,
+        wasserstein_norm=wd_norm, psi=psi, **sides.base,
+    )
+
+
+def _categorical_drift(name: str, sides: _Sides, cfg: DriftConfig, test: str, notes: list[str],
+                       show_labels: bool) -> ColumnDriftResult:
+    rc, cc, new_labels = _align(sides.ref_c, sides.cur_c)
+    chi2_s, chi2_p = chi2_from_counts(rc, cc, cfg.chi2_correction)
+    js = jensenshannon_from_counts(rc, cc)
+    psi = psi_from_counts(rc, cc, cfg.psi_eps)
+    value = {"chi2": chi2_p, "jensenshannon": js, "psi": psi}[test]
+    threshold = cfg.threshold_for(name, test)
+    if len(sides.ref_c.labels) == 1:
+        notes.append(f"{_CONSTANT_NOTE} (a single category)")
+    if new_labels:
+        shown = ""
+        if show_labels:  # opt-in: labels are row values
+            shown = ": " + ", ".join(map(str, new_labels[:5])) + (", ..." if len(new_labels) > 5 else "")
+        notes.append(f"{len(new_labels)} categor{'y' if len(new_labels) == 1 else 'ies'} unseen in reference{shown}")
+    return ColumnDriftResult(
+        kind="categorical", test=test, statistic=chi2_s if test == "chi2" else value,
+        p_value=chi2_p if test == "chi2" else None, threshold=threshold, drifted=_decide(test, value, threshold),
+        status="ok", message="", chi2_stat=chi2_s, chi2_pvalue=chi2_p, js_distance=js, psi=psi,
+        n_categories_ref=int((rc > 0).sum()), n_categories_cur=int((cc > 0).sum()),
+        n_new_categories=len(new_labels), **sides.base,
+    )
+
+
+def _verdict(res: ColumnDriftResult, sides: _Sides, cfg: DriftConfig, notes: list[str]) -> ColumnDriftResult:
+    """The message and status of a tested column: the decision first, then the notes and the null check."""
+    test, drifted = res.test, res.drifted
+    value = res.p_value if test in ("ks", "chi2") else res.statistic
+    kind_word = "p-value" if TESTS[test][1] == "pvalue" else "score"
+    cmp = ("<" if drifted else ">=") if TESTS[test][1] == "pvalue" else (">=" if drifted else "<")
+    verdict = "drift detected" if drifted else "no drift"
+    msg = f"{verdict}: {test} {kind_word} {_fmt(value)} {cmp} threshold {res.threshold:g}"
+    constant = any(n.startswith(_CONSTANT_NOTE) for n in notes)
+    if res.status == "ok":
+        res.status = "drift" if drifted else ("constant" if constant else "ok")
+    res.message = "; ".join([msg] + notes)
+    inf_ref, inf_cur = sides.inf
+    if inf_ref or inf_cur:
+        res.message += f"; ignored infinite values (reference {inf_ref}, current {inf_cur})"
+    _null_check(res, cfg, *sides.bad)
+    return res
+
+
 def _analyse_column(
     name: str,
     ref_s: pd.Series,
@@ -1115,129 +1249,24 @@ def _analyse_column(
     force_cat = name in cfg.categorical_columns or (forced is not None and TESTS[forced][0] == "categorical")
     force_num = name in cfg.numerical_columns or (forced is not None and TESTS[forced][0] == "numerical")
     ref_num, cur_num = _is_numeric(ref_s), _is_numeric(cur_s)
-    n_rows_ref, n_rows_cur = len(ref_s), len(cur_s)
-
-    # type mismatch (only meaningful when both sides hold data)
+    # A type mismatch only means something when both sides hold data.
     if ref_num != cur_num and not force_cat and ref_s.notna().any() and cur_s.notna().any():
-        return ColumnDriftResult(
-            column=name, kind="numerical" if ref_num else "categorical", test=None, statistic=None,
-            p_value=None, threshold=None, drifted=True, status="type_mismatch",
-            message=f"type mismatch: reference dtype {ref_s.dtype}, current dtype {cur_s.dtype}",
-            n_ref=n_rows_ref, n_cur=n_rows_cur,
-        )
-
-    numeric = ref_num and cur_num and not force_cat
-    ref_n = cur_n = None
-    if numeric:
-        buf_ref, buf_cur = scratch if scratch is not None else (None, None)
-        ref_n, cur_n = _prep_numeric(ref_s, buf_ref), _prep_numeric(cur_s, buf_cur)
-        nvr, nvc = ref_n.sorted.size, cur_n.sorted.size
-        null_ref = ref_n.n_null / n_rows_ref if n_rows_ref else None
-        null_cur = cur_n.n_null / n_rows_cur if n_rows_cur else None
-        bad_ref = (ref_n.n_null + ref_n.n_inf) / n_rows_ref if n_rows_ref else 0.0
-        bad_cur = (cur_n.n_null + cur_n.n_inf) / n_rows_cur if n_rows_cur else 0.0
-        inf_ref, inf_cur = ref_n.n_inf, cur_n.n_inf
-    else:
-        ref_c, cur_c = _prep_categorical(ref_s), _prep_categorical(cur_s)
-        nvr, nvc = int(ref_c.counts.sum()), int(cur_c.counts.sum())
-        null_ref = ref_c.n_null / n_rows_ref if n_rows_ref else None
-        null_cur = cur_c.n_null / n_rows_cur if n_rows_cur else None
-        bad_ref = null_ref or 0.0
-        bad_cur = null_cur or 0.0
-        inf_ref = inf_cur = 0
-
-    base = dict(
-        column=name, n_ref=nvr, n_cur=nvc, null_fraction_ref=null_ref, null_fraction_cur=null_cur,
-        inf_count_ref=inf_ref, inf_count_cur=inf_cur,
-    )
-    if nvc == 0:
-        why = "current partition is empty" if n_rows_cur == 0 else "current column has no valid (non-null, finite) values"
-        return ColumnDriftResult(
-            kind=None, test=None, statistic=None, p_value=None, threshold=None, drifted=True,
-            status="empty", message=why, null_drift=n_rows_cur > 0, **base,
-        )
-    if nvr == 0:
-        why = "reference partition is empty" if n_rows_ref == 0 else "reference column has no valid (non-null, finite) values"
-        return ColumnDriftResult(
-            kind=None, test=None, statistic=None, p_value=None, threshold=None, drifted=False,
-            status="empty", message=f"{why}; drift cannot be assessed", **base,
-        )
-    if nvr < cfg.min_sample_size or nvc < cfg.min_sample_size:
-        res = ColumnDriftResult(
-            kind=None, test=None, statistic=None, p_value=None, threshold=None, drifted=False,
-            status="insufficient_data",
-            message=f"too few valid values (reference {nvr}, current {nvc}; min_sample_size {cfg.min_sample_size})",
-            **base,
-        )
-        _null_check(res, cfg, bad_ref, bad_cur)
-        return res
-
-    if numeric and not force_num and not _n_unique_exceeds(ref_n.sorted, cfg.categorical_max_unique):
-        numeric = False  # low-cardinality numeric -> categorical treatment
-        ref_c, cur_c = _cat_from_numeric(ref_n), _cat_from_numeric(cur_n)
-
-    small = nvr <= cfg.small_sample_size
+        return _type_mismatch(name, ref_s, cur_s, ref_num)
+    sides = _sides(name, ref_s, cur_s, ref_num and cur_num and not force_cat, scratch)
+    early = _unassessable(sides, cfg, len(ref_s), len(cur_s))
+    if early is not None:
+        return early
+    if sides.numeric and not force_num and not _n_unique_exceeds(sides.ref_n.sorted, cfg.categorical_max_unique):
+        sides.numeric = False  # low-cardinality numeric -> categorical treatment
+        sides.ref_c, sides.cur_c = _cat_from_numeric(sides.ref_n), _cat_from_numeric(sides.cur_n)
+    small = sides.base["n_ref"] <= cfg.small_sample_size
     notes: list[str] = []
-    if numeric:
-        s1, s2 = ref_n.sorted, cur_n.sorted
-        n1_, n2_ = s1.size, s2.size
-        ks_d = _ks_stat(s1, s2)
-        ks_d, ks_p, ks_method = _ks_pvalue(ks_d, n1_, n2_, cfg.ks_pvalue_asymptotic_above)
-        wd, std = _wasserstein_std(s1, s2, with_std=True)
-        constant = s1[0] == s1[-1]
-        scale = max(std, 0.001)
-        wd_norm = wd / scale
-        psi = psi_sorted(s1, s2, cfg.psi_bins, cfg.psi_eps)
-        test = forced or ("ks" if small else "wasserstein")
-        scores = {"ks": ks_p, "wasserstein": wd_norm, "psi": psi}
-        value = scores[test]
-        threshold = cfg.threshold_for(name, test)
-        drifted = _decide(test, value, threshold)
-        if constant:
-            notes.append("reference column is constant (zero std); wasserstein_norm uses fallback scale 0.001")
-        res = ColumnDriftResult(
-            kind="numerical", test=test, statistic=ks_d if test == "ks" else value,
-            p_value=ks_p if test == "ks" else None, threshold=threshold, drifted=drifted,
-            status="ok", message="", ks_stat=ks_d, ks_pvalue=ks_p, ks_pvalue_method=ks_method, wasserstein=wd, wasserstein_norm=wd_norm,
-            psi=psi, **base,
-        )
+    if sides.numeric:
+        res = _numeric_drift(name, sides, cfg, forced or ("ks" if small else "wasserstein"), notes)
     else:
-        rc, cc, new_labels = _align(ref_c, cur_c)
-        chi2_s, chi2_p = chi2_from_counts(rc, cc, cfg.chi2_correction)
-        js = jensenshannon_from_counts(rc, cc)
-        psi = psi_from_counts(rc, cc, cfg.psi_eps)
-        test = forced or ("chi2" if small else "jensenshannon")
-        scores = {"chi2": chi2_p, "jensenshannon": js, "psi": psi}
-        value = scores[test]
-        threshold = cfg.threshold_for(name, test)
-        drifted = _decide(test, value, threshold)
-        constant = len(ref_c.labels) == 1
-        if constant:
-            notes.append("reference column is constant (a single category)")
-        if new_labels:
-            shown = ""
-            if cfg.show_new_labels and not ref_num:  # opt-in: labels are row values
-                shown = ": " + ", ".join(map(str, new_labels[:5])) + (", ..." if len(new_labels) > 5 else "")
-            notes.append(f"{len(new_labels)} categor{'y' if len(new_labels) == 1 else 'ies'} unseen in reference{shown}")
-        res = ColumnDriftResult(
-            kind="categorical", test=test, statistic=chi2_s if test == "chi2" else value,
-            p_value=chi2_p if test == "chi2" else None, threshold=threshold, drifted=drifted,
-            status="ok", message="", chi2_stat=chi2_s, chi2_pvalue=chi2_p, js_distance=js, psi=psi,
-            n_categories_ref=int((rc > 0).sum()), n_categories_cur=int((cc > 0).sum()),
-            n_new_categories=len(new_labels), **base,
-        )
-
-    kind_word = "p-value" if TESTS[test][1] == "pvalue" else "score"
-    cmp = ("<" if drifted else ">=") if TESTS[test][1] == "pvalue" else (">=" if drifted else "<")
-    verdict = "drift detected" if drifted else "no drift"
-    msg = f"{verdict}: {test} {kind_word} {_fmt(value)} {cmp} threshold {threshold:g}"
-    if res.status == "ok":
-        res.status = "drift" if drifted else ("constant" if constant else "ok")
-    res.message = "; ".join([msg] + notes)
-    if inf_ref or inf_cur:
-        res.message += f"; ignored infinite values (reference {inf_ref}, current {inf_cur})"
-    _null_check(res, cfg, bad_ref, bad_cur)
-    return res
+        show = cfg.show_new_labels and not ref_num
+        res = _categorical_drift(name, sides, cfg, forced or ("chi2" if small else "jensenshannon"), notes, show)
+    return _verdict(res, sides, cfg, notes)
 
 
 # --------------------------------------------------------------------------

@@ -11,7 +11,7 @@
 * Regression tests for the 500s found while fuzzing (see each test).
 
 Oversized bodies (plain, gzip bomb, chunked), deeply nested JSON (parser recursion and the depth
-cap on valid JSON) and concurrent writers are covered in test_lineage_api.py
+cap on valid JSON) and concurrent writers are covered in serve/test_api.py
 (`test_body_size_cap`, `test_bad_requests_are_rejected_and_change_nothing[deep-json]`,
 `test_depth_cap_on_valid_json`, `test_eight_processes_post_through_the_api`), not repeated here.
 """

@@ -19,7 +19,7 @@ from openlineage.client.transport.http import ApiKeyTokenProvider, HttpCompressi
 from lineage.serve.api import create_app
 from lineage.store import LineageStore
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parents[1] / "data"
 INGEST = "/api/v1/lineage"
 
 

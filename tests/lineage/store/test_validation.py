@@ -11,7 +11,7 @@ import pytest
 
 from lineage.store.validation import EventValidationError, EventValidator, parse_event_time
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parents[1] / "data"
 EXAMPLES = sorted(DATA.glob("*.json"))
 
 
@@ -40,7 +40,7 @@ def test_every_standard_facet_schema_is_registered(validator: EventValidator) ->
     assert "dataQualityAssertions" in keys["input"] and "dataQualityMetrics" in keys["input"]
     assert "outputStatistics" in keys["output"]
     assert "parent" in keys["run"] and "sql" in keys["job"]
-    facet_files = list((Path(__file__).parents[2] / "lineage" / "store" / "schemas" / "facets").glob("*.json"))
+    facet_files = list((Path(__file__).parents[3] / "lineage" / "store" / "schemas" / "facets").glob("*.json"))
     # BaseSubsetDatasetFacet and LineageFacet are helper schemas without a plain facet key kind
     assert sum(len(v) for v in keys.values()) >= len(facet_files) - 3
 
