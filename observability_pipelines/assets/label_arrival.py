@@ -37,7 +37,10 @@ def arrived_between(days: set[str], since: pd.Timestamp, now: pd.Timestamp, dela
 
 @dg.sensor(
     name="label_arrival_sensor",
-    target=dg.AssetSelection.checks(*CHECK_KEYS),
+    # The predictions asset is in the target only so that the sensor's job carries its partitions: a job of
+    # partitioned checks alone has none, and Dagster refuses its partitioned runs ("no PartitionsDefinition
+    # shared by all the provided assets"). Each run selects no asset: the checks run, nothing is re-scored.
+    target=dg.AssetSelection.assets(PREDICTIONS) | dg.AssetSelection.checks(*CHECK_KEYS),
     minimum_interval_seconds=TICK_SECONDS,
     default_status=dg.DefaultSensorStatus.STOPPED,  # like the schedules that score the days: turn on together
     description="When a scored day's labels arrive (the day + the label delay), re-runs its label-based model "
@@ -52,7 +55,7 @@ def label_arrival_sensor(context: dg.SensorEvaluationContext, raw_data: RawDataS
     if not days:
         return dg.SkipReason(f"no scored day's labels arrived between {since:%Y-%m-%d %H:%M} and {now:%Y-%m-%d %H:%M} UTC")
     return [
-        dg.RunRequest(run_key=f"labels-arrived-{day}", partition_key=day, asset_check_keys=CHECK_KEYS,
+        dg.RunRequest(run_key=f"labels-arrived-{day}", partition_key=day, asset_selection=[], asset_check_keys=CHECK_KEYS,
                       tags={REEVALUATION_TAG: "1", NOW_TAG: now.isoformat()})
         for day in days
     ]
