@@ -1,8 +1,8 @@
 """Validate events against the official OpenLineage JSON Schemas in ../shared/openlineage-spec
-(or the copy vendored in lineage/schemas) plus our shipped drift facet schema.
+(or the copy vendored in lineage/schemas) plus our shipped custom facet schemas (drift, modelPerformance).
 
-The official ``https://openlineage.io/spec/...`` ``$id``s and the drift facet's raw.githubusercontent
-URL are resolved to local files by a ``referencing`` registry: nothing is fetched.
+The official ``https://openlineage.io/spec/...`` ``$id``s and the custom facets' raw.githubusercontent
+URLs are resolved to local files by a ``referencing`` registry: nothing is fetched.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
 from lineage.emission.facets import DRIFT_SCHEMA_ID, drift_schema
+from lineage.facets.model import MODEL_SCHEMA_ID, model_performance_schema
 
 ROOT = Path(__file__).resolve().parents[3]
 # The official spec beside the checkout (../shared, as CI lays it out), else the vendored copy.
@@ -30,7 +31,7 @@ class SpecValidator:
     def __init__(self, spec_dir: Path = SPEC_DIR) -> None:
         schemas = [json.loads((spec_dir / "OpenLineage.json").read_text())]
         schemas += [json.loads(p.read_text()) for p in sorted((spec_dir / "facets").glob("*.json"))]
-        schemas.append(drift_schema())
+        schemas += [drift_schema(), model_performance_schema()]
         registry = Registry()
         self.facet_refs: dict[str, str] = {}  # facet key -> absolute $ref of its definition
         for schema in schemas:
@@ -56,8 +57,9 @@ class SpecValidator:
             if ref is None:
                 out.append(f"{path}: facet {key!r} has no schema")
                 continue
-            if key == "drift" and not facet.get("_schemaURL", "").startswith(DRIFT_SCHEMA_ID):
-                out.append(f"{path}: drift facet _schemaURL {facet.get('_schemaURL')!r}")
+            own = {"drift": DRIFT_SCHEMA_ID, "modelPerformance": MODEL_SCHEMA_ID}.get(key)
+            if own and not facet.get("_schemaURL", "").startswith(own):
+                out.append(f"{path}: {key} facet _schemaURL {facet.get('_schemaURL')!r}")
             out += [f"{path}: {e.message}" for e in self._validator(ref).iter_errors(facet)]
         return out
 
