@@ -85,7 +85,8 @@ def evaluation_note(context) -> tuple[str, dict]:
     asset=PREDICTIONS,
     additional_ins={"clean_labels": dg.AssetIn(), "model_evaluation": dg.AssetIn()},
     description="Performance on the day's labelled predictions vs the held-out evaluation of the model; "
-    f"fails when a metric drops by more than {MAX_DROP}.",
+    "fails when " + " or ".join(f"{m} drops by more than {v:g}" for m, v in MAX_DROP.items())
+    + " (signed_drop/<metric> = evaluation - realized: positive is worse).",
     blocking=False,
     partitions_def=daily_partitions,
 )
@@ -110,7 +111,8 @@ def model_performance(context, batch_predictions: pd.DataFrame, clean_labels: pd
         metadata={
             **evaluated,
             **_floats({k: current[k] for k in ("accuracy", "precision", "recall", "f1", "roc_auc")}),
-            **_floats({f"drop/{k}": v for k, v in drop.drops.items()}),
+            # evaluation - realized, signed: positive is a drop, negative an improvement
+            **_floats({f"signed_drop/{k}": v for k, v in drop.drops.items()}),
             "labelled_rows": dg.MetadataValue.int(len(data)),
         },
     )

@@ -260,11 +260,11 @@ def permutation_importance_drift(
     msg = (
         f"{'importance drift' if drifted else 'no importance drift'}: L1 distance of normalised importances "
         f"{l1:.3f} ({'>=' if l1 >= threshold else '<'} {threshold:g}), spearman "
-        f"{'n/a' if rho is None else f'{rho:.3f}'}; top feature baseline {top_base!r}, current {top_cur!r}"
+        f"{'n/a' if rho is None else f'{rho:.3f}'}; top feature baseline {top_base}, current {top_cur}"
     )
     missing = [f for f in baseline_importances if f not in cur]
     if missing:
-        msg += f"; baseline features absent now: {missing}"
+        msg += f"; baseline features absent now: {', '.join(map(str, missing))}"
     return ImportanceDriftResult(
         features=feats, current={f: cur.get(f, 0.0) for f in feats},
         current_std={f: cur_std.get(f, 0.0) for f in feats},
