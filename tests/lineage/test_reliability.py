@@ -319,15 +319,19 @@ def test_kill_9_mid_batch_leaves_a_consistent_store(
     pending = list(range(n_batches))
     for round_no in (1, 2):
         server = spawn_server(db_url, f"server-{round_no}")
+        started = time.monotonic()
         poster = Poster(server.url, bodies, pending).start()
-        deadline = time.monotonic() + 90
+        deadline = started + 90
         while len(poster.acked) < kill_after and not poster.unexpected and time.monotonic() < deadline:
             time.sleep(0.01)
         assert not poster.unexpected, poster.unexpected
         assert len(poster.acked) >= kill_after, "the server acknowledged too few batches in time"
+        # How long one request takes here: waiting longer than that could outlast every remaining batch.
+        per_request = (time.monotonic() - started) * len(poster.threads) / len(poster.acked)
         while not poster.in_flight and time.monotonic() < deadline:
             time.sleep(0.001)
-        time.sleep(random.uniform(0, 0.3))  # land anywhere inside a request: parsing, validation, commit
+        # Land anywhere inside a request: parsing, validation, commit.
+        time.sleep(random.uniform(0, min(0.3, per_request)))
         server.kill()
         poster.join()
         assert not poster.unexpected, poster.unexpected
