@@ -163,21 +163,29 @@ def _current_counts(cur: pd.Series, numeric: bool) -> tuple[dict, int, int]:
     return {str(k): int(n) for k, n in counts.items()}, int(cur.isna().sum()), 0
 
 
+def _base(name: str, window: list[ColumnProfile], n_rows_cur: int, null_cur: int, inf_cur: int, nvr: int,
+          nvc: int) -> tuple[dict, float, float, int]:
+    """The fields every result of the column carries, the null/invalid share of each side, and the window's
+    inf count: one accounting for the categorical and the numeric branch."""
+    n_rows_ref = sum(p.count for p in window)
+    null_ref, inf_ref = sum(p.nulls for p in window), sum(p.infs for p in window)
+    base = dict(column=name, n_ref=nvr, n_cur=nvc, inf_count_ref=inf_ref, inf_count_cur=inf_cur,
+                null_fraction_ref=null_ref / n_rows_ref if n_rows_ref else None,
+                null_fraction_cur=null_cur / n_rows_cur if n_rows_cur else None)
+    bad_ref = (null_ref + inf_ref) / n_rows_ref if n_rows_ref else 0.0
+    bad_cur = (null_cur + inf_cur) / n_rows_cur if n_rows_cur else 0.0
+    return base, bad_ref, bad_cur, inf_ref
+
+
 def counts_categorical(name: str, window: list[ColumnProfile], cur: pd.Series, cfg: DriftConfig,
                        numeric: bool) -> ColumnDriftResult:
     """The categorical drift result from exact counts (mirrors ``detect_drift``'s categorical branch; a
     low-cardinality numeric column keeps its numeric null and inf accounting, as there)."""
     ref = _merged_counts(window, numeric)
     cur_counts, null_cur, inf_cur = _current_counts(cur, numeric)
-    n_rows_ref, n_rows_cur = sum(p.count for p in window), len(cur)
-    null_ref, inf_ref = sum(p.nulls for p in window), sum(p.infs for p in window)
     nvr, nvc = sum(ref.values()), sum(cur_counts.values())
-    base = dict(column=name, n_ref=nvr, n_cur=nvc, inf_count_ref=inf_ref, inf_count_cur=inf_cur,
-                null_fraction_ref=null_ref / n_rows_ref if n_rows_ref else None,
-                null_fraction_cur=null_cur / n_rows_cur if n_rows_cur else None)
-    bad_ref = (null_ref + inf_ref) / n_rows_ref if n_rows_ref else 0.0
-    bad_cur = (null_cur + inf_cur) / n_rows_cur if n_rows_cur else 0.0
-    early = _degenerate(name, nvr, nvc, n_rows_ref, n_rows_cur, base, cfg, bad_ref, bad_cur)
+    base, bad_ref, bad_cur, inf_ref = _base(name, window, len(cur), null_cur, inf_cur, nvr, nvc)
+    early = _degenerate(name, nvr, nvc, sum(p.count for p in window), len(cur), base, cfg, bad_ref, bad_cur)
     if early is not None:
         return early
     labels = [*ref, *(label for label in cur_counts if label not in ref)]
@@ -221,19 +229,13 @@ def _finish(res: ColumnDriftResult, test: str, value, threshold: float, notes: l
 
 def sketch_numeric(name: str, window: list[ColumnProfile], cur: pd.Series, cfg: DriftConfig) -> ColumnDriftResult:
     """The numeric column's drift result from sketched window profiles (mirrors ``detect_drift``'s branch)."""
-    n_rows_ref, n_rows_cur = sum(p.count for p in window), len(cur)
-    null_ref, inf_ref = sum(p.nulls for p in window), sum(p.infs for p in window)
     x = cur.to_numpy(dtype="float64", na_value=np.nan)
     finite = np.sort(x[np.isfinite(x)])
     null_cur = int(np.isnan(x).sum())
     inf_cur = len(x) - len(finite) - null_cur
     nvr, nvc = sum(p.finite for p in window if p.kind != ABSENT), len(finite)
-    base = dict(column=name, n_ref=nvr, n_cur=nvc, inf_count_ref=inf_ref, inf_count_cur=inf_cur,
-                null_fraction_ref=null_ref / n_rows_ref if n_rows_ref else None,
-                null_fraction_cur=null_cur / n_rows_cur if n_rows_cur else None)
-    bad_ref = (null_ref + inf_ref) / n_rows_ref if n_rows_ref else 0.0
-    bad_cur = (null_cur + inf_cur) / n_rows_cur if n_rows_cur else 0.0
-    early = _degenerate(name, nvr, nvc, n_rows_ref, n_rows_cur, base, cfg, bad_ref, bad_cur)
+    base, bad_ref, bad_cur, inf_ref = _base(name, window, len(cur), null_cur, inf_cur, nvr, nvc)
+    early = _degenerate(name, nvr, nvc, sum(p.count for p in window), len(cur), base, cfg, bad_ref, bad_cur)
     if early is not None:
         return early
     grid, cdf = merged_cdf(window, MERGED_POINTS)
