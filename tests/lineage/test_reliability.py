@@ -157,7 +157,8 @@ class Poster:
         self.bodies = bodies
         self.queue = collections.deque(order)
         self.lock = threading.Lock()
-        self.in_flight: set[int] = set()
+        self.in_flight: dict[int, float] = {}  # index -> when it was sent
+        self.durations: list[float] = []  # of the answered requests
         self.acked: dict[int, dict[str, Any]] = {}
         self.lost: set[int] = set()  # sent (or about to be), no answer: the connection died
         self.unexpected: list[tuple[int, int, str]] = []
@@ -174,6 +175,16 @@ class Poster:
             thread.join(max(0.1, deadline - time.monotonic()))
         assert not any(th.is_alive() for th in self.threads), "client threads hung"
 
+    def request_sent_after(self, moment: float, deadline: float) -> float | None:
+        """When the first request sent after `moment` went out, while it is still in flight."""
+        while time.monotonic() < deadline:
+            with self.lock:
+                fresh = [sent for sent in self.in_flight.values() if sent > moment]
+            if fresh:
+                return min(fresh)
+            time.sleep(0.001)
+        return None
+
     def _run(self) -> None:
         with httpx.Client(base_url=self.base_url, timeout=60) as client:
             while True:
@@ -181,16 +192,16 @@ class Poster:
                     if not self.queue:
                         return
                     index = self.queue.popleft()
-                    self.in_flight.add(index)
+                    self.in_flight[index] = time.monotonic()
                 try:
                     response = client.post(INGEST, content=self.bodies[index], headers=JSON_HEADERS)
                 except httpx.TransportError:
                     with self.lock:
-                        self.in_flight.discard(index)
+                        self.in_flight.pop(index)
                         self.lost.add(index)
                     return
                 with self.lock:
-                    self.in_flight.discard(index)
+                    self.durations.append(time.monotonic() - self.in_flight.pop(index))
                     if response.status_code == 201:
                         self.acked[index] = response.json()
                     else:
@@ -295,7 +306,7 @@ def _graph_answers(store: LineageStore) -> tuple[dict[str, Any], dict[str, Any]]
 def test_kill_9_mid_batch_leaves_a_consistent_store(
     db_url: str, tmp_path: Path, spawn_server: Callable[[str, str], ServerProcess]
 ) -> None:
-    replicas, n_batches, kill_after = 8, 16, 4  # 112 events per batch
+    replicas, n_batches, kill_after = 8, 24, 4  # 112 events per batch
     template = _template()
     batches = {i: _make_batch(template, replicas) for i in range(n_batches)}
     bodies = {i: json.dumps(b).encode() for i, b in batches.items()}
@@ -326,12 +337,11 @@ def test_kill_9_mid_batch_leaves_a_consistent_store(
             time.sleep(0.01)
         assert not poster.unexpected, poster.unexpected
         assert len(poster.acked) >= kill_after, "the server acknowledged too few batches in time"
-        # How long one request takes here: waiting longer than that could outlast every remaining batch.
-        per_request = (time.monotonic() - started) * len(poster.threads) / len(poster.acked)
-        while not poster.in_flight and time.monotonic() < deadline:
-            time.sleep(0.001)
-        # Land anywhere inside a request: parsing, validation, commit.
-        time.sleep(random.uniform(0, min(0.3, per_request)))
+        # Kill inside a request that has just gone out (parsing, validation or commit), at most the
+        # fastest answered request's duration after it left, so it cannot have been answered yet.
+        sent_at = poster.request_sent_after(time.monotonic(), deadline)
+        assert sent_at is not None, "no request was sent after the first acknowledgements"
+        time.sleep(max(0.0, sent_at + random.uniform(0, 0.8 * min(0.3, *poster.durations)) - time.monotonic()))
         server.kill()
         poster.join()
         assert not poster.unexpected, poster.unexpected
