@@ -26,6 +26,8 @@ facet key                   class                       builder / helpers
 ``tags`` (run)              :class:`TagsFacet`          ``build({k: v})``, ``.as_dict()``
 ``test`` (run, read only)   :class:`TestRunFacet`       ``.failed``
 ``modelPerformance`` (custom)  :class:`ModelPerformanceDatasetFacet`  ``from_check(metadata)``, metric ``.drop``
+``explanationDrift``, ``metricRegression``, ``metricAnomaly``, ``segments`` (custom): see
+:mod:`lineage.facets.monitoring` (``from_result``)
 ==========================  ==========================  =========================================
 
 Partition keys: :func:`partition_facets(key)` (encoder: run facets for a key) and
@@ -41,6 +43,14 @@ from typing import Any
 from lineage.facets.dataset import ColumnLineageFacet, OutputStatisticsFacet, SchemaFacet, VersionFacet
 from lineage.facets.drift import DRIFT_SCHEMA_ID, DRIFT_SCHEMA_URL, ColumnDrift, DriftDatasetFacet, drift_schema
 from lineage.facets.model import MODEL_SCHEMA_ID, MODEL_SCHEMA_URL, MetricEstimate, ModelPerformanceDatasetFacet
+from lineage.facets.monitoring import (
+    MONITORING_FACETS,
+    MONITORING_SCHEMA_ID,
+    AnomalyDatasetFacet,
+    ExplanationDriftDatasetFacet,
+    RegressionDatasetFacet,
+    SegmentsDatasetFacet,
+)
 from lineage.facets.partition import (
     PARTITION_TAG,
     check_partition_key,
@@ -55,7 +65,7 @@ FACET_CLASSES = {
     cls.KEY: cls
     for cls in (DriftDatasetFacet, AssertionsFacet, MetricsFacet, SchemaFacet, ColumnLineageFacet,
                 OutputStatisticsFacet, VersionFacet, NominalTimeFacet, ErrorMessageFacet, TagsFacet, TestRunFacet,
-                ModelPerformanceDatasetFacet)
+                ModelPerformanceDatasetFacet, *MONITORING_FACETS)
 }
 
 
@@ -71,6 +81,11 @@ __all__ = [
     "FACET_CLASSES",
     "MODEL_SCHEMA_ID",
     "MODEL_SCHEMA_URL",
+    "MONITORING_SCHEMA_ID",
+    "AnomalyDatasetFacet",
+    "ExplanationDriftDatasetFacet",
+    "RegressionDatasetFacet",
+    "SegmentsDatasetFacet",
     "MetricEstimate",
     "ModelPerformanceDatasetFacet",
     "PARTITION_TAG",

@@ -33,6 +33,9 @@ counts over the recent ``window``, default 24 h) and yields:
 * ``obs_model_performance{dataset,partition,metric,kind}`` / ``obs_model_estimation_error{dataset,partition,metric}``:
   estimated (no labels), bounds, evaluation and realized model performance of the newest evaluated batch
   (:mod:`lineage.serve.model_metrics`, from the ``modelPerformance`` facet)
+* ``obs_explanation_*``, ``obs_metric_regression*``, ``obs_metric_anomaly*``, ``obs_monitoring_history_partitions``,
+  ``obs_segments_failing``: SHAP explanation drift, regressions, volume / freshness anomalies and failing segments
+  of the newest evaluations (:mod:`lineage.serve.monitoring_metrics`, from the monitoring facets)
 * ``obs_lineage_events_with_warnings`` / ``obs_lineage_event_warnings``: stored events with schema
   warnings (lenient ingest) and the warnings themselves
 * ``obs_rca_requests_total`` / ``obs_rca_candidates_found_total``: ``/api/v1/rca`` requests and
@@ -128,9 +131,10 @@ LOCAL_AFTER_S = 120.0  # a same-host outbox is read directly when its worker's r
 
 def metric_names() -> set[str]:
     """Every sample name a scrape of :func:`metrics_registry` can contain (for dashboards/tests)."""
-    from lineage.serve import model_metrics
+    from lineage.serve import model_metrics, monitoring_metrics
 
     names = set(FAMILIES) | set(RCA_METRIC_NAMES) | set(ingest_metrics.METRIC_NAMES) | set(model_metrics.FAMILIES)
+    names |= set(monitoring_metrics.FAMILIES)
     names |= {h + suffix for h in INCIDENT_HISTOGRAMS for suffix in ("_bucket", "_sum", "_count")}
     return names | {n.replace("_total", "_created") for n in RCA_METRIC_NAMES}
 
@@ -401,9 +405,10 @@ class ObservabilityCollector(Collector):
     def describe(self) -> Iterable[Metric]:
         # Registering must not query the database.
         from lineage.serve.model_metrics import FAMILIES as MODEL_FAMILIES
+        from lineage.serve.monitoring_metrics import FAMILIES as MONITORING_FAMILIES
 
         gauges = [GaugeMetricFamily(name, doc, labels=list(labels) or None)
-                  for name, (doc, labels) in {**FAMILIES, **MODEL_FAMILIES}.items()]
+                  for name, (doc, labels) in {**FAMILIES, **MODEL_FAMILIES, **MONITORING_FAMILIES}.items()]
         return [*gauges, *(HistogramMetricFamily(name, doc) for name, doc in INCIDENT_HISTOGRAMS.items())]
 
     def collect(self) -> Iterable[Metric]:
@@ -467,10 +472,11 @@ class ObservabilityCollector(Collector):
         yield _histogram("obs_incident_time_to_resolve_seconds", found.resolve_seconds)
 
     def _model_metrics(self) -> Iterator[Metric]:
-        from lineage.serve import model_metrics
+        from lineage.serve import model_metrics, monitoring_metrics
 
         with self.store.read() as conn:
             yield from list(model_metrics.model_metrics(conn, self.max_datasets))
+            yield from list(monitoring_metrics.monitoring_metrics(conn, self.max_datasets))
 
     def _warning_metrics(self) -> Iterator[Metric]:
         from lineage.store.warning_tables import warning_totals

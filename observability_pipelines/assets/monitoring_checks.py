@@ -21,10 +21,12 @@ import datetime as dt
 import dagster as dg
 import pandas as pd
 
+from lineage.facets import ExplanationDriftDatasetFacet, SegmentsDatasetFacet
+from lineage.facets.monitoring import FeatureAttribution, SegmentGroup
 from observability_pipelines.assets.model_checks import arrived_labels, labelled_predictions
 from observability_pipelines.assets.partitions import daily_partitions
 from observability_pipelines.checks.change_points import RegressionConfig
-from observability_pipelines.checks.explanations import attribution, explanation_drift
+from observability_pipelines.checks.explanations import MAX_MOVED_SHARE, Attribution, attribution, explanation_drift
 from observability_pipelines.checks.history import earlier_partition_keys, load_partitions, materialized_keys
 from observability_pipelines.checks.segments import assign_segments, segment_drift, segment_performance, top_segments
 from observability_pipelines.checks.series_checks import freshness_anomaly_check, regression_check, volume_anomaly_check
@@ -60,6 +62,18 @@ def training_rows(context, model: ModelArtifact) -> pd.DataFrame:
     return data[data["split"] == "train"] if "split" in data else data
 
 
+def shap_baseline(context, model: ModelArtifact) -> tuple[Attribution | None, int]:
+    """(training-time attribution, training rows it stands for): the one stored with the model at training
+    time, else (a model trained before it was stored) recomputed from its newest training partitions."""
+    stored = getattr(model, "shap_baseline", None) or {}
+    if stored.get("mean_abs"):
+        return Attribution(dict(stored["mean_abs"]), dict(stored["spread"]), int(stored["rows"])), model.train_rows
+    train = training_rows(context, model)
+    if train.empty:
+        return None, 0
+    return attribution(model.model, _matrix(train, model)), len(train)
+
+
 def _matrix(frame: pd.DataFrame, model: ModelArtifact) -> pd.DataFrame:
     return frame.reindex(columns=model.feature_names).apply(pd.to_numeric, errors="coerce").astype("float64")
 
@@ -72,10 +86,59 @@ def _explanation_metadata(result) -> dict:
         **_floats({f"shap_share_change/{f}": v for f, v in result.share_change.items()}),
         **_floats({f"shap_spread_share/{f}": v for f, v in result.current_spread_share.items()}),
         "top_feature": dg.MetadataValue.text(max(result.current_share, key=result.current_share.get)),
+        **({"lost_feature_names": dg.MetadataValue.text(", ".join(result.lost))} if result.lost else {}),
     }
 
 
+def _value(result: dg.AssetCheckResult, key: str):
+    return getattr((result.metadata or {}).get(key), "value", None)
+
+
+def explanation_facet(result: dg.AssetCheckResult) -> dict:
+    """The typed ``explanationDrift`` facet of an explanation_drift result, from its metadata (shares now,
+    signed changes; training-time shares and both ranks follow from them)."""
+    md = result.metadata or {}
+    current = {k.removeprefix("shap_share/"): float(v.value) for k, v in md.items() if k.startswith("shap_share/")}
+    if not current:
+        return {}
+    baseline = {f: c - float(_value(result, f"shap_share_change/{f}") or 0.0) for f, c in current.items()}
+    rank = lambda shares: {f: i + 1 for i, f in enumerate(sorted(shares, key=lambda f: -shares[f]))}  # noqa: E731
+    before, now = rank(baseline), rank(current)
+    lost = _value(result, "lost_feature_names")
+    facet = ExplanationDriftDatasetFacet(
+        features={f: FeatureAttribution(max(baseline[f], 0.0), current[f], current[f] - baseline[f], before[f], now[f])
+                  for f in current},
+        drifted=not result.passed, movedShare=_value(result, "moved_share"), maxMovedShare=MAX_MOVED_SHARE,
+        lostFeatures=lost.split(", ") if lost else [], sampleRows=_value(result, "sample_rows"),
+        baselineRows=_value(result, "baseline_rows"))
+    return {facet.KEY: facet}
+
+
+def segments_facet(kind: str, metrics: tuple[str, ...]):
+    """``facets`` of a segment check: its typed ``segments`` facet, from the ``attribute=segment/metric``
+    metadata (attributes and metrics are known, so a segment name may hold any character)."""
+
+    def facets(result: dg.AssetCheckResult) -> dict:
+        groups = {}
+        for a in SEGMENT_ATTRIBUTES:
+            segments: dict[str, dict[str, float]] = {}
+            for key, entry in (result.metadata or {}).items():
+                seg, _, metric = key.removeprefix(f"{a}=").rpartition("/")
+                if key.startswith(f"{a}=") and metric in metrics:
+                    segments.setdefault(seg, {})[metric] = float(entry.value)
+            failing = _value(result, f"failing/{a}")
+            if segments:
+                groups[a] = SegmentGroup(segments, failing.split(", ") if failing else [])
+        if not groups:
+            return {}
+        facet = SegmentsDatasetFacet(kind=kind, attributes=groups, failed=not result.passed)
+        return {facet.KEY: facet}
+
+    return facets
+
+
 @reported_asset_check(
+    facets=explanation_facet,
     asset=PREDICTIONS,
     additional_ins={"customer_features": dg.AssetIn(), "trained_model": dg.AssetIn()},
     description="Mean |SHAP| per feature (TreeExplainer, 500-row sample, fixed seed) of the day's rows vs the "
@@ -91,28 +154,30 @@ def explanation_drift_check(context, batch_predictions: pd.DataFrame, customer_f
     if customer_features.empty:
         return dg.AssetCheckResult(passed=True, description="Not evaluated: the partition has no rows.",
                                    metadata={"evaluated": dg.MetadataValue.int(0)})
-    train = training_rows(context, trained_model)
-    if train.empty:
+    baseline, baseline_rows = shap_baseline(context, trained_model)
+    if baseline is None:
         return dg.AssetCheckResult(passed=True, description="Not evaluated: none of the model's training "
                                    "partitions can be read for the SHAP baseline.",
                                    metadata={"evaluated": dg.MetadataValue.int(0)})
-    baseline = attribution(trained_model.model, _matrix(train, trained_model))
     current = attribution(trained_model.model, _matrix(customer_features, trained_model))
     result = explanation_drift(baseline, current)
     return dg.AssetCheckResult(passed=not result.drifted, severity=dg.AssetCheckSeverity.WARN,
                                description=result.message,
                                metadata={**_explanation_metadata(result), "evaluated": dg.MetadataValue.int(1),
-                                         "baseline_rows": dg.MetadataValue.int(len(train))})
+                                         "baseline_rows": dg.MetadataValue.int(baseline_rows),
+                                         "sample_rows": dg.MetadataValue.int(current.rows)})
 
 
 def _segment_metadata(result, attribute: str, metrics: tuple[str, ...]) -> dict:
     out = {}
     for seg, values in result.by_segment.items():
         out.update(_floats({f"{attribute}={seg}/{m}": values.get(m) for m in metrics if values.get(m) is not None}))
-    return {**out, "failing_segments": dg.MetadataValue.int(len(result.failing))}
+    failing = {f"failing/{attribute}": dg.MetadataValue.text(", ".join(result.failing))} if result.failing else {}
+    return {**out, **failing, "failing_segments": dg.MetadataValue.int(len(result.failing))}
 
 
 @reported_asset_check(
+    facets=segments_facet("performance", ("rows", "accuracy", "roc_auc")),
     asset=PREDICTIONS,
     additional_ins={"customer_features": dg.AssetIn(), "clean_labels": dg.AssetIn(),
                     "model_evaluation": dg.AssetIn()},
@@ -146,6 +211,7 @@ def segment_performance_check(context, batch_predictions: pd.DataFrame, customer
 
 
 @reported_asset_check(
+    facets=segments_facet("drift", ("rows", "max_ks", "drifted_columns")),
     asset=FEATURES,
     description=f"Drift of {', '.join(SEGMENT_DRIFT_COLUMNS)} within each region and gender vs the same segment "
     f"in the previous {SEGMENT_DRIFT_WINDOW} partitions (KS, material from D 0.1): a shift in one region shows "

@@ -66,6 +66,17 @@ def model_matrix(df: pd.DataFrame, features: list[str]) -> np.ndarray:
     return df.reindex(columns=features).apply(pd.to_numeric, errors="coerce").astype("float64").to_numpy()
 
 
+def shap_baseline(model, X: np.ndarray) -> dict:
+    """SHAP attribution of the training rows (bounded sample, fixed seed), stored with the model so the
+    explanation drift check does not re-read and re-explain the training partitions on every run."""
+    from observability_pipelines.checks.explanations import attribution
+
+    if not len(X):
+        return {}
+    a = attribution(model, pd.DataFrame(X, columns=list(MODEL_FEATURES)))
+    return {"mean_abs": a.mean_abs, "spread": a.spread, "rows": a.rows}
+
+
 def classification_report(y_true, scores, threshold: float) -> dict[str, float]:
     y_pred = (scores >= threshold).astype(int)
     report = {
@@ -150,6 +161,7 @@ def trained_model(context: dg.AssetExecutionContext, training_set):
         permutation_importance=dict(zip(MODEL_FEATURES, map(float, importance.importances_mean))),
         reference_scores=[float(v) for v in reference],
         reference_labels=[int(v) for v in holdout[LABEL].astype(int)],
+        shap_baseline=shap_baseline(model, X),
     )
     record_metadata(context, 
         {

@@ -12,6 +12,8 @@ import dagster as dg
 import numpy as np
 import pandas as pd
 
+from lineage.facets import AnomalyDatasetFacet, RegressionDatasetFacet
+from observability_pipelines.checks.anomalies import MIN_HISTORY as ANOMALY_MIN_HISTORY
 from observability_pipelines.checks.anomalies import AnomalyResult, freshness_anomaly, volume_anomaly
 from observability_pipelines.checks.anomalies import WINDOW as ANOMALY_WINDOW
 from observability_pipelines.checks.change_points import RegressionConfig, RegressionResult, detect_regression
@@ -30,14 +32,57 @@ def _floats(values: dict) -> dict:
     return {k: dg.MetadataValue.float(float(v)) for k, v in values.items() if v is not None and np.isfinite(v)}
 
 
-def regression_metadata(r: RegressionResult, metric: str) -> dict:
+def regression_metadata(r: RegressionResult, metric: str, needed: int | None = None) -> dict:
+    """Numeric metadata of a regression result; ``needed``: partitions with a value it waits for."""
     return {
+        **({"history_partitions": dg.MetadataValue.int(r.n),
+            "history_needed": dg.MetadataValue.int(needed)} if needed is not None else {}),
         **_floats({f"{metric}/reference_level": r.reference_level, f"{metric}/current_level": r.current_level,
                    f"{metric}/signed_change": r.change, f"{metric}/relative_change": r.relative_change}),
         "change_points": dg.MetadataValue.int(len(r.change_keys)),
         "partitions_examined": dg.MetadataValue.int(r.n),
         **({"regime_start_partition": dg.MetadataValue.text(r.change_key)} if r.change_key else {}),
     }
+
+
+def _value(result: dg.AssetCheckResult, key: str):
+    return getattr((result.metadata or {}).get(key), "value", None)
+
+
+def regression_facets(metric: str, source: str | None, config: RegressionConfig):
+    """``facets`` of a regression check: its typed ``metricRegression`` facet, from the result's metadata."""
+    safe = metric.replace("/", "_")
+
+    def facets(result: dg.AssetCheckResult) -> dict:
+        v = lambda key: _value(result, key)  # noqa: E731
+        facet = RegressionDatasetFacet(
+            metric=metric, source=source, regression=not result.passed, evaluated=bool(v("evaluated")),
+            direction=config.direction, partitionsExamined=v("partitions_examined"),
+            partitionsNeeded=config.min_history, referenceLevel=v(f"{safe}/reference_level"),
+            currentLevel=v(f"{safe}/current_level"), signedChange=v(f"{safe}/signed_change"),
+            relativeChange=v(f"{safe}/relative_change"), changePoints=v("change_points"),
+            regimeStartPartition=v("regime_start_partition"))
+        return {facet.KEY: facet}
+
+    return facets
+
+
+def anomaly_facets(kind: str, measure: str):
+    """``facets`` of a volume / freshness check: its typed ``metricAnomaly`` facet (none if not evaluated
+    because the partition itself has no value yet)."""
+
+    def facets(result: dg.AssetCheckResult) -> dict:
+        if _value(result, "history_partitions") is None:
+            return {}
+        facet = AnomalyDatasetFacet(
+            kind=kind, measure=measure, anomalous=not result.passed, evaluated=bool(_value(result, "evaluated")),
+            value=_value(result, measure), expected=_value(result, f"{measure}/expected"),
+            lower=_value(result, f"{measure}/lower"), upper=_value(result, f"{measure}/upper"),
+            z=_value(result, f"{measure}/z"), historyPartitions=_value(result, "history_partitions"),
+            historyNeeded=_value(result, "history_needed"))
+        return {facet.KEY: facet}
+
+    return facets
 
 
 def regression_check(asset: dg.AssetKey | str, metric: str, partitions_def: dg.PartitionsDefinition, *,
@@ -53,6 +98,7 @@ def regression_check(asset: dg.AssetKey | str, metric: str, partitions_def: dg.P
     safe = metric.replace("/", "_")
 
     @reported_asset_check(
+        facets=regression_facets(metric, source_check, config),
         asset=asset_key, name=name or f"{safe}_regression", blocking=False, partitions_def=partitions_def,
         description=f"Change points (ruptures PELT, weekly seasonality removed) in the partition series of "
         f"{metric} ({source}); fails when the latest regime is {config.direction} by at least "
@@ -66,7 +112,7 @@ def regression_check(asset: dg.AssetKey | str, metric: str, partitions_def: dg.P
         result = detect_regression(series, config)
         return dg.AssetCheckResult(passed=not result.regression, severity=dg.AssetCheckSeverity.WARN,
                                    description=f"{metric}: {result.message}",
-                                   metadata={**regression_metadata(result, safe),
+                                   metadata={**regression_metadata(result, safe, config.min_history),
                                              "evaluated": dg.MetadataValue.int(int(result.evaluated))})
 
     return _check
@@ -76,6 +122,7 @@ def anomaly_metadata(r: AnomalyResult, what: str) -> dict:
     return {**_floats({what: r.value, f"{what}/expected": r.expected, f"{what}/lower": r.lower,
                        f"{what}/upper": r.upper, f"{what}/z": r.z}),
             "history_partitions": dg.MetadataValue.int(r.n_history),
+            "history_needed": dg.MetadataValue.int(ANOMALY_MIN_HISTORY),
             "evaluated": dg.MetadataValue.int(int(r.evaluated))}
 
 
@@ -90,6 +137,7 @@ def volume_anomaly_check(asset: dg.AssetKey | str, partitions_def: dg.Partitions
     asset_key = dg.AssetKey.from_coercible(asset)
 
     @reported_asset_check(
+        facets=anomaly_facets("volume", "row_count"),
         asset=asset_key, name="volume_anomaly", blocking=False, partitions_def=partitions_def,
         description=f"Row count vs a threshold learned from the previous {window} partitions (weekday "
         "profile, robust z-score, log scale; lost and duplicated rows alike).")
@@ -110,6 +158,7 @@ def freshness_anomaly_check(asset: dg.AssetKey | str, partitions_def: dg.TimeWin
     asset_key = dg.AssetKey.from_coercible(asset)
 
     @reported_asset_check(
+        facets=anomaly_facets("freshness", "delay_seconds"),
         asset=asset_key, name="freshness_anomaly", blocking=False, partitions_def=partitions_def,
         description=f"Delay between the end of the partition and its materialization vs a threshold learned "
         f"from the previous {window} partitions (late by at least an hour more than usual).")

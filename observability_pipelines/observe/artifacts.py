@@ -24,6 +24,9 @@ class ModelArtifact:
     # and that performance estimation and prediction drift compare each batch with (no labels needed later).
     reference_scores: list[float] = field(default_factory=list)
     reference_labels: list[int] = field(default_factory=list)
+    # SHAP attribution of a bounded sample of the training rows, computed once at training time (explanation
+    # drift compares each batch with it): {"mean_abs": {feature: v}, "spread": {feature: v}, "rows": n}.
+    shap_baseline: dict[str, Any] = field(default_factory=dict)
 
     def manifest(self) -> dict[str, Any]:
         return {
@@ -38,4 +41,5 @@ class ModelArtifact:
             "train_metrics": self.train_metrics,
             "permutation_importance": self.permutation_importance,
             "reference_rows": len(self.reference_scores),
+            "shap_baseline_rows": self.shap_baseline.get("rows", 0),
         }

@@ -1,5 +1,5 @@
 """The dataset page: schema versions and their changes, runs with check results, the drift report of
-each partition, and metrics over partitions.
+each partition, metrics over partitions, and model monitoring (:mod:`lineage.serve.ui.monitoring_view`).
 
 Privacy: only stored statistics are returned (counts, shares, test statistics, p-values, quantiles);
 never min/max, which are single rows' values.
@@ -14,6 +14,7 @@ from typing import Any
 
 from lineage.facets import AssertionsFacet, DriftDatasetFacet, MetricsFacet, SchemaFacet, partition_key
 from lineage.graph import queries
+from lineage.serve.ui.monitoring_view import monitoring
 from lineage.store import LineageStore, reads
 
 KNOWN_FACETS = {"schema", "columnLineage", "symlinks", "version", "dataSource", "documentation", "ownership",
@@ -181,10 +182,12 @@ def dataset_page(store: LineageStore, name: str, namespace: str | None = None) -
             point = _series_point(run, metrics, drift)
             if point["values"]:
                 series.append(point)
+    model_monitoring = monitoring(runs, _merged)
     for run in runs:
         run.pop("_facets")
     return {"dataset": ds, "total_runs": history["total_runs"], "schema_versions": _schema_versions(schema_rows),
             "runs": runs, "drift": drift_reports, "series": series, "drift_drawn_from": DRAWN_FROM,
+            "monitoring": model_monitoring,
             "static_facets": sorted(history["static_facets"])}
 
 

@@ -80,3 +80,47 @@ def test_without_history_nothing_is_judged():
     with dg.DagsterInstance.ephemeral() as inst:
         evaluation = _evaluate(inst, volume_anomaly_check("orders", PARTITIONS), KEYS[-1])
         assert evaluation.passed and evaluation.metadata["evaluated"].value == 0
+
+
+def test_evaluations_emit_typed_facets_that_match_their_metadata(instance, tmp_path, monkeypatch):
+    """A real run with a file transport: each series check sends its metricRegression / metricAnomaly facet on
+    the checked dataset, with the numbers of the evaluation's metadata and what an unevaluated one waits for."""
+    import json
+
+    from helpers.ol_spec import SpecValidator
+    from lineage import facets as f
+    from observability_pipelines.observe.openlineage import reset_emitters
+
+    events = tmp_path / "events.jsonl"
+    for var in ("OBS_OUTBOX_PATH", "OPENLINEAGE_URL", "OPENLINEAGE_CONFIG", "OBS_LINEAGE_URL"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("OPENLINEAGE__TRANSPORT__TYPE", "file")
+    monkeypatch.setenv("OPENLINEAGE__TRANSPORT__LOG_FILE_PATH", str(events))
+    monkeypatch.setenv("OPENLINEAGE__TRANSPORT__APPEND", "true")
+    monkeypatch.setenv("OBS_OUTBOX_PATH", str(tmp_path / "outbox.db"))
+    reset_emitters()
+    checks = [regression_check("orders", "roc_auc", PARTITIONS), volume_anomaly_check("orders", PARTITIONS)]
+    try:
+        result = dg.materialize([orders, *checks], partition_key=KEYS[-1], instance=instance,
+                                resources={"openlineage": OpenLineageResource(budget_seconds=10.0)})
+        with dg.DagsterInstance.ephemeral() as empty:
+            dg.materialize([orders, checks[0]], partition_key=KEYS[-1], instance=empty,
+                           resources={"openlineage": OpenLineageResource(budget_seconds=10.0)})
+    finally:
+        reset_emitters()
+    sent = [json.loads(line) for line in events.read_text().splitlines()]
+    facets = [(e, key, d["facets"][key]) for e in sent for d in e.get("inputs", [])
+              for key in ("metricRegression", "metricAnomaly") if key in d.get("facets", {})]
+    validator = SpecValidator()
+    for event, _, _ in facets:
+        validator.validate(event)
+    by_check = {e.check_name: e for e in result.get_asset_check_evaluations()}
+    [regression, waiting] = [f.parse(k, p) for _, k, p in facets if k == "metricRegression"]
+    md = by_check["roc_auc_regression"].metadata
+    assert regression.regression and regression.regimeStartPartition == md["regime_start_partition"].value
+    assert regression.signedChange == md["roc_auc/signed_change"].value and regression.partitionsNeeded == 28
+    assert (waiting.evaluated, waiting.partitionsExamined, waiting.partitionsNeeded) == (False, 1, 28)
+    [anomaly] = [f.parse(k, p) for _, k, p in facets if k == "metricAnomaly"]
+    md = by_check["volume_anomaly"].metadata
+    assert anomaly.anomalous and (anomaly.value, anomaly.z) == (md["row_count"].value, md["row_count/z"].value)
+    assert (anomaly.historyPartitions, anomaly.historyNeeded) == (56, md["history_needed"].value)

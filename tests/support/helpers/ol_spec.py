@@ -1,5 +1,5 @@
 """Validate events against the official OpenLineage JSON Schemas in ../shared/openlineage-spec
-(or the copy vendored in lineage/schemas) plus our shipped custom facet schemas (drift, modelPerformance).
+(or the copy vendored in lineage/schemas) plus our shipped custom facet schemas (drift, modelPerformance, the monitoring facets).
 
 The official ``https://openlineage.io/spec/...`` ``$id``s and the custom facets' raw.githubusercontent
 URLs are resolved to local files by a ``referencing`` registry: nothing is fetched.
@@ -18,6 +18,7 @@ from referencing.jsonschema import DRAFT202012
 
 from lineage.emission.facets import DRIFT_SCHEMA_ID, drift_schema
 from lineage.facets.model import MODEL_SCHEMA_ID, model_performance_schema
+from lineage.facets.monitoring import MONITORING_SCHEMA_ID, monitoring_schema
 
 ROOT = Path(__file__).resolve().parents[3]
 # The official spec beside the checkout (../shared, as CI lays it out), else the vendored copy.
@@ -31,7 +32,7 @@ class SpecValidator:
     def __init__(self, spec_dir: Path = SPEC_DIR) -> None:
         schemas = [json.loads((spec_dir / "OpenLineage.json").read_text())]
         schemas += [json.loads(p.read_text()) for p in sorted((spec_dir / "facets").glob("*.json"))]
-        schemas += [drift_schema(), model_performance_schema()]
+        schemas += [drift_schema(), model_performance_schema(), monitoring_schema()]
         registry = Registry()
         self.facet_refs: dict[str, str] = {}  # facet key -> absolute $ref of its definition
         for schema in schemas:
@@ -57,7 +58,9 @@ class SpecValidator:
             if ref is None:
                 out.append(f"{path}: facet {key!r} has no schema")
                 continue
-            own = {"drift": DRIFT_SCHEMA_ID, "modelPerformance": MODEL_SCHEMA_ID}.get(key)
+            own = {"drift": DRIFT_SCHEMA_ID, "modelPerformance": MODEL_SCHEMA_ID,
+                   **dict.fromkeys(("explanationDrift", "metricRegression", "metricAnomaly", "segments"),
+                                   MONITORING_SCHEMA_ID)}.get(key)
             if own and not facet.get("_schemaURL", "").startswith(own):
                 out.append(f"{path}: {key} facet _schemaURL {facet.get('_schemaURL')!r}")
             out += [f"{path}: {e.message}" for e in self._validator(ref).iter_errors(facet)]

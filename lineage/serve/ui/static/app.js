@@ -212,7 +212,23 @@ async function pageDataset(root) {
       h("a", { href: lineageHref(d.dataset.namespace, d.dataset.name), id: "lineage-link" }, "lineage"), ` · ${d.total_runs} runs`),
     h("div", { class: "grid two" }, schemaSection(d.schema_versions), metricsSection(d.series, d.drift)),
     driftSection(d.drift, d.drift_drawn_from),
+    monitoringSection(d.monitoring || []),
     section("Run history (with check results)", runsTable(d.runs)));
+}
+
+// Model monitoring: the newest evaluation of each check first, the full history by partition below it.
+function monitoringSection(rows) {
+  if (!rows.length) return section("Model monitoring", empty("No model-monitoring facet stored for this dataset."));
+  const latest = new Map();
+  for (const r of rows) latest.set(r.check, r);  // rows come by partition then time: the last one wins
+  const line = (r) => [r.check, r.partition || "–", badge(r.status, r.status), r.finding];
+  const shown = [...latest.values()].sort((a, b) => a.check.localeCompare(b.check));
+  const history = h("details", {}, h("summary", {}, `All ${rows.length} evaluations by partition`),
+    table(["check", "partition", "status", "finding"], rows.map(line), "compact monitoring-history"));
+  return h("section", { class: "card", id: "model-monitoring" }, h("h2", {}, "Model monitoring"),
+    h("p", { class: "muted" }, "Latest evaluation of each check: estimated and realized performance, SHAP explanation " +
+      "drift, regressions over partitions, volume and freshness anomalies, segments. Aggregates only."),
+    table(["check", "partition", "status", "finding"], shown.map(line), "monitoring-latest"), history);
 }
 
 function schemaSection(versions) {
