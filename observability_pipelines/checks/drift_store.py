@@ -2,7 +2,9 @@
 
 The state lives where the data's trust domain is, never in events: ``OBS_DATA_DIR`` (a path or fsspec URL)
 when set, else the Dagster instance's storage directory (``<storage>/obs_data``, where Dagster's own fs IO
-manager writes). Layout: ``_flags/<asset>/<partition>.json``, ``_profiles/<asset>/<partition>.json``.
+manager writes). Layout: ``_flags/<asset>/<partition>.json``, ``_profiles/<asset>/<partition>.prof`` (binary,
+:func:`~observability_pipelines.checks.profiles.encode_record`; a ``<partition>.json`` profile of an earlier
+version is still read).
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from pathlib import Path
 
 import dagster as dg
 from upath import UPath
+
+from observability_pipelines.checks.profiles import decode_record, encode_record
 
 DATA_DIR_ENV = "OBS_DATA_DIR"
 
@@ -32,18 +36,25 @@ class DriftStore:
 
     def __init__(self, root: UPath):
         self.root = root
+        # a local root is joined and read with pathlib: UPath's per-call overhead (~30 us) was a fifth of
+        # loading a profile, and a drift window loads one per partition
+        self._local = Path(root.path) if getattr(root, "protocol", "") in ("", "file", "local") else None
 
     @classmethod
     def for_instance(cls, instance: dg.DagsterInstance | None) -> DriftStore:
         return cls(state_root(instance))
 
-    def _path(self, kind: str, asset: dg.AssetKey, partition: str) -> UPath:
-        return self.root.joinpath(kind, *asset.path, f"{partition}.json")
+    def _path(self, kind: str, asset: dg.AssetKey, partition: str, suffix: str | None = None) -> UPath | Path:
+        suffix = suffix or (".prof" if kind == "_profiles" else ".json")
+        return (self._local or self.root).joinpath(kind, *asset.path, f"{partition}{suffix}")
 
-    def _write(self, path: UPath, data: dict) -> None:
+    def _write(self, path: UPath | Path, data: dict | bytes) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(json.dumps(data, sort_keys=True))
+        if isinstance(data, bytes):
+            tmp.write_bytes(data)
+        else:
+            tmp.write_text(json.dumps(data, sort_keys=True))
         tmp.rename(path)  # a reader never sees half a file
 
     def set_flag(self, asset: dg.AssetKey, partition: str, reason: str | None) -> None:
@@ -59,13 +70,19 @@ class DriftStore:
         return self._path("_flags", asset, partition).exists()
 
     def save_profile(self, asset: dg.AssetKey, partition: str, profile: dict) -> None:
-        self._write(self._path("_profiles", asset, partition), profile)
+        self._write(self._path("_profiles", asset, partition), encode_record(profile))
+        old = self._path("_profiles", asset, partition, ".json")
+        if old.exists():  # superseded: a later reader must not fall back to it
+            old.unlink()
 
     def load_profile(self, asset: dg.AssetKey, partition: str) -> dict | None:
-        path = self._path("_profiles", asset, partition)
+        """The stored record (binary, else an earlier version's JSON); None when missing, torn or foreign
+        (the partition is then read instead)."""
         try:
-            return json.loads(path.read_text())
+            return decode_record(self._path("_profiles", asset, partition).read_bytes())
         except FileNotFoundError:
-            return None
-        except ValueError:  # a torn or foreign file: treat as missing (the partition is read instead)
+            pass
+        try:
+            return json.loads(self._path("_profiles", asset, partition, ".json").read_text())
+        except (FileNotFoundError, ValueError):
             return None
