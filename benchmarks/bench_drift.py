@@ -18,7 +18,7 @@ Evidently runs.  The peak extra memory of one detect_drift call (RSS sampled eve
 above the RSS with both frames loaded) is reported too.
 
 Usage:  .venv-test/bin/python benchmarks/bench_drift.py [--sizes 10000,100000,1000000,10000000]
-        [--no-evidently] [--naive] [--json] [--no-write]
+        [--no-evidently] [--naive] [--json] [--no-write] [--quick]
 Writes/updates the "## Drift" section of benchmarks/RESULTS.md (the notes section below
 it is prose kept by hand).
 """
@@ -304,8 +304,13 @@ def main() -> None:
     ap.add_argument("--naive", action="store_true", help="also time a per-column scipy loop")
     ap.add_argument("--data-dir", default=None, help="where the Parquet files go (default: a temporary folder)")
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--quick", action="store_true",
+                    help="smoke run: 10k and 100k rows, 5 interleaved repeats, no Evidently, RESULTS.md untouched")
     ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args()
+    if args.quick:
+        args.sizes, args.no_evidently, args.no_write = "10000,100000", True, True
+        REPEATS.update({10_000: 5, 100_000: 5})
     sizes = [int(x) for x in args.sizes.split(",") if x]
     load_start = loadavg()
     with tempfile.TemporaryDirectory(dir=args.data_dir) as tmp:

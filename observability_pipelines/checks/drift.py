@@ -25,7 +25,10 @@ derived from the two sorted arrays without further sorting:
   found so far are refined (recursively, the others are dropped), down to
   single observations.  The counts of a new point are bracketed by those of
   its interval's ends and found by a vectorised binary search inside the
-  bracket.  The result is exactly the statistic scipy computes, from a few
+  bracket.  Once the candidate intervals hold at most
+  ``_KS_WINDOW_MERGE_MAX`` observations they are merged at once (one stable
+  argsort of those values, counts offset by what lies below each interval).
+  The result is exactly the statistic scipy computes, from a few
   thousand evaluated points.
   The p-value follows scipy's ``method='auto'`` branch choice (exact
   two-sample distribution for ``max(n_ref, n_cur) <= 10000``, otherwise
@@ -33,7 +36,8 @@ derived from the two sorted arrays without further sorting:
   ``DriftConfig.ks_pvalue_asymptotic_above`` the limiting Kolmogorov
   distribution), but evaluates every branch in microseconds instead of
   scipy's up to ~0.5 s per column (see :func:`_ks_pvalue`): equal sizes
-  exactly (closed form, vectorised); unequal sizes with ``n_ref*n_cur <= 2e6``
+  exactly (closed form, vectorised, its alternating series cut where the
+  terms fall below ``e**-40`` of the first); unequal sizes with ``n_ref*n_cur <= 2e6``
   with scipy's exact routine; larger unequal sizes with Hodges' corrected
   Kolmogorov series ('hodges'); ``kstwo`` with scipy's Pelz-Good expansion
   and, in the far tail, the one-sided Smirnov asymptotic.
@@ -157,9 +161,11 @@ Status = Literal[
 _KS_EXACT_MAX_N = 10000  # scipy's MAX_AUTO_N for method='auto'
 # p-value kernel constants (see "p-value tolerance" in the module docstring)
 _KS_EXACT_UNEQUAL_MAX_CELLS = 2_000_000  # unequal sizes, n1*n2 up to this: scipy's exact lattice count (~1-2 ms)
+_KS_EXACT_TAIL_LOG = 40.0  # equal-n exact p-value: terms below e**-this times the first are dropped
 _KS_PELZ_GOOD_MIN_SF = 1e-9  # below this survival value 1 - PelzGood cancels: tail formula instead
 _KS_TAIL_SMIRNOV_MAX_N = 20000  # kstwo far tail up to this n: scipy's exact one-sided Smirnov (O(n))
 _KS_MERGE_MAX_N = 24000  # n1 + n2 up to this: one linear merge for the KS statistic, refine above
+_KS_WINDOW_MERGE_MAX = 1 << 13  # refine: values left in the candidate intervals up to this: one merge
 KS_PVALUE_ATOL = 0.005  # documented agreement with scipy: |p - p_scipy| <= ATOL always
 KS_PVALUE_RTOL = 0.10  # ... and <= RTOL * p_scipy where p_scipy >= KS_PVALUE_RTOL_FROM
 KS_PVALUE_RTOL_FROM = 1e-10  # below: p <= KS_PVALUE_TAIL_MAX (both say "overwhelming drift")
@@ -334,17 +340,39 @@ def _jsonable(v: Any) -> Any:
 # numerical primitives on sorted arrays
 # --------------------------------------------------------------------------
 def _ks_stat_direct(s1: np.ndarray, s2: np.ndarray) -> float:
-    """scipy's statistic from one linear merge: a stable argsort of the
-    concatenation of two sorted arrays is a single timsort merge of two runs,
-    O(n1 + n2) in C.  The ECDFs are counted along the merged order and compared
-    at the last element of each run of equal values (where scipy's
-    ``searchsorted(..., 'right')`` counts are), with scipy's float expressions."""
-    n1, n2 = s1.size, s2.size
-    allv = np.concatenate([s1, s2])
+    """scipy's statistic from one linear merge of the two sorted arrays."""
+    return _ks_merged_max(s1, s2, s1.size, s2.size)
+
+
+def _ks_merged_max(v1: np.ndarray, v2: np.ndarray, n1: int, n2: int,
+                   skips: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> float:
+    """``max |F1 - F2|`` (scipy's expression) over the values of two sorted
+    arrays ``v1`` (from a sample of size ``n1``) and ``v2`` (of ``n2``).
+
+    A stable argsort of the concatenation of two sorted runs is a single
+    timsort merge, O(len) in C.  The ECDFs are counted along the merged order
+    and compared at the last element of each run of equal values (where
+    scipy's ``searchsorted(..., 'right')`` counts are), as ``c1/n1 - c2/n2``
+    like scipy.  Without ``skips`` the arrays are the whole samples; with
+    ``skips = (window, skip1, skip2)`` they are disjoint value windows of them
+    in increasing order (``window``: the window of each element of ``v1``
+    then ``v2``), and ``skip1[w]`` / ``skip2[w]`` the sample elements below
+    window ``w`` that are in no window (added to the merged counts)."""
+    m1 = v1.size
+    allv = np.concatenate([v1, v2])
     order = np.argsort(allv, kind="stable")
-    c1 = np.cumsum(order < n1)
-    diff = c1 / n1 - (np.arange(1, n1 + n2 + 1) - c1) / n2
-    diff = diff[_run_ends(allv[order])]
+    c1 = np.cumsum(order < m1)
+    c2 = np.arange(1, allv.size + 1)
+    c2 -= c1
+    if skips is not None:
+        w = skips[0][order]
+        c1 += skips[1][w]
+        c2 += skips[2][w]
+    ends = _run_ends(allv[order])
+    if not ends.all():  # ties: only the last of equal values carries scipy's counts
+        c1, c2 = c1[ends], c2[ends]
+    diff = c1 / n1
+    diff -= c2 / n2
     max_s = diff.max()
     min_s = min(max(-diff.min(), 0.0), 1.0)
     return float(min_s if min_s > max_s else max_s)
@@ -478,7 +506,33 @@ def _spread_indices(starts: np.ndarray, stops: np.ndarray, k: int) -> tuple[np.n
     return starts[which] + (lengths[which] * t) // rm, which
 
 
-def _ks_stat_refine(s1: np.ndarray, s2: np.ndarray, grid: int = 256, k: int = 8) -> float:
+def _ranges(starts: np.ndarray, stops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """All indices of the half-open ranges ``[start, stop)``, in order, and the
+    position of the range each index comes from."""
+    lengths = stops - starts
+    which = np.repeat(np.arange(starts.size), lengths)
+    idx = np.arange(which.size, dtype=np.int64) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    idx += starts[which]
+    return idx, which
+
+
+def _ks_windows(s1: np.ndarray, s2: np.ndarray, a1: np.ndarray, e1: np.ndarray, a2: np.ndarray,
+                e2: np.ndarray) -> float:
+    """``max |F1 - F2|`` over the values of the disjoint, increasing value
+    windows ``s1[a1[w]:e1[w]]`` and ``s2[a2[w]:e2[w]]`` (``a1[w]`` / ``a2[w]``:
+    the counts below window ``w``), by one merge of all of them; 0.0 when empty."""
+    e1, e2 = np.maximum(e1, a1), np.maximum(e2, a2)  # (never shorter; an empty window is harmless)
+    idx1, w1 = _ranges(a1, e1)
+    idx2, w2 = _ranges(a2, e2)
+    if idx1.size + idx2.size == 0:
+        return 0.0
+    len1, len2 = e1 - a1, e2 - a2
+    skip1, skip2 = a1 - (np.cumsum(len1) - len1), a2 - (np.cumsum(len2) - len2)
+    return _ks_merged_max(s1[idx1], s2[idx2], s1.size, s2.size, (np.concatenate([w1, w2]), skip1, skip2))
+
+
+def _ks_stat_refine(s1: np.ndarray, s2: np.ndarray, grid: int = 1024, k: int = 8,
+                    window_max: int = _KS_WINDOW_MERGE_MAX) -> float:
     """Exact two-sided KS statistic by bound-and-refine on sorted arrays.
 
     ``|F1 - F2|`` is evaluated exactly at a set of points (``grid`` evenly
@@ -530,7 +584,10 @@ def _ks_stat_refine(s1: np.ndarray, s2: np.ndarray, grid: int = 256, k: int = 8)
         cand = np.flatnonzero(ub > best)
         if cand.size == 0:
             return best
-        # new points strictly inside the candidate intervals: s1[r1[c]:l1[c+1]], s2[r2[c]:l2[c+1]]
+        # the points strictly inside the candidate intervals: s1[r1[c]:l1[c+1]], s2[r2[c]:l2[c+1]]
+        win = (r1[cand], l1[cand + 1], r2[cand], l2[cand + 1])
+        if int((win[1] - win[0]).sum() + (win[3] - win[2]).sum()) <= window_max:
+            return max(best, _ks_windows(s1, s2, *win))  # few enough left: merge them all at once
         i1, w1 = _spread_indices(r1[cand], l1[cand + 1], k)
         i2, w2 = _spread_indices(r2[cand], l2[cand + 1], k)
         if i1.size + i2.size == 0:
@@ -609,8 +666,12 @@ def _ks_exact_equal_n(n: int, h: int) -> float:
     a Python loop of ``n`` steps), vectorised:
     ``2 * sum_j (-1)**(j-1) * C(2n, n-jh) / C(2n, n)``, each ratio the exp of a
     cumulative sum of ``log1p`` terms (relative error ~1e-13 per term)."""
-    # log T_j <= -(j h)**2 / (2n): terms past j h = 40 sqrt(n) are below 1e-340, i.e. 0.0
-    i = np.arange(min(n, int(40.0 * math.sqrt(n)) + h), dtype=np.float64)
+    # log T_j <= -(j h)**2 / (2n): terms past j h = 40 sqrt(n) are below 1e-340, i.e. 0.0.  And with
+    # -k**2/(n-k+1) <= log T(k) <= -k**2/(n+k), every term at j h >= K, K**2/(n+K) = h**2/(n-h+1) + 40,
+    # is below e**-40 times the first: the alternating tail past K changes p by < 1e-17 relative.
+    a = h * h / (n - h + 1.0) + _KS_EXACT_TAIL_LOG
+    k_rel = int((a + math.sqrt(a * a + 4.0 * a * n)) / 2.0) + 1
+    i = np.arange(min(n, int(40.0 * math.sqrt(n)) + h, max(h, k_rel)), dtype=np.float64)
     logr = np.cumsum(np.log1p(-(2.0 * i + 1.0) / (n + i + 1.0)))  # log C(2n, n-i-1)/C(2n, n)
     terms = np.exp(logr[h - 1 :: h])  # j = 1 .. (n // h or the last non-zero term)
     signs = np.where(np.arange(terms.size) % 2 == 0, 2.0, -2.0)
@@ -881,7 +942,18 @@ def _bin_counts_sorted(s: np.ndarray, inner_edges: np.ndarray) -> np.ndarray:
 def psi_sorted(s_ref: np.ndarray, s_cur: np.ndarray, bins: int = 10, eps: float = 1e-4) -> float:
     """Numerical PSI with reference-quantile bins on two sorted arrays."""
     edges = reference_quantile_edges(s_ref, bins)
-    return psi_from_counts(_bin_counts_sorted(s_ref, edges), _bin_counts_sorted(s_cur, edges), eps)
+    p, q = _bin_shares_sorted(s_ref, edges), _bin_shares_sorted(s_cur, edges)
+    p[p == 0] = eps  # psi_from_counts' arithmetic, without its generic conversions
+    q[q == 0] = eps
+    return float(np.sum((q - p) * np.log(q / p)))
+
+
+def _bin_shares_sorted(s: np.ndarray, inner_edges: np.ndarray) -> np.ndarray:
+    """Shares of a sorted array in the bins of :func:`_bin_counts_sorted`."""
+    cuts = np.empty(inner_edges.size + 2, np.int64)
+    cuts[0], cuts[-1] = 0, s.size
+    cuts[1:-1] = np.searchsorted(s, inner_edges, side="left")
+    return np.diff(cuts) / s.size
 
 
 # --------------------------------------------------------------------------
@@ -1031,7 +1103,7 @@ def _prep_categorical(s: pd.Series) -> _Cat:
     else:
         codes = codes + 1
     counts = np.bincount(codes, minlength=len(uniques) + 1)
-    return _Cat(list(uniques), counts[1:], n_rows, int(counts[0]))
+    return _Cat(uniques.tolist(), counts[1:], n_rows, int(counts[0]))  # tolist: 3x faster than list()
 
 
 def _cat_from_numeric(num: _Num) -> _Cat:
@@ -1284,17 +1356,19 @@ def detect_drift(
     message on the column's :class:`ColumnDriftResult`.
     """
     cfg = config or DriftConfig()
+    ref_cols, cur_cols = set(reference.columns), set(current.columns)  # once: Index iteration is slow
     if cfg.columns is not None:
         cols = list(cfg.columns)
     else:
-        cols = list(reference.columns) + [c for c in current.columns if c not in set(reference.columns)]
+        cols = list(reference.columns) + [c for c in current.columns if c not in ref_cols]
     excl = set(cfg.exclude)
     cols = [c for c in cols if c not in excl]
     results: dict[str, ColumnDriftResult] = {}
     # sort buffers shared by all numeric columns (np.empty: pages are only touched when used)
     scratch = (np.empty(len(reference), dtype=np.float64), np.empty(len(current), dtype=np.float64))
     for c in cols:
-        in_ref, in_cur = c in reference.columns, c in current.columns
+        in_ref = c in ref_cols or c in reference.columns  # (the Index also finds a NaN label)
+        in_cur = c in cur_cols or c in current.columns
         if not in_ref and not in_cur:
             results[c] = ColumnDriftResult(
                 column=c, kind=None, test=None, statistic=None, p_value=None, threshold=None,

@@ -118,6 +118,19 @@ def test_psi_equals_hand_computed(bins):
     np.testing.assert_allclose(r.psi, hand_psi(a, b, bins), rtol=1e-12)
 
 
+def test_psi_sorted_equals_psi_from_counts_bitwise():
+    """psi_sorted's inlined arithmetic is psi_from_counts' on the bin counts (the same floats)."""
+    from observability_pipelines.checks.drift import _bin_counts_sorted, reference_quantile_edges
+
+    rng = np.random.default_rng(3)
+    for n1, n2 in [(1, 1), (7, 1000), (5000, 4000), (20_000, 20_000)]:
+        a, b = np.sort(np.round(rng.gamma(2.0, size=n1), 1)), np.sort(rng.gamma(2.3, size=n2) + 0.3)
+        for bins in (1, 3, 10):
+            edges = reference_quantile_edges(a, bins)
+            want = psi_from_counts(_bin_counts_sorted(a, edges), _bin_counts_sorted(b, edges))
+            assert psi_sorted(a, b, bins) == want
+
+
 def test_psi_with_ties_and_empty_bins():
     a = np.array([0.0] * 50 + [1.0] * 30 + list(np.linspace(2, 3, 20)))
     b = np.array([0.0] * 10 + [5.0] * 90)
@@ -420,6 +433,14 @@ def test_scratch_buffers_shared_across_columns_give_per_column_results():
     assert together["k"]["kind"] == "categorical" and together["k"]["n_new_categories"] == 1
 
 
+def ks_stat_searchsorted(a: np.ndarray, b: np.ndarray) -> float:
+    """Independent KS statistic: scipy's ECDF difference at every value, by binary search."""
+    allv = np.concatenate([a, b])
+    diff = np.searchsorted(a, allv, side="right") / a.size - np.searchsorted(b, allv, side="right") / b.size
+    max_s, min_s = diff.max(), min(max(-diff.min(), 0.0), 1.0)
+    return float(min_s if min_s > max_s else max_s)
+
+
 @pytest.mark.parametrize("seed", range(8))
 def test_ks_refine_exact_ties_constant_tiny_and_deep(seed):
     rng = np.random.default_rng(100 + seed)
@@ -435,9 +456,12 @@ def test_ks_refine_exact_ties_constant_tiny_and_deep(seed):
     for a, b in cases:
         a, b = np.sort(a), np.sort(b)
         want = _ks_stat_direct(a, b)
-        for grid, k in [(256, 8), (2, 2), (16, 3), (1024, 16)]:  # tiny grids force deep refinement
-            assert _ks_stat_refine(a, b, grid, k) == want
-            assert _ks_stat_refine(b, a, grid, k) == _ks_stat_direct(b, a)
+        assert want == ks_stat_searchsorted(a, b)
+        # tiny grids force deep refinement; window_max 0: refine down to single points, no window merge
+        for grid, k, wmax in [(256, 8, 0), (2, 2, 0), (16, 3, 0), (1024, 16, 0), (1024, 8, 1 << 13), (2, 2, 64),
+                              (16, 3, 1 << 40)]:
+            assert _ks_stat_refine(a, b, grid, k, wmax) == want
+            assert _ks_stat_refine(b, a, grid, k, wmax) == _ks_stat_direct(b, a)
 
 
 def test_ks_2samp_sorted_refine_path_with_ties_matches_scipy():
