@@ -1,18 +1,25 @@
 """Emission overhead: the same 1M-row observed asset with and without the OpenLineage observer.
 
-    .venv/bin/python benchmarks/bench_emission.py [--rows 1000000] [--reps 7] [--json]
+    .venv/bin/python benchmarks/bench_emission.py [--rows 1000000] [--reps 7] [--quick] [--json]
 
 Both variants run through ``dg.materialize`` in one process, alternating, after a warm-up; the
 upstream 1M-row table is materialized once to Parquet and loaded by both. The instrumented run
 emits START + COMPLETE with every facet (dataQualityMetrics over the 1M-row input, schema,
 column lineage, content-hash version, output statistics) into the durable outbox and delivers
 them to the default backend (the embedded lineage store, SQLite). Overhead = median(with) -
-median(without); fixed cost = the same on a 100-row table. Targets: <= 15 % and <= 150 ms.
+median(without); fixed cost = the same on a 100-row table. A third case is one wide asset
+(``WIDE_COLUMNS`` columns, each derived from ``WIDE_INPUTS`` input columns) whose COMPLETE event is
+~3 MB of JSON, most of it column lineage: its cost is the same difference, end to end (event build,
+outbox commit, delivery to the store), and the benchmark says where the event ended up (stored in
+the lineage store, or ``dead`` in the outbox with the store's reason). Wall and CPU (process) time
+are both reported; --quick is a smoke run (50k rows, 2 repetitions). Targets (issue #18): <= 10 %
+at 1M rows, <= 25 ms fixed, <= 0.5 s for the 3 MB event.
 """
 
 import argparse
 import json
 import os
+import sqlite3
 import statistics
 import sys
 import tempfile
@@ -73,36 +80,108 @@ def build(rows: int, base: Path):
     return assets, resources
 
 
-def measure(rows: int, reps: int, work: Path) -> dict:
+TARGETS = {"overhead_pct": 10.0, "fixed_ms": 25.0, "wide_s": 0.5}
+WIDE_COLUMNS = 3_300  # x WIDE_INPUTS column-lineage edges (13,200): ~3 MB of events for one materialization
+WIDE_INPUTS = 4
+WIDE_ROWS = 50
+
+
+def build_wide(base: Path, columns: int = WIDE_COLUMNS, inputs: int = WIDE_INPUTS):
+    """A source of ``columns`` float columns and a copy of it whose every column is declared as
+    derived from ``inputs`` source columns (a wide feature table)."""
+    import dagster as dg
+    import numpy as np
+    import pandas as pd
+
+    from observability_pipelines.observe.asset import observed_asset
+    from observability_pipelines.observe.openlineage import OpenLineageObserver, OpenLineageResource
+    from observability_pipelines.resources.faults import FaultInjector
+    from observability_pipelines.resources.io_managers import ParquetIOManager
+
+    names = [f"feature_{i:05d}" for i in range(columns)]
+
+    @dg.asset(name="wide_source")
+    def source():
+        rng = np.random.default_rng(1)
+        return pd.DataFrame(rng.normal(size=(WIDE_ROWS, columns)), columns=names)
+
+    lineage = {name: [f"wide_source.{names[(i + j) % columns]}" for j in range(inputs)]
+               for i, name in enumerate(names)}
+
+    def target(name: str, observers):
+        @observed_asset(name=name, ins={"src": dg.AssetIn("wide_source")}, column_lineage=lineage,
+                        observers=observers, description="Benchmark: a wide feature table.")
+        def _t(context, src):
+            return src * 2.0
+
+        return _t
+
+    assets = [source, target("wide_plain", []), target("wide_observed", [OpenLineageObserver()])]
+    resources = {"io_manager": ParquetIOManager(base_path=str(base)), "faults": FaultInjector(),
+                 "openlineage": OpenLineageResource()}
+    return assets, resources
+
+
+def measure(rows: int, reps: int, work: Path, wide: bool = False) -> dict:
     import dagster as dg
 
-    base = work / f"data_{rows}"
-    assets, resources = build(rows, base)
+    base = work / (f"data_wide" if wide else f"data_{rows}")
+    assets, resources = build_wide(base) if wide else build(rows, base)
+    plain_name, observed_name = ("wide_plain", "wide_observed") if wide else ("bench_plain", "bench_observed")
     instance = dg.DagsterInstance.ephemeral()
-    dg.materialize(assets, selection=["bench_source"], resources=resources, instance=instance)
+    dg.materialize(assets, selection=[assets[0].key.to_user_string()], resources=resources, instance=instance)
 
-    def run(name: str) -> float:
-        started = time.perf_counter()
+    def run(name: str) -> tuple[float, float]:
+        started, cpu = time.perf_counter(), time.process_time()
         result = dg.materialize(assets, selection=[name], resources=resources, instance=instance)
         assert result.success
-        return time.perf_counter() - started
+        return time.perf_counter() - started, time.process_time() - cpu
 
-    run("bench_plain"), run("bench_observed")  # warm-up (imports, store creation)
+    run(plain_name), run(observed_name)  # warm-up (imports, store creation)
     plain, observed = [], []
     for _ in range(reps):
-        plain.append(run("bench_plain"))
-        observed.append(run("bench_observed"))
-    p, o = statistics.median(plain), statistics.median(observed)
-    return {"rows": rows, "reps": reps, "plain_median_s": round(p, 4), "observed_median_s": round(o, 4),
-            "overhead_ms": round((o - p) * 1000, 1), "overhead_pct": round(100 * (o - p) / p, 1)}
+        plain.append(run(plain_name))
+        observed.append(run(observed_name))
+    p, o = (statistics.median(t for t, _ in plain), statistics.median(t for t, _ in observed))
+    pc, oc = (statistics.median(c for _, c in plain), statistics.median(c for _, c in observed))
+    return {"rows": WIDE_ROWS if wide else rows, "reps": reps, "plain_median_s": round(p, 4),
+            "observed_median_s": round(o, 4), "overhead_ms": round((o - p) * 1000, 1),
+            "overhead_pct": round(100 * (o - p) / p, 1), "cpu_plain_s": round(pc, 4), "cpu_observed_s": round(oc, 4),
+            "cpu_overhead_ms": round((oc - pc) * 1000, 1)}
+
+
+def wide_event_fate(work: Path) -> dict:
+    """Where the last wide materialization's events went: their size (the COMPLETE, and all of them: beyond
+    the store's per-event limits the column lineage goes in RUNNING parts), their outbox states, and how
+    many column-lineage edges the store keeps for the wide asset."""
+    with sqlite3.connect(work / "outbox.db") as conn:
+        run_id, complete = conn.execute("SELECT run_id, length(payload) FROM outbox WHERE job LIKE '%wide_observed' "
+                                        "AND event_type = 'COMPLETE' ORDER BY id DESC LIMIT 1").fetchone()
+        rows = conn.execute("SELECT length(payload), state, last_error FROM outbox WHERE run_id = ?", (run_id,)).fetchall()
+    with sqlite3.connect(work / "lineage.db") as conn:
+        edges = conn.execute("SELECT COUNT(DISTINCT e.src_field || '>' || e.dst_field) FROM lineage_column_edges e "
+                             "JOIN lineage_datasets d ON d.id = e.dst_dataset_id WHERE d.name LIKE '%wide_observed'"
+                             ).fetchone()[0]
+    errors = [r[2] for r in rows if r[2]]
+    return {"event_bytes": sum(r[0] for r in rows), "complete_bytes": complete, "events": len(rows),
+            "outbox_states": sorted({r[1] for r in rows}), "last_error": errors[0] if errors else None,
+            "stored_edges": edges, "declared_edges": WIDE_COLUMNS * WIDE_INPUTS}
+
+
+def _line(label: str, m: dict, figure: str, target: str, ok: bool) -> str:
+    return (f"{label}: without {m['plain_median_s']:.3f}s, with {m['observed_median_s']:.3f}s -> {figure} "
+            f"(CPU {m['cpu_overhead_ms']:.0f} ms) [target {target}] {'PASS' if ok else 'FAIL'}")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--reps", type=int, default=7)
+    parser.add_argument("--quick", action="store_true", help="smoke run: 50k rows, 2 repetitions")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
+    if args.quick:
+        args.rows, args.reps = min(args.rows, 50_000), 2
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         for key in [k for k in os.environ if k.startswith("OPENLINEAGE")] + ["OBS_LINEAGE_URL"]:
@@ -113,22 +192,35 @@ def main() -> int:
         os.environ["OBS_LINEAGE_DB"] = f"sqlite:///{work / 'lineage.db'}"
         large = measure(args.rows, args.reps, work)
         fixed = measure(100, args.reps, work)
+        wide = measure(WIDE_ROWS, args.reps, work, wide=True)
+        fate = wide_event_fate(work)
         from lineage.emission.outbox import Outbox
 
         status = Outbox().status()
-        assert status.pending == 0 and status.dead == 0, status
-    report = {
-        "large": large, "fixed": fixed, "delivered_events": status.delivered,
-        "pass": large["overhead_pct"] <= 15 and fixed["overhead_ms"] <= 150,
+    passes = {
+        "overhead": large["overhead_pct"] <= TARGETS["overhead_pct"],
+        "fixed": fixed["overhead_ms"] <= TARGETS["fixed_ms"],
+        "wide": wide["overhead_ms"] / 1000 <= TARGETS["wide_s"],
+        "wide_stored": fate["stored_edges"] == fate["declared_edges"],
+        "nothing_lost": status.pending == 0 and status.dead == 0,
     }
+    report = {"large": large, "fixed": fixed, "wide": {**wide, **fate}, "delivered_events": status.delivered,
+              "pending": status.pending, "dead": status.dead, "pass": passes}
     if args.json:
         print(json.dumps(report, indent=2))
     else:
-        print(f"{large['rows']:,} rows: without {large['plain_median_s']:.3f}s, with {large['observed_median_s']:.3f}s"
-              f" -> overhead {large['overhead_ms']:.0f} ms ({large['overhead_pct']:.1f} %) [target <= 15 %]")
-        print(f"fixed cost (100 rows): {fixed['overhead_ms']:.0f} ms [target <= 150 ms]")
-        print(f"events delivered to the lineage store: {status.delivered}; {'PASS' if report['pass'] else 'FAIL'}")
-    return 0 if report["pass"] else 1
+        print(_line(f"{large['rows']:,} rows", large, f"overhead {large['overhead_ms']:.0f} ms "
+                    f"({large['overhead_pct']:.1f} %)", f"<= {TARGETS['overhead_pct']:g} %", passes["overhead"]))
+        print(_line("fixed cost (100 rows)", fixed, f"{fixed['overhead_ms']:.0f} ms", f"<= {TARGETS['fixed_ms']:g} ms",
+                    passes["fixed"]))
+        print(_line(f"wide asset ({fate['event_bytes'] / 1e6:.1f} MB of events, {fate['declared_edges']:,} lineage "
+                    f"edges)", wide, f"{wide['overhead_ms'] / 1000:.3f} s", f"<= {TARGETS['wide_s']:g} s", passes["wide"]))
+        print(f"wide asset: {fate['events']} events (COMPLETE {fate['complete_bytes'] / 1e6:.1f} MB), outbox states "
+              f"{fate['outbox_states']}, column edges in the store {fate['stored_edges']:,} of {fate['declared_edges']:,} "
+              f"{'PASS' if passes['wide_stored'] else 'FAIL'}" + (f"; error: {fate['last_error']}" if fate["last_error"] else ""))
+        print(f"outbox: delivered {status.delivered}, pending {status.pending}, dead {status.dead} "
+              f"{'PASS' if passes['nothing_lost'] else 'FAIL'}")
+    return 0 if all(passes.values()) else 1
 
 
 if __name__ == "__main__":

@@ -247,3 +247,4 @@ class LineageEmitter:
     def close(self) -> None:
         if self._transport is not None:
             self._transport.close(0)
+        self.outbox.close()

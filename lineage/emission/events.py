@@ -23,6 +23,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+import attr
 from openlineage.client import event_v2
 from openlineage.client.facet_v2 import (
     documentation_job,
@@ -215,8 +216,44 @@ def run_event(
 
 
 def to_dict(event: Any) -> dict[str, Any]:
-    """JSON-able dict of an event (``Serde``: no nulls, enums as values)."""
-    return event if isinstance(event, dict) else Serde.to_dict(event)
+    """JSON-able dict of an event: exactly ``Serde.to_dict`` (no nulls, enums as values), in one pass.
+
+    ``Serde`` copies the whole tree with ``attr.asdict`` and then filters it again; on a wide event
+    (thousands of columns of lineage and metrics) that was ~0.4 s of the emission."""
+    return event if isinstance(event, dict) else _plain(event)
+
+
+_ATTRS_FIELDS: dict[type, tuple[str, ...] | None] = {}  # None: not an attrs class
+_SCALARS = frozenset({str, int, float, bool})  # exact types Serde passes through unchanged
+
+
+def _plain(obj: Any) -> Any:
+    """``Serde.remove_nulls_and_enums(attr.asdict(obj))`` without the intermediate copy."""
+    cls = obj.__class__
+    if cls in _SCALARS:
+        return obj
+    try:
+        names = _ATTRS_FIELDS[cls]
+    except KeyError:
+        names = _ATTRS_FIELDS[cls] = tuple(f.name for f in attr.fields(cls)) if attr.has(cls) else None
+    if names is not None:
+        out = {}
+        for name in names:
+            value = _plain(getattr(obj, name))
+            if value is not None:
+                out[name] = value
+        return out
+    if isinstance(obj, dict):
+        return {k: v for k, v in ((k if k.__class__ is str else _dict_key(k), _plain(v)) for k, v in obj.items())
+                if v is not None}
+    if isinstance(obj, (list, tuple, set, frozenset)):
+        items = (_plain(v) for v in obj if v is not None)
+        return [v for v in items if v is not None and (not isinstance(v, dict) or v != {})]
+    return Serde.remove_nulls_and_enums(obj)  # scalars: enums, dates, UUIDs, numpy ints
+
+
+def _dict_key(key: Any) -> Any:
+    return attr.asdict(key) if attr.has(key.__class__) else key  # as attr.asdict does (never, in practice)
 
 
 # --------------------------------------------------------------------------- rehydration

@@ -28,6 +28,7 @@ import os
 import shutil
 import socket
 import sqlite3
+import threading
 import time
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
@@ -43,6 +44,7 @@ BUSY_TIMEOUT_MS = 30_000
 PROBE_WAIT_S = 0.5
 LEASE_SECONDS = 15.0  # > MAX_SEND_TIMEOUT_S (10 s): a live holder renews before each batch
 DELIVERED_RETENTION = 7 * 24 * 3600.0
+_INHERITED: list[sqlite3.Connection] = []  # connections a forked child must neither use nor close
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbox (
@@ -148,12 +150,13 @@ class OutboxError(RuntimeError):
 
 
 class Outbox:
-    """Open with ``Outbox(path)``; one connection per call, safe across threads and processes."""
+    """Open with ``Outbox(path)``; one kept connection per thread, safe across threads and processes."""
 
     def __init__(self, path: str | Path | None = None) -> None:
         self.path = Path(path) if path else default_outbox_path()
         self._holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._ready = False
+        self._local = threading.local()  # this thread's open connection (see _connection)
         try:
             self._prepare()
         except OutboxError:
@@ -175,24 +178,70 @@ class Outbox:
         self._ready = True
 
     # ------------------------------------------------------------------ connections
+    def _connection(self) -> tuple[sqlite3.Connection, dict[str, Any]]:
+        """This thread's connection, kept open between uses: closing the last connection of a WAL
+        database checkpoints and fsyncs it, which was most of an emit's cost (~10 ms per transaction).
+        Reopened when the file at ``path`` is no longer the one it has open (moved aside, deleted,
+        recreated: writes must go to the file the next reader opens), in a forked child, and after
+        any error (a full disk freed, a corrupt file replaced)."""
+        try:
+            st = os.stat(self.path)
+            identity = (os.getpid(), st.st_dev, st.st_ino)
+        except OSError:
+            identity = None
+        cached = getattr(self._local, "conn", None)
+        if cached is not None and identity is not None and cached[1]["identity"] == identity:
+            return cached
+        self._drop_connection()
+        if not self._ready or identity is None:
+            self._prepare()
+            st = os.stat(self.path)
+            identity = (os.getpid(), st.st_dev, st.st_ino)
+        conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
+                               check_same_thread=False)
+        conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        self._local.conn = (conn, {"identity": identity, "synchronous": None})
+        return self._local.conn
+
+    def _drop_connection(self) -> None:
+        cached = getattr(self._local, "conn", None)
+        self._local.conn = None
+        if cached is None:
+            return
+        if cached[1]["identity"][0] != os.getpid():
+            _INHERITED.append(cached[0])  # a parent's connection: never touch it in a forked child
+            return
+        try:
+            cached[0].close()
+        except sqlite3.Error:
+            pass
+
     @contextmanager
     def _connect(self, durable: bool = False, doing: str = "be read") -> Iterator[sqlite3.Connection]:
-        if not self._ready:
-            self._prepare()
         try:
-            conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
-        except sqlite3.Error as exc:
-            raise OutboxError(self.path, exc, doing) from exc
-        try:
-            conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            conn, state = self._connection()
             # Appends fsync on commit (FULL); bookkeeping (lease, delivered marks) may be lost on a
             # power cut (NORMAL in WAL), which at worst redelivers an event: the backend is idempotent.
-            conn.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
+            mode = "FULL" if durable else "NORMAL"
+            if state["synchronous"] != mode:
+                conn.execute(f"PRAGMA synchronous={mode}")
+                state["synchronous"] = mode
+        except (sqlite3.Error, OSError) as exc:
+            self._drop_connection()
+            raise OutboxError(self.path, exc, doing) from exc
+        try:
             yield conn
         except sqlite3.Error as exc:
+            self._drop_connection()
             raise OutboxError(self.path, exc, doing) from exc
-        finally:
-            conn.close()
+        except BaseException:
+            if conn.in_transaction:  # the caller's own error: nothing may stay open on a kept connection
+                self._drop_connection()
+            raise
+
+    def close(self) -> None:
+        """Close this thread's kept connection (others close when their thread or the outbox goes)."""
+        self._drop_connection()
 
     @contextmanager
     def _write(self, durable: bool = False, doing: str = "be written") -> Iterator[sqlite3.Connection]:

@@ -103,15 +103,17 @@ class OpenLineageResource(dg.ConfigurableResource):
                 emitter = _emitters[key] = LineageEmitter(outbox_path=path, budget_s=self.budget_seconds, spool=spool)
             return emitter
 
-    def emit(self, *events: Any) -> None:
+    def emit(self, *events: Any) -> Any:
+        """Store and try to deliver; returns the delivery attempt's ``FlushResult`` (None: no attempt)."""
         if not self.enabled:
-            return
+            return None
         try:
-            self.emitter().emit(*events)
+            return self.emitter().emit(*events)
         except LineageNotRecorded:
             raise  # neither stored nor delivered: fail the step rather than lose lineage silently
         except Exception as exc:  # a bug in emission: report, never fail the asset for lineage
             log.error("could not record lineage events: %s", exc)
+            return None
 
 
 def reset_emitters() -> None:
@@ -247,18 +249,8 @@ class OpenLineageObserver(Observer):
         schema = getattr(schema, "schema", schema)
         if isinstance(schema, dg.TableSchema):
             facets["schema"] = fc.schema_facet((c.name, c.type) for c in schema.columns)
-        lineage = md.get("dagster/column_lineage")
-        lineage = getattr(lineage, "column_lineage", lineage)
-        if isinstance(lineage, dg.TableColumnLineage):
-            deps = {
-                column: [
-                    (settings.dataset_namespace, settings.dataset_name(_asset_path(d.asset_key)), d.column_name)
-                    for d in column_deps
-                ]
-                for column, column_deps in lineage.deps_by_column.items()
-            }
-            if facet := fc.column_lineage_facet(deps):
-                facets["columnLineage"] = facet
+        if facet := self._column_lineage(md, state):
+            facets["columnLineage"] = facet
         version = self._version(obs, state)
         if version:
             facets["version"] = ev.dataset_version(version)
@@ -292,6 +284,30 @@ class OpenLineageObserver(Observer):
                                       facets=facets, outputFacets=output_facets)
 
     @staticmethod
+    def _column_lineage(md: Mapping[str, Any], state: dict[str, Any]) -> Any:
+        """The output's ``columnLineage`` facet. Beyond the store's per-event limits the lineage goes in parts:
+        the first here, the others (``state["lineage_parts"]``) in RUNNING events of the same run sent just
+        before the COMPLETE (``_complete``)."""
+        settings: EmissionSettings = state["settings"]
+        lineage = md.get("dagster/column_lineage")
+        lineage = getattr(lineage, "column_lineage", lineage)
+        if not isinstance(lineage, dg.TableColumnLineage):
+            return None
+        names: dict[dg.AssetKey, str] = {}  # one name per upstream asset (not per edge: 10k-edge tables)
+
+        def named(key: dg.AssetKey) -> str:
+            if key not in names:
+                names[key] = settings.dataset_name(_asset_path(key))
+            return names[key]
+
+        deps = {
+            column: [(settings.dataset_namespace, named(d.asset_key), d.column_name) for d in column_deps]
+            for column, column_deps in lineage.deps_by_column.items()
+        }
+        first, *state["lineage_parts"] = fc.column_lineage_parts(deps)
+        return fc.column_lineage_facet(first)
+
+    @staticmethod
     def _version(obs: Observation, state: dict[str, Any]) -> str | None:
         value = obs.value
         code = state.get("code_version")
@@ -311,11 +327,15 @@ class OpenLineageObserver(Observer):
         if not resource.enabled:
             return
         try:
-            event = build(self._base(obs, resource))
+            events = build(self._base(obs, resource))
         except Exception as exc:
             obs.context.log.warning(f"OpenLineage {what} not built: {exc}")
             return
-        resource.emit(event)
+        result = resource.emit(*(events if isinstance(events, list) else [events]))
+        if getattr(result, "dead", 0):  # refused by the backend (e.g. beyond the store's limits): say so here
+            obs.context.log.warning(
+                f"OpenLineage {what}: {result.dead} lineage event(s) refused by the backend, kept as 'dead' in the "
+                f"outbox {resource.emitter().outbox.path} (see `obs outbox status`; the reason is logged)")
 
     @staticmethod
     def _bare_output(state: dict[str, Any]) -> event_v2.OutputDataset:
@@ -327,9 +347,18 @@ class OpenLineageObserver(Observer):
             outputs=[self._bare_output(state)]))
 
     def on_success(self, obs: Observation) -> None:
-        self._report(obs, "COMPLETE", lambda state: self._event(
-            state, event_v2.RunState.COMPLETE, inputs=self._inputs(obs, state, with_metrics=True),
-            outputs=[self._output(obs, state)]))
+        self._report(obs, "COMPLETE", lambda state: self._complete(obs, state))
+
+    def _complete(self, obs: Observation, state: dict[str, Any]) -> list[event_v2.RunEvent]:
+        """The COMPLETE event, preceded by a RUNNING event for each further part of a column lineage too
+        large for one event (all in one outbox transaction and, as far as the backend takes, one batch)."""
+        inputs, output = self._inputs(obs, state, with_metrics=True), self._output(obs, state)
+        parts = [
+            self._event(state, event_v2.RunState.RUNNING, outputs=[event_v2.OutputDataset(
+                namespace=output.namespace, name=output.name, facets={"columnLineage": fc.column_lineage_facet(part)})])
+            for part in state.pop("lineage_parts", [])
+        ]
+        return [*parts, self._event(state, event_v2.RunState.COMPLETE, inputs=inputs, outputs=[output])]
 
     def on_failure(self, obs: Observation, error: BaseException) -> None:
         self._report(obs, "FAIL", lambda state: self._event(
