@@ -3,6 +3,8 @@
     .venv/bin/python benchmarks/bench_rca_scale.py                       # 1,000 and 10,000 assets
     .venv/bin/python benchmarks/bench_rca_scale.py --assets 1000 --reps 5
     .venv/bin/python benchmarks/bench_rca_scale.py --workdir /tmp/rca-scale   # keep (and reuse) the stores
+    .venv/bin/python benchmarks/bench_rca_scale.py --baseline /tmp/rca-base  # also the code of another tree
+    .venv/bin/python benchmarks/bench_rca_scale.py --quick                   # smoke run: 200 assets, few reps
 
 The events are `bench_rca.make_scale_events` (layered DAG, 6 columns with column lineage, 5 daily
 partitions, one injected not-null failure echoed downstream), ingested into a SQLite store without
@@ -15,8 +17,10 @@ stored). Per size:
 * where the time goes: the ancestry-only lineage RCA builds (`graph.ancestry.upstream_graph`), the
   full graph build (`graph_for(store).refresh()`, what RCA built before) and the snapshot load of the
   sink's ancestors (`analysis.observations.load_snapshots`), each alone on a fresh store object;
-* same-run baseline: reading the rows the graph is built from (`reads.graph_rows_after` of every
-  graph table, no processing), the floor of a cold graph build.
+* same-run baselines: reading the rows the graph is built from (`reads.graph_rows_after` of every
+  graph table, no processing), the floor of a cold graph build; with `--baseline DIR`, the code of
+  another tree (e.g. `git archive HEAD` of the commit before) answering the same question on the same
+  store, its cold and warm answers in a fresh process of their own, interleaved with ours.
 
 Targets (issue #18): cold <= 300 ms at 1,000 assets and <= 1 s at 10,000; warm <= 50 ms. Wall and CPU
 times are printed: on a shared machine the CPU time is the steadier figure.
@@ -86,23 +90,45 @@ from bench_rca import SCALE_NS
 from lineage.analysis.rca import analyze
 from lineage.store import LineageStore
 info = json.loads(sys.argv[4])
+times = []
 with LineageStore.open(sys.argv[3], migrate=False) as store:
-    cpu, wall = time.process_time(), time.perf_counter()
-    analyze(store, info["sink"], namespace=SCALE_NS, partition=info["partition"])
-    print(json.dumps([(time.perf_counter() - wall) * 1000, (time.process_time() - cpu) * 1000]))
+    for _ in range(1 + int(sys.argv[5])):  # the first answer is the cold one
+        cpu, wall = time.process_time(), time.perf_counter()
+        analyze(store, info["sink"], namespace=SCALE_NS, partition=info["partition"])
+        times.append([(time.perf_counter() - wall) * 1000, (time.process_time() - cpu) * 1000])
+print(json.dumps(times))
 """
 
 
-def cold_answer(url: str, info: dict[str, Any]) -> tuple[float, float]:
-    """(wall ms, CPU ms) of the first answer in a fresh process."""
-    out = subprocess.run([sys.executable, "-c", COLD_SCRIPT, str(ROOT.parent), str(ROOT), url, json.dumps(info)],
-                         check=True, capture_output=True, text=True).stdout
-    wall, cpu = json.loads(out.splitlines()[-1])
-    return wall, cpu
+def cold_answer(url: str, info: dict[str, Any], root: Path = ROOT.parent, warm: int = 0) -> list[tuple[float, float]]:
+    """(wall ms, CPU ms) of the first answer in a fresh process running the code of ``root``, then of
+    ``warm`` more answers on the same store object."""
+    out = subprocess.run([sys.executable, "-c", COLD_SCRIPT, str(root), str(root / "benchmarks"), url,
+                          json.dumps(info), str(warm)], check=True, capture_output=True, text=True).stdout
+    return [tuple(t) for t in json.loads(out.splitlines()[-1])]  # type: ignore[misc]
 
 
-def measure(url: str, info: dict[str, Any], cold_n: int, reps: int) -> dict[str, Any]:
-    cold = [cold_answer(url, info) for _ in range(cold_n)]
+def interleaved(url: str, info: dict[str, Any], cold_n: int, reps: int, baseline: Path | None) -> dict[str, Any]:
+    """Cold answers of ours (and of the baseline tree, each right after ours, with its warm answers)."""
+    cold, base_cold, base_warm = [], [], []
+    for _ in range(cold_n):
+        cold += cold_answer(url, info)
+        if baseline is not None:
+            first, *rest = cold_answer(url, info, baseline, reps)
+            base_cold.append(first)
+            base_warm += rest
+    out: dict[str, Any] = {"cold_ms": statistics.median(w for w, _ in cold),
+                           "cold_cpu_ms": statistics.median(c for _, c in cold)}
+    if baseline is not None:
+        out.update(base_cold_ms=statistics.median(w for w, _ in base_cold),
+                   base_cold_cpu_ms=statistics.median(c for _, c in base_cold),
+                   base_warm_ms=statistics.median(w for w, _ in base_warm),
+                   base_warm_cpu_ms=statistics.median(c for _, c in base_warm))
+    return out
+
+
+def measure(url: str, info: dict[str, Any], cold_n: int, reps: int, baseline: Path | None = None) -> dict[str, Any]:
+    colds = interleaved(url, info, cold_n, reps, baseline)
     with LineageStore.open(url, migrate=False) as store:
         sink_id = resolve(store, info["sink"], SCALE_NS)[1]
         ancestry_wall, ancestry_cpu, _ = timed(lambda: upstream_graph(store, sink_id))
@@ -129,7 +155,7 @@ def measure(url: str, info: dict[str, Any], cold_n: int, reps: int) -> dict[str,
     top = result.candidates[0] if result.candidates else None
     return {
         "assets": info["datasets"], "events": info["events"], "ancestors": len(ancestors), "graph_rows": n_rows,
-        "cold_ms": statistics.median(w for w, _ in cold), "cold_cpu_ms": statistics.median(c for _, c in cold),
+        **colds,
         "warm_ms": statistics.median(w for w, _, _ in warm), "warm_p95_ms": percentile([w for w, _, _ in warm], 0.95),
         "warm_cpu_ms": statistics.median(c for _, c, _ in warm),
         "graph_build_ms": graph_wall, "graph_build_cpu_ms": graph_cpu,
@@ -157,6 +183,11 @@ def report(r: dict[str, Any]) -> bool:
           f"{r['baseline_rows_ms']:.0f} ms (CPU {r['baseline_rows_cpu_ms']:.0f}), ratio "
           f"{r['graph_build_ms'] / max(r['baseline_rows_ms'], 1e-9):.1f}x")
     print(f"  snapshot load of the ancestors {r['snapshots_ms']:.0f} ms (CPU {r['snapshots_cpu_ms']:.0f})")
+    if "base_cold_ms" in r:
+        print(f"  baseline tree: cold {r['base_cold_ms']:.0f} ms (CPU {r['base_cold_cpu_ms']:.0f}), warm "
+              f"{r['base_warm_ms']:.0f} ms (CPU {r['base_warm_cpu_ms']:.0f}); CPU ratio ours / baseline: cold "
+              f"{r['cold_cpu_ms'] / max(r['base_cold_cpu_ms'], 1e-9):.2f}, warm "
+              f"{r['warm_cpu_ms'] / max(r['base_warm_cpu_ms'], 1e-9):.2f}")
     print(f"  top candidate {r['top']}: {'the injected fault' if r['top_ok'] else 'WRONG'}")
     return cold_ok and warm_ok and r["top_ok"]
 
@@ -167,13 +198,17 @@ def main() -> int:
     ap.add_argument("--reps", type=int, default=10, help="warm answers per size")
     ap.add_argument("--cold", type=int, default=3, help="cold answers per size (each on a fresh store object)")
     ap.add_argument("--workdir", type=Path, help="keep the generated stores here (and reuse them)")
+    ap.add_argument("--baseline", type=Path, help="a tree with other code (e.g. the commit before) to time too")
+    ap.add_argument("--quick", action="store_true", help="smoke run: 200 assets, 1 cold and 3 warm answers")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
+    if args.quick:
+        args.assets, args.cold, args.reps = [200], 1, 3
     tmp = None if args.workdir else tempfile.TemporaryDirectory(prefix="rca-scale-")
     workdir = args.workdir or Path(tmp.name)  # type: ignore[union-attr]
     workdir.mkdir(parents=True, exist_ok=True)
     try:
-        results = [measure(*prepared_store(workdir, n), args.cold, args.reps) for n in args.assets]
+        results = [measure(*prepared_store(workdir, n), args.cold, args.reps, args.baseline) for n in args.assets]
     finally:
         if tmp:
             tmp.cleanup()

@@ -118,8 +118,8 @@ def load_snapshots(conn: Any, dataset_ids: Sequence[int]) -> dict[int, list[Data
 def _read_runs(conn: Any, run_ids: set[int]) -> _Runs:
     runs = _Runs()
     facets: dict[int, dict[str, Any]] = defaultdict(dict)
-    for row in reads.rca_run_facets(conn, list(run_ids), RUN_FACETS):
-        facets[row.run_id][row.facet_name] = row.payload  # JSON text; the last one of a name wins
+    for run_id, name, payload in reads.rca_run_facets(conn, list(run_ids), RUN_FACETS):
+        facets[run_id][name] = payload  # JSON text; the last one of a name wins
     for run_id in run_ids:
         own = facets.get(run_id, {})
         runs.partition[run_id] = _partition(own.get("tags"), own.get("nominalTime"))

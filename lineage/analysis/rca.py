@@ -15,8 +15,9 @@ are the causes: an anomaly whose columns are fed by an anomalous parent able to 
 (:mod:`lineage.analysis.propagation`) is an echo. Weights: :mod:`lineage.analysis.weights`.
 
 Speed, never at the cost of a different answer: the lineage comes from the symptom's ancestry alone
-(:mod:`lineage.graph.ancestry`) unless the sources walk needs more, and snapshots and lineage are kept
-per store object until the store changes (:mod:`lineage.analysis.rca_cache`).
+(:mod:`lineage.graph.ancestry`) unless the sources walk needs more, and snapshots, lineage and the
+ancestors' evidence are kept per store object until the store changes (:mod:`lineage.analysis.rca_cache`),
+so a repeated question only ranks.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from lineage.analysis.assertion_kinds import kind_of_assertion
 from lineage.analysis.evidence import DEFAULT_LABEL_COLUMNS, Evidence, gather_evidence, log_row_change
 from lineage.analysis.observations import DatasetSnapshot
 from lineage.analysis.propagation import explains
-from lineage.analysis.rca_cache import RCACache, cache_for
+from lineage.analysis.rca_cache import RCACache, cache_for, gc_paused
 from lineage.analysis.volume import DayLevels, relative_volume
 from lineage.analysis.weights import WEIGHTS as W
 from lineage.facets import AssertionsFacet, DriftDatasetFacet, partition_key
@@ -164,6 +165,9 @@ class _Lineage:
     columns: nx.DiGraph
     described: set[int]  # datasets whose columns have recorded lineage
     sources: list[int] = field(default_factory=list)  # source datasets near the symptom (the day's volume level)
+    column_sources: set[int] = field(default_factory=set)  # datasets with a column feeding another
+    # Per answer (``datasets`` loses late edges first): dataset -> its ancestors in ``datasets``.
+    upstream_of: dict[int, set[int]] = field(default_factory=dict)
 
     def name(self, dataset_id: int) -> str:
         return self.names[("dataset", dataset_id)][1]
@@ -172,7 +176,14 @@ class _Lineage:
         return self.names[("dataset", dataset_id)][0]
 
     def reaches(self, src: int, dst: int) -> bool:
-        return src in self.datasets and dst in self.datasets and nx.has_path(self.datasets, src, dst)
+        if src not in self.datasets or dst not in self.datasets:
+            return False
+        if src == dst:
+            return True
+        found = self.upstream_of.get(dst)
+        if found is None:
+            found = self.upstream_of[dst] = nx.ancestors(self.datasets, dst)
+        return src in found
 
     def feeds(self, src: tuple[int, str | None], dst: tuple[int, str | None]) -> bool:
         """Can the source column influence the target column? Dataset-level anomalies (lost rows,
@@ -186,7 +197,7 @@ class _Lineage:
 
 def _lineage(store: LineageStore, symptom_id: int, as_of: datetime | None, cache: RCACache) -> _Lineage:
     kept = cache.lineage((symptom_id, as_of), lambda: _build_lineage(store, symptom_id, as_of))
-    return replace(kept, datasets=kept.datasets.copy())  # _fed_in_time drops edges from its copy
+    return replace(kept, datasets=kept.datasets.copy(), upstream_of={})  # _fed_in_time drops edges from its copy
 
 
 def _build_lineage(store: LineageStore, symptom_id: int, as_of: datetime | None) -> _Lineage:
@@ -214,7 +225,7 @@ def _lineage_in(graph: LineageGraph, symptom_id: int, as_of: datetime | None, wa
         datasets = _dataset_graph(jobs, set(ancestors))
         names = graph.names([("dataset", i) for i in ancestors])
     described = {dst[0] for _, dst in columns.edges}
-    return _Lineage(ancestors, names, datasets, columns, described, sources)
+    return _Lineage(ancestors, names, datasets, columns, described, sources, {src[0] for src, _ in columns.edges})
 
 
 def _is_source(jobs: nx.DiGraph, node: tuple[str, int]) -> bool:
@@ -286,6 +297,18 @@ def _nodes(series: Mapping[int, list[DatasetSnapshot]], lineage: _Lineage, sympt
                                                f"not materialized for partition {partition}", None, "freshness")]
     _drop_seasonal(nodes)
     _relative_volume(nodes, series, lineage.sources, partition)
+    return nodes
+
+
+def _judged(cache: RCACache, series: Mapping[int, list[DatasetSnapshot]], lineage: _Lineage, symptom_id: int,
+            symptom: DatasetSnapshot | None, partition: str | None, at: datetime | None,
+            labels: frozenset[str]) -> dict[int, _Node]:
+    """The ancestors' versions and evidence, kept with the lineage until the store changes (what they
+    depend on: the symptom's version, or the time asked when it has none; the partition; the labels), so
+    a repeated question only ranks. Callers read the nodes, never modify them."""
+    version = (symptom.partition, symptom.time, tuple(sorted(symptom.run_ids))) if symptom is not None else at
+    nodes = cache.judged((symptom_id, version, partition, labels),
+                          lambda: _nodes(series, lineage, symptom_id, symptom, partition, labels))
     return _fed_in_time(nodes, lineage, symptom_id)
 
 
@@ -397,7 +420,7 @@ def _candidate(node: _Node, column: str | None, evidence: list[Evidence], nodes:
     if parent is not None:
         score *= W.echo_factor
     on_path = (not symptom.columns or column is None or (node.dataset_id, column) in symptom.relevant
-               or node.dataset_id not in {src[0] for src, _ in lineage.columns.edges})
+               or node.dataset_id not in lineage.column_sources)
     if not on_path or (symptom.kinds and not any(explains(kind, k) for k in symptom.kinds)):
         score *= W.off_path_factor
     score += W.distance_bonus * node.distance
@@ -441,6 +464,7 @@ def _column_path(lineage: _Lineage, src: int, column: str | None, symptom: _Symp
 
 
 # --------------------------------------------------------------------------- entry points
+@gc_paused()
 def analyze(
     store: LineageStore,
     dataset: str,
@@ -469,7 +493,7 @@ def analyze(
     with store.read() as conn:
         others = {*lineage.ancestors, *lineage.sources} - {symptom_id}
         series = {**cache.load(conn, sorted(others)), symptom_id: own}
-    nodes = _nodes(series, lineage, symptom_id, symptom, partition, frozenset(label_columns))
+    nodes = _judged(cache, series, lineage, symptom_id, symptom, partition, at, frozenset(label_columns))
     if symptom is None and not any(n.snapshot and n.snapshot.partition == partition for n in nodes.values()):
         raise RCAError(f"nothing upstream of {dataset} is recorded for partition {partition}; "
                        f"check the partition key or `obs lineage history {dataset}`")

@@ -9,15 +9,18 @@ only the datasets they touch are read again. Anything else — a deletion (prune
 log grows), or a change on a database with concurrent writers, where a lower id can commit late —
 drops everything kept. The snapshots handed out are shared: callers read them, never modify them.
 
-**Lineage.** The lineage a question was answered with (built by the caller, keyed by symptom and time),
-kept until the store changes at all.
+**Lineage and evidence.** The lineage a question was answered with (built by the caller, keyed by symptom
+and time) and its ancestors' chosen versions and evidence (keyed by the symptom's version, partition and
+labels), kept until the store changes at all: a repeated question only ranks.
 """
 
 from __future__ import annotations
 
+import gc
 import threading
 import weakref
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from lineage.analysis.observations import DatasetSnapshot, load_snapshots
@@ -37,9 +40,11 @@ class RCACache:
         self._probe: dict[str, int] | None = None
         self._series: dict[int, list[DatasetSnapshot]] = {}
         self._lineages: dict[Hashable, Any] = {}
+        self._judged: dict[Hashable, Any] = {}
         self._lock = threading.Lock()
         self.datasets_read = 0  # how many datasets were loaded from the store (tests, benchmarks)
         self.lineages_built = 0
+        self.judgements_built = 0
 
     def load(self, conn: Any, dataset_ids: Sequence[int]) -> dict[int, list[DatasetSnapshot]]:
         """What ``load_snapshots(conn, dataset_ids)`` returns, reading only datasets not kept."""
@@ -54,16 +59,27 @@ class RCACache:
 
     def lineage(self, key: Hashable, build: Callable[[], T]) -> T:
         """The lineage kept under ``key`` since the last probe found no change, else ``build()`` (kept)."""
-        with self._lock:
-            found = self._lineages.get(key)
-        if found is None:
-            found = build()
-            with self._lock:
-                if len(self._lineages) >= LINEAGES_KEPT:
-                    self._lineages.pop(next(iter(self._lineages)))
-                self._lineages[key] = found
-                self.lineages_built += 1
+        found, built = self._kept(self._lineages, key, build)
+        self.lineages_built += built
         return found
+
+    def judged(self, key: Hashable, build: Callable[[], T]) -> T:
+        """The evidence of a question's ancestors (its versions and their verdicts), kept like a lineage."""
+        found, built = self._kept(self._judged, key, build)
+        self.judgements_built += built
+        return found
+
+    def _kept(self, kept: dict[Hashable, Any], key: Hashable, build: Callable[[], T]) -> tuple[T, bool]:
+        with self._lock:
+            found = kept.get(key)
+        if found is not None:
+            return found, False
+        found = build()
+        with self._lock:
+            if len(kept) >= LINEAGES_KEPT:
+                kept.pop(next(iter(kept)))
+            kept[key] = found
+        return found, True
 
     def _sync(self, conn: Any) -> None:
         probe = reads.rca_change_probe(conn)
@@ -71,6 +87,7 @@ class RCACache:
         if old == probe:
             return
         self._lineages.clear()
+        self._judged.clear()
         if not self._series:
             return
         incremental = (old is not None and conn.dialect.name == "sqlite" and old["audit"] == probe["audit"]
@@ -80,6 +97,31 @@ class RCACache:
             return
         for dataset_id in reads.rca_touched_datasets(conn, old):  # type: ignore[arg-type]
             self._series.pop(dataset_id, None)
+
+
+_gc_lock = threading.Lock()
+_gc_state = {"pauses": 0, "was_enabled": False}
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """The cyclic garbage collector off while an answer runs (nested and concurrent answers included).
+
+    A cold answer allocates a few hundred thousand long-lived, acyclic objects (snapshots, graph units):
+    each allocation burst triggers collections that re-scan everything already built, about a third of a
+    cold answer's CPU time. Reference counting still frees everything at once; cycles wait until the end."""
+    with _gc_lock:
+        if _gc_state["pauses"] == 0:
+            _gc_state["was_enabled"] = gc.isenabled()
+            gc.disable()
+        _gc_state["pauses"] += 1
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_state["pauses"] -= 1
+            if _gc_state["pauses"] == 0 and _gc_state["was_enabled"]:
+                gc.enable()
 
 
 _caches: weakref.WeakKeyDictionary[LineageStore, RCACache] = weakref.WeakKeyDictionary()

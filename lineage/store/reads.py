@@ -3,16 +3,20 @@ queries, the Marquez API, RCA, incidents, metrics): the one place above the stor
 
 Each function takes an open connection (``store.read()``) and returns plain rows; what they mean
 is the caller's business. Id lists are read in chunks so a large ancestry stays within the
-databases' bound-parameter limits.
+databases' bound-parameter limits, or, where a question reads thousands of ids, as one parameter
+(:func:`ids_in`).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import Column, Connection, Row, String, Table, and_, func, select, true, type_coerce, union
+from sqlalchemy import (BigInteger, Column, Connection, Row, String, Table, and_, any_, func, literal, literal_column,
+                        select, true, type_coerce, union)
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from lineage.store import tables as t
 from lineage.store.marquez_state import deleted_at
@@ -29,6 +33,16 @@ def chunks(ids: Iterable[Any], size: int = IN_CHUNK) -> Iterator[list[Any]]:
     items = sorted(set(ids))
     for start in range(0, len(items), size):
         yield items[start:start + size]
+
+
+def ids_in(conn: Connection, column: Column[Any], ids: Iterable[int]) -> Any:
+    """``column IN ids`` with one bound parameter however many ids: a JSON array read by ``json_each`` on
+    SQLite, an array on PostgreSQL. An expanding IN costs SQLAlchemy a literal and a parameter per id on
+    every execution (and chunks, for the bound-parameter limits): most of a read of a few thousand rows."""
+    wanted = sorted(set(ids))
+    if conn.dialect.name == "sqlite":
+        return column.in_(select(literal_column("value")).select_from(func.json_each(json.dumps(wanted))))
+    return column == any_(literal(wanted, ARRAY(BigInteger)))
 
 
 # --------------------------------------------------------------------------- graph (lineage.graph.model)
@@ -78,12 +92,18 @@ def graph_rows_by_id(conn: Connection, source: str, ids: Iterable[int]) -> list[
 
 
 def _graph_rows(conn: Connection, columns: Sequence[Column[Any]], where: Sequence[Any]) -> list[tuple[Any, ...]]:
+    return _timed_rows(conn, columns, where, (columns[0],))
+
+
+def _timed_rows(conn: Connection, columns: Sequence[Column[Any]], where: Sequence[Any],
+                order_by: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+    """Plain tuples (a Row's attribute access costs more than the whole rest of a row) whose last column is a time."""
     *head, when = columns
     if conn.dialect.name != "sqlite":
-        return [tuple(r) for r in conn.execute(select(*columns).where(*where).order_by(columns[0]))]
+        return [tuple(r) for r in conn.execute(select(*columns).where(*where).order_by(*order_by))]
     # SQLite keeps times as ISO text (what SQLAlchemy's DateTime writes); many rows share one event's time, so each
     # distinct text is parsed once instead of through the per-row DateTime result processor.
-    rows = conn.execute(select(*head, type_coerce(when, String)).where(*where).order_by(columns[0])).all()
+    rows = conn.execute(select(*head, type_coerce(when, String)).where(*where).order_by(*order_by)).all()
     parsed = {text: datetime.fromisoformat(text) for text in {row[-1] for row in rows}}
     return [(*row[:-1], parsed[row[-1]]) for row in rows]
 
@@ -91,20 +111,18 @@ def _graph_rows(conn: Connection, columns: Sequence[Column[Any]], where: Sequenc
 def graph_producers(conn: Connection, dataset_ids: Iterable[int]) -> set[int]:
     """Ids of the jobs with an output edge into any of the datasets (ever)."""
     e = t.io_edges.c
-    found: set[int] = set()
-    for chunk in chunks(dataset_ids):
-        found |= {r[0] for r in conn.execute(select(e.job_id).where(e.dataset_id.in_(chunk), e.direction == "out")
-                                             .distinct())}
-    return found
+    ids = list(dataset_ids)
+    if not ids:
+        return set()
+    return {r[0] for r in conn.execute(select(e.job_id).where(ids_in(conn, e.dataset_id, ids), e.direction == "out")
+                                       .distinct())}
 
 
 def graph_declared_into(conn: Connection, kind: str, ids: Iterable[int]) -> list[tuple[Any, ...]]:
     """GRAPH_SOURCES["declared"] rows whose target is one of these datasets or jobs (``kind``)."""
     table, columns = GRAPH_SOURCES["declared"]
-    out: list[tuple[Any, ...]] = []
-    for chunk in chunks(ids):
-        out += _graph_rows(conn, columns, [table.c.dst_kind == kind, table.c.dst_id.in_(chunk)])
-    return out
+    ids = list(ids)
+    return _graph_rows(conn, columns, [table.c.dst_kind == kind, ids_in(conn, table.c.dst_id, ids)]) if ids else []
 
 
 def graph_columns_touching(conn: Connection, source: str, into: Iterable[int],
@@ -113,9 +131,9 @@ def graph_columns_touching(conn: Connection, source: str, into: Iterable[int],
     the ``out_of`` ones, by id."""
     table, columns = GRAPH_SOURCES[source]
     found: dict[int, tuple[Any, ...]] = {}
-    for side, ids in ((table.c.dst_dataset_id, into), (table.c.src_dataset_id, out_of)):
-        for chunk in chunks(ids):
-            found.update((row[0], row) for row in _graph_rows(conn, columns, [side.in_(chunk)]))
+    for side, ids in ((table.c.dst_dataset_id, list(into)), (table.c.src_dataset_id, list(out_of))):
+        if ids:
+            found.update((row[0], row) for row in _graph_rows(conn, columns, [ids_in(conn, side, ids)]))
     return [found[i] for i in sorted(found)]
 
 
@@ -124,16 +142,16 @@ def graph_job_rows(conn: Connection, job_ids: Iterable[int]) -> dict[str, list[t
     events name one job), as GRAPH_SOURCES tuples; column edges are read by dataset instead."""
     jobs = sorted(set(job_ids))
     io, dec, dcol = GRAPH_SOURCES["io"], GRAPH_SOURCES["declared"], GRAPH_SOURCES["declared_columns"]
-    run_ids = [r[0] for chunk in chunks(jobs) for r in conn.execute(
-        select(t.runs.c.id).where(t.runs.c.job_id.in_(chunk)))]
     out: dict[str, list[tuple[Any, ...]]] = {"states": [], "io": [], "declared": [], "declared_columns": []}
-    for chunk in chunks(run_ids):
-        out["states"] += _graph_rows(conn, GRAPH_SOURCES["states"][1], [t.run_states.c.run_id.in_(chunk)])
-        out["io"] += _graph_rows(conn, io[1], [io[0].c.run_id.in_(chunk)])
-    for chunk in chunks(jobs):
-        out["io"] += _graph_rows(conn, io[1], [io[0].c.run_id.is_(None), io[0].c.job_id.in_(chunk)])
-        out["declared"] += _graph_rows(conn, dec[1], [dec[0].c.job_id.in_(chunk)])
-        out["declared_columns"] += _graph_rows(conn, dcol[1], [dcol[0].c.job_id.in_(chunk)])
+    if not jobs:
+        return out
+    run_ids = [r[0] for r in conn.execute(select(t.runs.c.id).where(ids_in(conn, t.runs.c.job_id, jobs)))]
+    if run_ids:
+        out["states"] = _graph_rows(conn, GRAPH_SOURCES["states"][1], [ids_in(conn, t.run_states.c.run_id, run_ids)])
+        out["io"] = _graph_rows(conn, io[1], [ids_in(conn, io[0].c.run_id, run_ids)])
+    out["io"] += _graph_rows(conn, io[1], [io[0].c.run_id.is_(None), ids_in(conn, io[0].c.job_id, jobs)])
+    out["declared"] = _graph_rows(conn, dec[1], [ids_in(conn, dec[0].c.job_id, jobs)])
+    out["declared_columns"] = _graph_rows(conn, dcol[1], [ids_in(conn, dcol[0].c.job_id, jobs)])
     wanted = set(jobs)
     out["io"] = sorted((r for r in out["io"] if r[4] in wanted), key=lambda r: r[0])
     return {name: sorted(rows, key=lambda r: r[0]) for name, rows in out.items()}
@@ -142,11 +160,11 @@ def graph_job_rows(conn: Connection, job_ids: Iterable[int]) -> dict[str, list[t
 def node_names(conn: Connection, kind: str, ids: Iterable[int]) -> dict[int, tuple[str, str]]:
     """id -> (namespace, name) of datasets (``kind`` "dataset") or jobs ("job")."""
     table = t.datasets if kind == "dataset" else t.jobs
-    found: dict[int, tuple[str, str]] = {}
-    for chunk in chunks(ids):
-        found.update({r.id: (r.namespace, r.name) for r in conn.execute(
-            select(table.c.id, table.c.namespace, table.c.name).where(table.c.id.in_(chunk)))})
-    return found
+    ids = list(ids)
+    if not ids:
+        return {}
+    return {i: (namespace, name) for i, namespace, name in conn.execute(
+        select(table.c.id, table.c.namespace, table.c.name).where(ids_in(conn, table.c.id, ids)))}
 
 
 # --------------------------------------------------------------------------- queries (lineage.graph.queries)
@@ -451,34 +469,49 @@ def mq_first_seen(conn: Connection, kind: str) -> list[datetime]:
 
 
 # --------------------------------------------------------------------------- RCA (lineage.analysis)
-def rca_io_edges(conn: Connection, dataset_ids: Sequence[int]) -> list[Row[Any]]:
-    """Run-bound input/output edges of the datasets: dataset_id, run_id, direction, event_time."""
+class RcaIoEdge(NamedTuple):
+    dataset_id: int
+    run_id: int
+    direction: str
+    event_time: datetime
+
+
+class RcaRunState(NamedTuple):
+    run_id: int
+    event_type: str | None
+    event_time: datetime
+
+
+class RcaDatasetFacet(NamedTuple):
+    dataset_id: int
+    run_id: int | None
+    facet_name: str
+    scope: str
+    payload: str
+    event_time: datetime
+
+
+def rca_io_edges(conn: Connection, dataset_ids: Sequence[int]) -> list[RcaIoEdge]:
+    """Run-bound input/output edges of the datasets."""
     e = t.io_edges.c
-    out: list[Row[Any]] = []
-    for chunk in chunks(dataset_ids):
-        out += conn.execute(select(e.dataset_id, e.run_id, e.direction, e.event_time)
-                            .where(e.dataset_id.in_(chunk), e.run_id.is_not(None))).all()
-    return out
+    rows = _timed_rows(conn, (e.dataset_id, e.run_id, e.direction, e.event_time),
+                       [ids_in(conn, e.dataset_id, dataset_ids), e.run_id.is_not(None)])
+    return list(map(RcaIoEdge._make, rows))
 
 
 def rca_run_facets(conn: Connection, run_ids: Sequence[int], names: Sequence[str]) -> list[Row[Any]]:
     """run_id, facet_name, payload (JSON text) of the named run facets, oldest first."""
     f = t.run_facets.c
-    out: list[Row[Any]] = []
-    for chunk in chunks(run_ids):
-        out += conn.execute(select(f.run_id, f.facet_name, f.payload)
-                            .where(f.run_id.in_(chunk), f.facet_name.in_(list(names)))
-                            .order_by(f.event_time, f.id)).all()
-    return out
+    return list(conn.execute(select(f.run_id, f.facet_name, f.payload)
+                             .where(ids_in(conn, f.run_id, run_ids), f.facet_name.in_(list(names)))
+                             .order_by(f.event_time, f.id)).all())
 
 
-def rca_run_states(conn: Connection, run_ids: Sequence[int]) -> list[Row[Any]]:
-    """run_id, event_type, event_time of every RunEvent of the runs."""
+def rca_run_states(conn: Connection, run_ids: Sequence[int]) -> list[RcaRunState]:
+    """Every RunEvent of the runs."""
     s = t.run_states.c
-    out: list[Row[Any]] = []
-    for chunk in chunks(run_ids):
-        out += conn.execute(select(s.run_id, s.event_type, s.event_time).where(s.run_id.in_(chunk))).all()
-    return out
+    return list(map(RcaRunState._make, _timed_rows(conn, (s.run_id, s.event_type, s.event_time),
+                                                   [ids_in(conn, s.run_id, run_ids)])))
 
 
 def rca_runs(conn: Connection, run_ids: Sequence[int]) -> list[Row[Any]]:
@@ -492,19 +525,20 @@ def rca_runs(conn: Connection, run_ids: Sequence[int]) -> list[Row[Any]]:
 
 
 def rca_dataset_facets(conn: Connection, run_ids: Sequence[int], dataset_ids: Sequence[int],
-                       names: Sequence[str]) -> list[Row[Any]]:
-    """dataset_id, run_id, facet_name, scope, payload, event_time of the named facets the runs reported
-    on the datasets, oldest first (ties by storage order). Read by dataset (the (dataset_id, run_id)
-    index): by run it would also read every facet a consumer run wrote on datasets not asked for."""
+                       names: Sequence[str]) -> list[RcaDatasetFacet]:
+    """The named facets the runs reported on the datasets, oldest first (ties by storage order). Read by
+    dataset (the (dataset_id, run_id) index): by run it would also read every facet a consumer run wrote
+    on datasets not asked for."""
     f = t.dataset_facets.c
     runs = set(run_ids)
-    out: list[tuple[Any, int, Row[Any]]] = []
-    for chunk in chunks(dataset_ids):
-        rows = conn.execute(select(f.dataset_id, f.run_id, f.facet_name, f.scope, f.payload, f.event_time, f.id)
-                            .where(f.dataset_id.in_(chunk), f.facet_name.in_(list(names)))).all()
-        out += [(r.event_time, r.id, r) for r in rows if r.run_id in runs]
-    out.sort(key=lambda x: (x[0], x[1]))
-    return [r for _, _, r in out]
+    # The name compared as an expression, not the column: with hundreds of ids SQLite's planner (no ANALYZE
+    # statistics) otherwise picks the facet-name index and scans every facet of those names in the store.
+    name = f.facet_name.concat("")
+    rows = _timed_rows(conn, (f.id, f.dataset_id, f.run_id, f.facet_name, f.scope, f.payload, f.event_time),
+                       [ids_in(conn, f.dataset_id, dataset_ids), name.in_(list(names))])
+    out = [r for r in rows if r[2] in runs]
+    out.sort(key=lambda r: (r[-1], r[0]))
+    return [RcaDatasetFacet._make(r[1:]) for r in out]
 
 
 # Tables whose rows make up a dataset's snapshots (lineage.analysis.snapshot_cache follows their ids).

@@ -98,3 +98,48 @@ def test_ancestry_lineage_ranks_as_the_full_graph(events: Events, monkeypatch) -
     assert (top["asset"], top["column"], top["kind"]) == ("src_00", "amount", "null_burst")
     assert top["column_path"] == ["src_00.amount", "mid.amount", "sink.amount"]
     store.dispose()
+
+
+def test_kept_evidence_answers_as_a_fresh_store_for_every_question_and_follows_new_events(events: Events) -> None:
+    for day in DAYS[:-1]:
+        _day(events, day, nulls=40 if day == DAYS[3] else 0, sources=3)
+    store = events.store()
+    url = str(store.engine.url)
+    cache = cache_for(store)
+    asked = [_answer(store, day) for day in DAYS[:-1]]
+    built = cache.judgements_built
+    assert built == len(DAYS) - 1  # one per question (symptom version, partition)
+    assert [_answer(store, day) for day in reversed(DAYS[:-1])] == asked[::-1]  # warm: only ranked again
+    assert cache.judgements_built == built
+    with LineageStore.open(url) as fresh:
+        assert [_answer(fresh, day) for day in DAYS[:-1]] == asked
+    assert asked[3]["candidates"][0]["kind"] == "null_burst" and asked[3] != asked[2]
+    before = len(events.events)
+    _day(events, DAYS[-1], nulls=40, sources=3)
+    with LineageStore.open(url) as writer:
+        writer.ingest(events.events[before:])
+    warm = _answer(store, DAYS[-2])  # an old question after new events: judged again, same answer
+    assert cache.judgements_built == built + 1 and warm == asked[-1]
+    with LineageStore.open(url) as fresh:
+        assert _answer(store, DAYS[-1]) == _answer(fresh, DAYS[-1])
+    store.dispose()
+
+
+def test_gc_paused_nests_and_restores_the_collector() -> None:
+    import gc
+
+    from lineage.analysis.rca_cache import gc_paused
+
+    assert gc.isenabled()
+    with gc_paused():
+        with gc_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()  # the outer answer is still running
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with gc_paused():
+            pass
+        assert not gc.isenabled()  # a caller's own choice is kept
+    finally:
+        gc.enable()
