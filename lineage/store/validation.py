@@ -66,6 +66,7 @@ _ID_VERSION = re.compile(r"/(\d+-\d+-\d+)/(\w+)\.json$")
 # UUIDv5 namespace of run ids that are not UUIDs (Airflow's `manual__2025-05-01T14:00:00+00:00`).
 RUN_ID_NAMESPACE = uuid.UUID("6f1c7a52-3c1e-5b8e-9a57-4f0b7e1d2c11")
 MAX_WARNINGS_PER_EVENT = 50
+EVENT_TIME_CACHE = 4096  # distinct eventTime strings kept parsed (a batch's, several times over)
 EVENT_TYPE_MAX_LEN = 16  # lineage_events.event_type is String(16)
 STRICT_ENV = "OBS_LINEAGE_STRICT"
 
@@ -137,11 +138,14 @@ class EventValidationError(ValueError):
         return {"index": self.index, "path": self.path, "message": self.message}
 
 
+@lru_cache(maxsize=EVENT_TIME_CACHE)
 def parse_event_time(value: str) -> datetime:
     """Parse an OpenLineage timestamp to a naive UTC datetime (how the store keeps every time).
 
     Naive timestamps (the spec's own examples use them) are taken as UTC; nanosecond fractions
-    from JVM producers are truncated to microseconds.
+    from JVM producers are truncated to microseconds. Cached: ingest parses each event's time
+    three times (required fields, the schema's date-time format, the stored row); datetimes are
+    immutable, and a ValueError is not cached.
     """
     text = _FRACTION.sub(r"\1", value.strip())
     if text.endswith(("z", "Z")):
@@ -390,26 +394,32 @@ class EventValidator:
         """Split a batch: storable events with their warnings, refused ones by index."""
         out = Screening()
         for index, event in enumerate(events):
-            fatal = self.fatal_problem(event, index=index)
+            facets = _facets(event) if _mapping(event) else None  # found once, used twice
+            fatal = self.fatal_problem(event, index=index, facets=facets)
             if fatal is not None:
                 out.rejected.append(fatal)
                 continue
             assert isinstance(event, Mapping)
-            out.accepted.append(Screened(index, event, tuple(self.problems(event))))
+            out.accepted.append(Screened(index, event, tuple(self.problems(event, facets))))
         return out
 
-    def fatal_problem(self, event: object, index: int | None = None) -> EventValidationError | None:
-        """Why an event cannot be stored at all (None when it can)."""
-        if not isinstance(event, Mapping):
+    def fatal_problem(
+        self, event: object, index: int | None = None, facets: list[Any] | None = None
+    ) -> EventValidationError | None:
+        """Why an event cannot be stored at all (None when it can); `facets`: `_facets(event)` if known."""
+        if not _mapping(event):
             return EventValidationError(f"an event must be a JSON object, got {type(event).__name__}", index=index)
-        problem = _structure_problem(event, self.max_depth) or _required_problem(event) or _limit_problem(event)
+        assert isinstance(event, Mapping)
+        problem = (_structure_problem(event, self.max_depth) or _required_problem(event)
+                   or _limit_problem(event, facets))
         if problem is None:
             return None
         message, path = problem
         return EventValidationError(message, path=path, index=index)
 
-    def problems(self, event: Mapping[str, Any]) -> list[EventWarning]:
-        """Every schema problem of a storable event, as warnings (capped per event)."""
+    def problems(self, event: Mapping[str, Any], facets: list[Any] | None = None) -> list[EventWarning]:
+        """Every schema problem of a storable event, as warnings (capped per event); `facets`:
+        `_facets(event)` if known."""
         found: list[EventWarning] = []
         run = event.get("run")
         run_id = run.get("runId") if isinstance(run, Mapping) else None
@@ -425,7 +435,7 @@ class EventValidator:
             if path == "$.run.runId" and error.validator == "format":
                 continue  # said above, with the id it is stored under
             found.append(EventWarning(path, _message(error), _str_or_none(event.get("schemaURL"))))
-        for path, facet_kind, key, facet in _facets(event):
+        for path, facet_kind, key, facet in _facets(event) if facets is None else facets:
             facet_validator, note = self.facet_validator(facet_kind, key, facet)
             if facet_validator is None:
                 continue
@@ -460,6 +470,11 @@ def _named(value: object) -> bool:
     return isinstance(value, str) and bool(value.strip())
 
 
+def _mapping(value: object) -> bool:
+    # The exact type first: an ABC isinstance check costs several times more, per value.
+    return type(value) is dict or isinstance(value, Mapping)
+
+
 def _required_problem(event: Mapping[str, Any]) -> tuple[str, str] | None:
     """(message, path) for what the store needs to keep an event: Marquez refuses these too."""
     time_value = event.get("eventTime")
@@ -475,11 +490,11 @@ def _required_problem(event: Mapping[str, Any]) -> tuple[str, str] | None:
     kind = event_kind(event)
     if kind in ("RunEvent", "JobEvent"):
         job = event.get("job")
-        if not isinstance(job, Mapping) or not _named(job.get("name")) or not _named(job.get("namespace")):
+        if not _mapping(job) or not _named(job.get("name")) or not _named(job.get("namespace")):
             return "the event has no job name and namespace (job.namespace and job.name are required)", "$.job"
     if kind == "RunEvent":
         run = event.get("run")
-        if not isinstance(run, Mapping) or not _named(run.get("runId")):
+        if not _mapping(run) or not _named(run.get("runId")):
             return "the run has no runId", "$.run"
     if kind == "DatasetEvent":
         problem = _dataset_problem(event.get("dataset"), "$.dataset")
@@ -501,25 +516,21 @@ def _required_problem(event: Mapping[str, Any]) -> tuple[str, str] | None:
 
 
 def _dataset_problem(ds: object, path: str) -> tuple[str, str] | None:
-    if not isinstance(ds, Mapping) or not _named(ds.get("namespace")) or not _named(ds.get("name")):
+    if not _mapping(ds) or not _named(ds.get("namespace")) or not _named(ds.get("name")):
         return "a dataset needs a namespace and a name", path
     return None
 
 
-def _limit_problem(event: Mapping[str, Any]) -> tuple[str, str] | None:
+def _limit_problem(
+    event: Mapping[str, Any], facets: list[tuple[list[str | int], str, str, Any]] | None = None
+) -> tuple[str, str] | None:
     """(message, path) for an event beyond the per-event limits (``lineage.config``): an overlong
-    name, too many column-lineage edges, an oversized facet."""
-    named: list[tuple[object, str]] = [(event.get("job"), "$.job"), (event.get("dataset"), "$.dataset")]
-    for side in ("inputs", "outputs"):
-        datasets = event.get(side)
-        named += [(ds, f"$.{side}[{i}]") for i, ds in enumerate(datasets if isinstance(datasets, list) else ())]
-    for entity, path in named:
-        for key in ("namespace", "name") if isinstance(entity, Mapping) else ():
-            value = entity.get(key)
-            if isinstance(value, str) and len(value) > MAX_NAME_CHARS:
-                return f"{key} is {len(value)} characters long; the limit is {MAX_NAME_CHARS}", f"{path}.{key}"
+    name, too many column-lineage edges, an oversized facet. `facets`: `_facets(event)` if known."""
+    problem = _name_length_problem(event)
+    if problem is not None:
+        return problem
     edges = 0
-    for path, _kind, key, facet in _facets(event):
+    for path, _kind, key, facet in _facets(event) if facets is None else facets:
         if key == "columnLineage" and isinstance(facet, Mapping):
             edges += _column_edges(facet)
             if edges > MAX_COLUMN_EDGES:
@@ -528,6 +539,21 @@ def _limit_problem(event: Mapping[str, Any]) -> tuple[str, str] | None:
         size = len(json.dumps(facet, separators=(",", ":"), ensure_ascii=False))
         if size > MAX_FACET_BYTES:
             return f"the '{key}' facet is {size} bytes as JSON; the limit is {MAX_FACET_BYTES}", _json_path(path)
+    return None
+
+
+def _name_length_problem(event: Mapping[str, Any]) -> tuple[str, str] | None:
+    # (entity, side, index): the JSON path is only formatted for the entity at fault.
+    named: list[tuple[object, str, int | None]] = [(event.get("job"), "job", None), (event.get("dataset"), "dataset", None)]
+    for side in ("inputs", "outputs"):
+        datasets = event.get(side)
+        named += [(ds, side, i) for i, ds in enumerate(datasets if isinstance(datasets, list) else ())]
+    for entity, side, i in named:
+        for key in ("namespace", "name") if _mapping(entity) else ():
+            value = entity.get(key)  # type: ignore[attr-defined]
+            if isinstance(value, str) and len(value) > MAX_NAME_CHARS:
+                path = f"$.{side}" if i is None else f"$.{side}[{i}]"
+                return f"{key} is {len(value)} characters long; the limit is {MAX_NAME_CHARS}", f"{path}.{key}"
     return None
 
 
@@ -612,31 +638,28 @@ def _facet_base(definition: Mapping[str, Any]) -> str | None:
     return None
 
 
-def _facets(event: Mapping[str, Any]) -> Iterable[tuple[list[str | int], str, str, Any]]:
-    """(path, facet kind, key, facet) for every facet the event carries."""
-
-    def items(container: Any, path: list[str | int], kind: str) -> Iterable[tuple[list[str | int], str, str, Any]]:
-        if isinstance(container, Mapping):
-            for key, facet in container.items():
-                yield [*path, key], kind, key, facet
-
-    run = event.get("run")
-    if isinstance(run, Mapping):
-        yield from items(run.get("facets"), ["run", "facets"], "run")
-    job = event.get("job")
-    if isinstance(job, Mapping):
-        yield from items(job.get("facets"), ["job", "facets"], "job")
-    dataset = event.get("dataset")
-    if isinstance(dataset, Mapping):
-        yield from items(dataset.get("facets"), ["dataset", "facets"], "dataset")
+def _facets(event: Mapping[str, Any]) -> list[tuple[list[str | int], str, str, Any]]:
+    """(path, facet kind, key, facet) for every facet the event carries (a list: screening uses it twice)."""
+    out: list[tuple[list[str | int], str, str, Any]] = []
+    for entity_key in ("run", "job", "dataset"):
+        entity = event.get(entity_key)
+        if entity is not None and _mapping(entity):
+            _add_facets(out, entity.get("facets"), [entity_key, "facets"], entity_key)
     for side, extra_key, extra_kind in (("inputs", "inputFacets", "input"), ("outputs", "outputFacets", "output")):
         datasets = event.get(side)
         if not isinstance(datasets, list):
             continue
         for i, ds in enumerate(datasets):
-            if isinstance(ds, Mapping):
-                yield from items(ds.get("facets"), [side, i, "facets"], "dataset")
-                yield from items(ds.get(extra_key), [side, i, extra_key], extra_kind)
+            if _mapping(ds):
+                _add_facets(out, ds.get("facets"), [side, i, "facets"], "dataset")
+                _add_facets(out, ds.get(extra_key), [side, i, extra_key], extra_kind)
+    return out
+
+
+def _add_facets(out: list[tuple[list[str | int], str, str, Any]], container: Any, path: list[str | int],
+                kind: str) -> None:
+    if container and _mapping(container):  # None and {} (the common cases) carry no facet
+        out.extend(([*path, key], kind, key, facet) for key, facet in container.items())
 
 
 def _structure_problem(value: Any, limit: int) -> tuple[str, str] | None:

@@ -136,3 +136,56 @@ def test_original_is_not_mutated(validator: EventValidator) -> None:
     before = copy.deepcopy(event)
     validator.validate(event)
     assert event == before
+
+
+def _reference_facets(event: dict[str, Any]) -> list[tuple[list[Any], str, str, Any]]:
+    """Every facet by a plain reading of the spec: entity facets, then each dataset's facets and its
+    input/output facets (independent of the validator's walk)."""
+    out: list[tuple[list[Any], str, str, Any]] = []
+    for entity in ("run", "job", "dataset"):
+        facets = (event.get(entity) or {}).get("facets") if isinstance(event.get(entity), dict) else None
+        out += [([entity, "facets", k], entity, k, v) for k, v in (facets or {}).items()] if isinstance(facets, dict) else []
+    for side, extra, kind in (("inputs", "inputFacets", "input"), ("outputs", "outputFacets", "output")):
+        for i, ds in enumerate(event.get(side) or []):
+            for key, facet_kind in (("facets", "dataset"), (extra, kind)):
+                facets = ds.get(key) if isinstance(ds, dict) else None
+                if isinstance(facets, dict):
+                    out += [([side, i, key, k], facet_kind, k, v) for k, v in facets.items()]
+    return out
+
+
+def _screening_variants() -> list[Any]:
+    events: list[Any] = [json.loads(p.read_text()) for p in EXAMPLES]
+    long_name = full_event()
+    long_name["inputs"][0]["name"] = "x" * 100_000
+    bad_facet = full_event()
+    bad_facet["run"]["facets"]["nominalTime"] = {"_producer": 1, "_schemaURL": "x", "nominalStartTime": "soon"}
+    return [*events, long_name, bad_facet, [1, 2], {"eventTime": "never", "run": {}}]
+
+
+def test_screening_finds_facets_once_with_the_same_answers(validator: EventValidator) -> None:
+    """Screening shares one facet list between the fatal check and the warnings: its answers equal
+    the per-event calls that find the facets themselves, and the facets equal a plain reading."""
+    from lineage.store.validation import _facets
+
+    events = _screening_variants()
+    screening = validator.screen(events)
+    rejected = {e.index: e.as_dict() for e in screening.rejected}
+    accepted = {s.index: s.warnings for s in screening.accepted}
+    assert len(rejected) >= 3 and accepted  # the variants exercise both sides
+    assert any("nominalTime" in w.path for w in accepted[len(events) - 3])  # a facet warning, found once
+    for index, event in enumerate(events):
+        fatal = validator.fatal_problem(event, index=index)
+        if fatal is not None:
+            assert rejected[index] == fatal.as_dict()
+            continue
+        assert accepted[index] == tuple(validator.problems(event))
+        assert _facets(event) == _reference_facets(event)
+
+
+def test_cached_event_times_equal_fresh_parses_and_errors_repeat() -> None:
+    for text in ("2020-12-28T21:51:01+02:00", "2021-11-03T10:53:52.427343", "2020-12-28T19:51:01.1234567Z"):
+        assert parse_event_time(text) == parse_event_time(text) == parse_event_time.__wrapped__(text)
+    for _ in range(2):  # a ValueError is raised every time, not cached as an answer
+        with pytest.raises(ValueError):
+            parse_event_time("2020-13-45T99:00:00Z")
