@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import random
 import threading
 import time
@@ -53,9 +54,10 @@ T = TypeVar("T")
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 SQLITE_SYNCHRONOUS = "FULL"  # module constant: the benchmark compares NORMAL in the same run
-# Reads through a memory map instead of a read() per page: half the time of RCA's scattered snapshot reads
-# on a large store (benchmarks/RESULTS.md, "Root-cause analysis at scale"). 0 turns it off.
-SQLITE_MMAP_BYTES = 256 * 1024 * 1024
+# Reads through a memory map instead of a read() per page: -0.5 s of RCA's cold answer at 10k assets, but
+# +80 ms at 1k and ~20 % slower store tests (many small files): off by default, measured in RESULTS.md
+# ("Root-cause analysis at scale"); a large store can set it with $OBS_SQLITE_MMAP_BYTES.
+SQLITE_MMAP_ENV = "OBS_SQLITE_MMAP_BYTES"
 _MAX_ATTEMPTS = 8
 GROUP_MAX_EVENTS = 2_000  # events of several concurrent `ingest` calls committed in one transaction
 # Bound on bind parameters per statement (SQLite's limit is 32766; stay well below).
@@ -703,6 +705,14 @@ def _sqlite_lock_path(engine: Engine) -> str | None:
     return str(Path(database).expanduser()) + ".write-lock"
 
 
+def _sqlite_mmap_bytes() -> int:
+    raw = os.environ.get(SQLITE_MMAP_ENV, "").strip()
+    try:
+        return max(0, int(raw)) if raw else 0
+    except ValueError:
+        raise ValueError(f"${SQLITE_MMAP_ENV} must be a number of bytes, not {raw!r}") from None
+
+
 def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -716,7 +726,9 @@ def _configure_sqlite(engine: Engine) -> None:
                 # FULL: an acknowledged event survives a power loss too (WAL + NORMAL may lose the last
                 # commits); its ingest cost is measured in benchmarks/bench_lineage_store.py (RESULTS.md).
                 cursor.execute(f"PRAGMA synchronous = {SQLITE_SYNCHRONOUS}")
-                cursor.execute(f"PRAGMA mmap_size = {SQLITE_MMAP_BYTES}")
+                mmap_bytes = _sqlite_mmap_bytes()
+                if mmap_bytes:
+                    cursor.execute(f"PRAGMA mmap_size = {mmap_bytes}")
             cursor.execute("PRAGMA foreign_keys = ON")
         finally:
             cursor.close()

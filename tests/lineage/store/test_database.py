@@ -186,3 +186,25 @@ def test_group_commit_keeps_quarantine_and_idempotency(tmp_path: Path, size: int
         assert sum(r.duplicates for r in again) == len(events)
     finally:
         store.dispose()
+
+
+def _mmap_size(store: LineageStore) -> int:
+    with store.read() as conn:
+        return int(conn.exec_driver_sql("PRAGMA mmap_size").scalar())
+
+
+def test_sqlite_memory_map_is_off_unless_configured(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("OBS_SQLITE_MMAP_BYTES", raising=False)
+    with LineageStore.open(f"sqlite:///{tmp_path / 'off.db'}") as store:
+        assert _mmap_size(store) == 0
+    monkeypatch.setenv("OBS_SQLITE_MMAP_BYTES", str(64 * 1024 * 1024))
+    with LineageStore.open(f"sqlite:///{tmp_path / 'on.db'}") as store:
+        assert _mmap_size(store) == 64 * 1024 * 1024
+        events = corpus.load()[:20]
+        store.ingest(events)
+        with store.read() as conn:  # written and read back through the map
+            assert conn.execute(select(t.events.c.event_hash)).all()
+    monkeypatch.setenv("OBS_SQLITE_MMAP_BYTES", "lots")
+    with pytest.raises(Exception, match="OBS_SQLITE_MMAP_BYTES must be a number of bytes"):
+        with LineageStore.open(f"sqlite:///{tmp_path / 'bad.db'}") as store:
+            _mmap_size(store)
