@@ -19,6 +19,8 @@ from typer.testing import CliRunner
 from lineage.store import LineageStore
 from observability_pipelines import cli
 
+pytestmark = pytest.mark.slow  # each case runs real `obs` processes (~2-7 s); the fast loop keeps test_cli_output's import check
+
 READ_ONLY = {
     "lineage upstream": ["lineage", "upstream", "serving.churn_predictions"],
     "lineage history": ["lineage", "history", "clean.loans", "--limit", "4"],

@@ -49,6 +49,7 @@ def test_parts_keep_every_edge_in_order_within_both_limits(max_edges, max_bytes)
     assert (len(parts) == 1) == (max_edges == max_bytes == 10**9)
 
 
+@pytest.mark.slow  # a real run of a 2,600-column asset
 def test_a_wide_assets_lineage_reaches_the_store_whole(tmp_path):
     columns, inputs = 2_600, 4  # 10,400 input fields: more than one event may carry
     assert columns * inputs > MAX_COLUMN_EDGES
