@@ -21,7 +21,7 @@ TOP_K = 8  # segments kept per attribute; the rest is "__other__"
 # "OTHER" stays its own segment, and new values never show under their own name).
 OTHER = "__other__"
 MISSING = "__missing__"  # null values: their own segment, under a name no real value carries
-MIN_SEGMENT_ROWS = 50  # fewer rows: a segment's AUC or KS is noise, reported but never failed
+MIN_SEGMENT_ROWS = 50  # fewer rows: a segment's AUC or KS is noise (and nearly a row's own value): rows only, never failed
 METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc")
 
 
@@ -63,11 +63,12 @@ def segment_performance(data: pd.DataFrame, segments: pd.Series, baseline: Mappi
     worst: dict[str, float] = {}
     skipped: list[str] = []
     for name, rows in data.groupby(segments.to_numpy(), sort=True):
+        if len(rows) < min_rows:  # the row count only: a metric of a few rows is nearly a row's own outcome
+            skipped.append(str(name))
+            by_segment[str(name)] = {"rows": float(len(rows))}
+            continue
         m = classification_metrics(rows[label].astype(int), rows[decision].astype(int), rows[score].astype(float))
         by_segment[str(name)] = {"rows": float(len(rows)), **{k: m[k] for k in METRICS}}
-        if len(rows) < min_rows:
-            skipped.append(str(name))
-            continue
         y = rows[label].astype(int).to_numpy()
         excess = [_excess(m.get(k), baseline.get(k), t, standard_error(k, m.get(k), y)) for k, t in max_drop.items()]
         if any(e > 0 for e in excess):
