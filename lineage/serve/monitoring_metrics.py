@@ -18,7 +18,6 @@ every text label goes through :func:`lineage.serve.metrics._bounded_label`. Aggr
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -33,6 +32,7 @@ from lineage.facets import (
     parse,
     partition_key,
 )
+from lineage.serve.model_metrics import _json  # one tolerant reader of stored JSON for both families
 from lineage.store import tables as t
 
 MAX_CHECKS = 16  # monitoring checks per dataset kept in a scrape (the reference project has 8 on predictions)
@@ -58,14 +58,6 @@ FAMILIES = {
 Samples = dict[str, dict[tuple[str, ...], float]]  # family -> labels -> value (one value per label set)
 KEYS = (ExplanationDriftDatasetFacet.KEY, RegressionDatasetFacet.KEY, AnomalyDatasetFacet.KEY,
         SegmentsDatasetFacet.KEY)
-
-
-def _json(text: str) -> dict:
-    try:
-        value = json.loads(text)
-    except (TypeError, ValueError):
-        return {}
-    return value if isinstance(value, dict) else {}
 
 
 def latest_facets(conn: sa.Connection, max_datasets: int) -> list[tuple[str, str, str, Any]]:
