@@ -3,9 +3,11 @@
     .venv-test/bin/python benchmarks/bench_drift_profiles.py [--rows 1000,10000,50000] [--columns 8] [--reps 7]
         [--quick] [--json]
 
-Per window size, the profile path does what the drift check does (``checks/drift_observer.py``): read the new
-partition (Parquet, as an IO manager would), profile it and store its profile, load the window's stored
-profiles (DriftStore), and ``detect_drift_from_profiles`` with the pipelines' drift config. The baseline is
+Per window size, the profile path is the drift check itself (``drift_observer.evaluate_drift`` on a real
+Dagster instance holding a materialization, with the usual metadata, of each of 31 daily partitions): read the
+new partition (Parquet, as an IO manager would), find the window's partitions and their latest runs (run index),
+store the new profile, load the window's stored profiles, compare (``detect_drift_from_profiles``, the
+pipelines' drift config) and build the check's result. The baseline is
 the window-reading path the check used before (read every partition of the window, ``detect_drift`` on the
 concatenation), same run. Columns: ``--columns`` numeric ones plus a categorical and a low-cardinality
 integer; each partition's row count varies by up to 5 % around ``--rows`` (as daily partitions do, so
@@ -22,48 +24,58 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+
+DAILY_START = "2026-01-01"
 
 
 def build(base: Path, rows: int, columns: int, days: int):
     import dagster as dg
     import numpy as np
     import pandas as pd
-    from upath import UPath
 
     from observability_pipelines.checks.drift_store import DriftStore
     from observability_pipelines.checks.profiles import profile_record
 
     rng = np.random.default_rng(0)
-    store = DriftStore(UPath(base / "state"))
+    (base / "dagster").mkdir()
+    instance = dg.DagsterInstance.local_temp(str(base / "dagster"))
+    store = DriftStore.for_instance(instance)  # where the check keeps them
     key = dg.AssetKey("bench")
+    partitions = dg.DailyPartitionsDefinition(start_date=DAILY_START)
     numeric = [f"c{i}" for i in range(columns)]
-    for day in range(days + 1):
+    keys = partitions.get_partition_keys()[:days + 1]
+    for day, partition in enumerate(keys):
         n = int(rows * rng.uniform(0.95, 1.05))
         frame = pd.DataFrame({c: rng.normal(i, 1 + i / 10, n) for i, c in enumerate(numeric)})
         frame["region"] = rng.choice(["north", "south", "east", "west"], n)
         frame["level"] = rng.integers(0, 4, n)
         frame.to_parquet(base / f"{day}.parquet")
-        if day < days:
-            store.save_profile(key, str(day), profile_record(frame, list(frame.columns), None))
-    return store, key, [*numeric, "region", "level"]
+        instance.report_runless_asset_event(dg.AssetMaterialization(  # what an IO manager's output records
+            asset_key=key, partition=partition, metadata={
+                "dagster/row_count": n, "dagster/column_schema": dg.TableSchema(
+                    columns=[dg.TableColumn(c, str(frame[c].dtype)) for c in frame.columns])}))
+        if day < days:  # runless materializations carry the empty run id
+            store.save_profile(key, partition, profile_record(frame, list(frame.columns), ""))
+    context = SimpleNamespace(instance=instance, resources=SimpleNamespace(), partition_keys=keys)
+    return context, partitions, key, [*numeric, "region", "level"]
 
 
-def profile_check(base: Path, store, key, names, window: int, days: int) -> float:
+def profile_check(base: Path, context, partitions, key, names, window: int, days: int) -> tuple[float, float]:
     import pandas as pd
 
-    from observability_pipelines.checks.drift_observer import pipeline_drift_config
-    from observability_pipelines.checks.profile_drift import detect_drift_from_profiles
-    from observability_pipelines.checks.profiles import profile_record
+    from observability_pipelines.checks.drift_observer import evaluate_drift, pipeline_drift_config
 
     started = _now()
     current = pd.read_parquet(base / f"{days}.parquet")
-    store.save_profile(key, str(days), profile_record(current, names, None))
-    stored = [store.load_profile(key, str(d)) for d in range(days - window, days)]
-    result = detect_drift_from_profiles(stored, current, names, pipeline_drift_config())
-    assert result is not None and len(result.columns) == len(names)
+    result, _ = evaluate_drift(context, key, context.partition_keys[days], partitions, current, names,
+                               window=window, config=pipeline_drift_config(), run_id="")
+    assert result.metadata["reference_partitions"].value == window, result.metadata
+    assert result.metadata["reference_partitions_read"].value == 0  # every partition from its profile
     return _since(started)
 
 
@@ -116,12 +128,13 @@ def measure(rows: int, columns: int, reps: int) -> dict:
     days = 30
     with tempfile.TemporaryDirectory() as tmp:
         base = Path(tmp)
-        store, key, names = build(base, rows, columns, days)
+        context, partitions, key, names = build(base, rows, columns, days)
         times: dict[str, list[tuple[float, float]]] = {f"{p}_{w}": [] for p in ("profiles", "reading") for w in (7, 30)}
-        profile_check(base, store, key, names, 7, days)  # warm-up
+        for w in (7, 30):  # warm-up (and the run index's first build)
+            profile_check(base, context, partitions, key, names, w, days)
         for _ in range(reps):  # alternate so drift in machine load hits all variants alike
             for w in (7, 30):
-                times[f"profiles_{w}"].append(profile_check(base, store, key, names, w, days))
+                times[f"profiles_{w}"].append(profile_check(base, context, partitions, key, names, w, days))
                 times[f"reading_{w}"].append(reading_check(base, names, w, days))
     cpu = {k: statistics.median(c for c, _ in v) for k, v in times.items()}
     wall = {k: statistics.median(w for _, w in v) for k, v in times.items()}

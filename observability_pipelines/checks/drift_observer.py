@@ -19,9 +19,10 @@ import pandas as pd
 
 from observability_pipelines.checks.drift import ColumnDriftResult, DriftConfig, detect_drift
 from observability_pipelines.checks.drift_store import DriftStore
-from observability_pipelines.checks.history import earlier_partition_keys, latest_runs, load_partitions
+from observability_pipelines.checks.history import earlier_partition_keys, load_partitions
 from observability_pipelines.checks.profile_drift import detect_drift_from_profiles
 from observability_pipelines.checks.profiles import PROFILE_VERSION, profile_record
+from observability_pipelines.checks.run_index import indexed_latest_runs
 from observability_pipelines.observe.asset import Observation, Observer
 from observability_pipelines.observe.metadata import drift_check_metadata
 
@@ -121,7 +122,7 @@ def window_keys(context, asset: dg.AssetKey, partition: str, partitions_def: dg.
     ``3 * window``: a drifted one must not become the new normal), and each one's latest run."""
     candidates = [k for k in earlier_partition_keys(partitions_def, partition, 3 * window)
                   if not store.is_flagged(asset, k)]
-    runs = latest_runs(context.instance, asset, candidates)
+    runs = indexed_latest_runs(context.instance, store, asset, candidates)
     return [k for k in candidates if k in runs][:window], runs
 
 
@@ -175,7 +176,7 @@ def keep_profile(context, store: DriftStore, asset: dg.AssetKey, partition: str,
                  columns: Sequence[str], run_id: str | None) -> None:
     """Store the checked partition's profile, tagged with the run that materialized the value."""
     if run_id is None:  # a check after the materialization: its latest record is the value being checked
-        run_id = latest_runs(context.instance, asset, [partition]).get(partition)
+        run_id = indexed_latest_runs(context.instance, store, asset, [partition]).get(partition)
     store.save_profile(asset, partition, profile_record(current, [c for c in columns if c in current.columns], run_id))
 
 

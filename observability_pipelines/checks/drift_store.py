@@ -4,7 +4,7 @@ The state lives where the data's trust domain is, never in events: ``OBS_DATA_DI
 when set, else the Dagster instance's storage directory (``<storage>/obs_data``, where Dagster's own fs IO
 manager writes). Layout: ``_flags/<asset>/<partition>.json``, ``_profiles/<asset>/<partition>.prof`` (binary,
 :func:`~observability_pipelines.checks.profiles.encode_record`; a ``<partition>.json`` profile of an earlier
-version is still read).
+version is still read), ``_state/<asset>/<name>.json`` (the asset's run index, ``run_index``).
 """
 
 from __future__ import annotations
@@ -68,6 +68,17 @@ class DriftStore:
 
     def is_flagged(self, asset: dg.AssetKey, partition: str) -> bool:
         return self._path("_flags", asset, partition).exists()
+
+    def save_state(self, asset: dg.AssetKey, name: str, data: dict) -> None:
+        """A small JSON document of the asset's own (e.g. the latest run per partition, ``run_index``)."""
+        self._write(self._path("_state", asset, name), data)
+
+    def load_state(self, asset: dg.AssetKey, name: str) -> dict | None:
+        """The document ``save_state`` wrote; None when missing or unreadable (then rebuilt by its owner)."""
+        try:
+            return json.loads(self._path("_state", asset, name).read_text())
+        except (FileNotFoundError, ValueError):
+            return None
 
     def save_profile(self, asset: dg.AssetKey, partition: str, profile: dict) -> None:
         self._write(self._path("_profiles", asset, partition), encode_record(profile))

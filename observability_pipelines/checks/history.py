@@ -15,14 +15,7 @@ import dagster as dg
 def earlier_partition_keys(partitions_def: dg.PartitionsDefinition, key: str, n: int) -> list[str]:
     """Up to ``n`` partition keys before ``key``, most recent first."""
     if isinstance(partitions_def, dg.TimeWindowPartitionsDefinition):
-        out: list[str] = []
-        window = partitions_def.time_window_for_partition_key(key)
-        while len(out) < n:
-            window = partitions_def.get_prev_partition_window(window.start)
-            if window is None:
-                break
-            out.append(partitions_def.get_partition_key_range_for_time_window(window).start)
-        return out
+        return _earlier_time_keys(partitions_def, key, n)
     keys = list(partitions_def.get_partition_keys())
     if key not in keys:
         return []
@@ -30,18 +23,54 @@ def earlier_partition_keys(partitions_def: dg.PartitionsDefinition, key: str, n:
     return list(reversed(keys[max(0, i - n):i]))
 
 
+def _earlier_time_keys(partitions_def: dg.TimeWindowPartitionsDefinition, key: str, n: int) -> list[str]:
+    """The keys of the time windows before ``key``'s, listed in one call for a span estimated from ``key``'s own
+    window (widened until it holds ``n`` or reaches the first partition): stepping back one window at a time
+    costs ~0.5 ms a window (cron iteration), 45 ms for a 30-day drift check's 90 candidates.
+    ``get_partition_keys_in_time_window`` is not marked public in Dagster 1.13; without it, the public stepping."""
+    if not n:
+        return []
+    list_keys = getattr(partitions_def, "get_partition_keys_in_time_window", None)
+    window = partitions_def.time_window_for_partition_key(key)
+    if list_keys is None:
+        return _stepped_time_keys(partitions_def, window, n)
+    first = partitions_def.start
+    span = (window.end - window.start) * (n + 1)
+    while True:
+        start = max(window.start - span, first)
+        keys = list(list_keys(dg.TimeWindow(start, window.start)))
+        if len(keys) >= n or start <= first:
+            return list(reversed(keys))[:n]
+        span *= 2
+
+
+def _stepped_time_keys(partitions_def: dg.TimeWindowPartitionsDefinition, window, n: int) -> list[str]:
+    out: list[str] = []
+    while len(out) < n:
+        window = partitions_def.get_prev_partition_window(window.start)
+        if window is None:
+            break
+        out.append(partitions_def.get_partition_key_range_for_time_window(window).start)
+    return out
+
+
 def latest_runs(instance: dg.DagsterInstance, asset_key: dg.AssetKey, keys: Sequence[str]) -> dict[str, str]:
     """The run of the latest materialization of each of ``keys`` that has one (one bounded query)."""
+    return {k: r.run_id for k, r in latest_records(instance, asset_key, keys).items()}
+
+
+def latest_records(instance: dg.DagsterInstance, asset_key: dg.AssetKey, keys: Sequence[str]) -> dict:
+    """The latest materialization record (``EventLogRecord``) of each of ``keys`` that has one."""
     if not keys:
         return {}
-    found: dict[str, str] = {}
+    found: dict = {}
     cursor = None
     while True:  # newest first, so the first record seen of a partition is its latest
         page = instance.fetch_materializations(
             dg.AssetRecordsFilter(asset_key=asset_key, asset_partitions=list(keys)), limit=500, cursor=cursor)
         for record in page.records:
             if record.partition_key:
-                found.setdefault(record.partition_key, record.run_id)
+                found.setdefault(record.partition_key, record)
         if not page.has_more or len(found) >= len(set(keys)):
             return found
         cursor = page.cursor
@@ -55,6 +84,8 @@ def materialized_keys(instance: dg.DagsterInstance, asset_key: dg.AssetKey, keys
 def load_partitions(context, io_manager_key: str, asset_key: dg.AssetKey, partitions_def: dg.PartitionsDefinition,
                     keys: Sequence[str]) -> Iterator[tuple[str, object]]:
     """(key, value) of each partition, loaded by the asset's own IO manager (a resource of the step)."""
+    if not keys:
+        return  # nothing to load: the IO manager (a resource of the step) is not even looked up
     io_manager = getattr(context.resources, io_manager_key)
     for key in keys:
         input_context = dg.build_input_context(asset_key=asset_key, partition_key=key,

@@ -1,7 +1,8 @@
 """Drift of a new partition against a window known only by its stored profiles: no earlier partition is read.
 
 Numeric columns of small partitions (every value kept, ``EXACT_LIMIT``) are rebuilt and go through
-``detect_drift`` unchanged; categorical and low-cardinality numeric columns are compared on their exact
+``detect_drift`` unchanged while the window holds at most ``WINDOW_EXACT_LIMIT`` values (beyond, they are
+sketched like large partitions); categorical and low-cardinality numeric columns are compared on their exact
 counts with ``detect_drift``'s own count kernels and wording (labels compared as text): both equal the exact test.
 Numeric columns with sketched partitions get their scores from the merged step CDF of the window: the KS
 statistic within ``KS_TOLERANCE`` of the exact one and its p-value from the same function ``detect_drift``
@@ -35,6 +36,7 @@ from observability_pipelines.checks.drift import (
 from observability_pipelines.checks.profiles import (
     COUNTS_LIMIT,
     MERGED_POINTS,
+    WINDOW_EXACT_LIMIT,
     ColumnProfile,
     ks_statistic,
     merge_moments,
@@ -124,7 +126,7 @@ def _rebuild(name: str, window: list[ColumnProfile], cur: pd.Series, cfg: DriftC
             n_ref=sum(p.count for p in window), n_cur=len(cur))
     if not ref_num:
         return counts_categorical(name, window, cur, cfg, numeric=False)
-    if all(p.exact or p.kind == ABSENT for p in window):
+    if all(p.exact or p.kind == ABSENT for p in window) and sum(p.finite for p in present) <= WINDOW_EXACT_LIMIT:
         return _numeric_values(window), cur
     counted = all(p.counts or not p.finite for p in window)
     distinct = set().union(*(p.counts for p in window)) if counted else None
@@ -284,7 +286,7 @@ def _ref_cdf_at(grid: np.ndarray, cdf: np.ndarray, x: np.ndarray, side: str = "r
 
 def wasserstein_from_cdf(grid: np.ndarray, cdf: np.ndarray, cur_sorted: np.ndarray) -> float:
     """W1 = integral of |F_ref - F_cur| over the union of both step functions' jumps."""
-    points = np.sort(np.concatenate([grid, cur_sorted]), kind="stable")  # two sorted runs: timsort merges them
+    points = np.sort(np.concatenate([grid, cur_sorted]))  # de-duplicated next: the order of ties is irrelevant
     points = points[np.r_[True, points[1:] != points[:-1]]]
     gap = np.abs(_ref_cdf_at(grid, cdf, points) - np.searchsorted(cur_sorted, points, side="right") / cur_sorted.size)
     return float(np.sum(np.diff(points) * gap[:-1]))

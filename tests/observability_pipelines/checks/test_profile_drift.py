@@ -64,11 +64,14 @@ def test_small_partitions_give_the_exact_result(config):
     assert ours.columns["region"].chi2_stat == pytest.approx(chi2.statistic, rel=1e-9)
 
 
+@pytest.mark.parametrize("rows", [(3000, 6000), (900, 2000)], ids=["sketched", "small_cut"])
 @pytest.mark.parametrize("days", [7, 30])
 @pytest.mark.parametrize("shift", [0.0, 0.4, 3.0])
-def test_sketched_partitions_stay_within_the_tolerance_and_decide_as_scipy(days, shift):
+def test_sketched_partitions_stay_within_the_tolerance_and_decide_as_scipy(days, shift, rows):
+    """Large partitions are sketched; small ones (kept whole) are cut to quantiles once the window holds more
+    than WINDOW_EXACT_LIMIT values: both within the tolerance of scipy's exact statistic."""
     rng = np.random.default_rng(days * 10 + int(shift * 10))
-    frames = [_frame(rng, int(rng.integers(3000, 6000))) for _ in range(days)]
+    frames = [_frame(rng, int(rng.integers(*rows))) for _ in range(days)]
     current = _frame(rng, 4000, shift)
     config = pipeline_drift_config()
     ours, exact, reference = _both(frames, current, config)

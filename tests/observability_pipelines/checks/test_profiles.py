@@ -12,6 +12,7 @@ from observability_pipelines.checks.profiles import (
     COUNTS_LIMIT,
     EXACT_LIMIT,
     KS_TOLERANCE,
+    WINDOW_EXACT_LIMIT,
     K,
     ColumnProfile,
     ks_statistic,
@@ -86,12 +87,27 @@ def test_moments_counts_nulls_and_infs_merge_exactly():
 
 def test_small_partitions_keep_every_value_and_merge_to_scipys_exact_statistic():
     rng = np.random.default_rng(11)
-    window = [rng.gamma(3, 10, int(rng.integers(100, EXACT_LIMIT))) for _ in range(7)]
+    window = [rng.gamma(3, 10, int(rng.integers(100, WINDOW_EXACT_LIMIT // 7))) for _ in range(7)]
     current = rng.gamma(3, 11, 500)
     profiles = [ColumnProfile.from_dict(profile_column(pd.Series(w)).to_dict()) for w in window]
     assert all(p.exact and np.array_equal(p.quantiles, np.sort(w)) for p, w in zip(profiles, window))
     exact = stats.ks_2samp(np.concatenate(window), current).statistic
     assert ks_statistic(profiles, current) == pytest.approx(exact, rel=1e-12, abs=1e-15)
+
+
+@pytest.mark.parametrize("days", [7, 30])
+def test_a_window_of_small_partitions_beyond_the_exact_limit_stays_within_the_tolerance(days):
+    rng = np.random.default_rng(days)
+    window = [rng.gamma(3, 10, int(rng.integers(900, EXACT_LIMIT))) for _ in range(days)]
+    assert sum(map(len, window)) > WINDOW_EXACT_LIMIT
+    profiles = [profile_column(pd.Series(w)) for w in window]
+    assert all(p.exact for p in profiles)  # each partition keeps its values; the window is cut
+    grid, _ = merged_cdf(profiles)
+    assert len(grid) <= days * K
+    for shift in (10.0, 10.4, 13.0):
+        current = rng.gamma(3, shift, 1000)
+        exact = stats.ks_2samp(np.concatenate(window), current).statistic
+        assert abs(ks_statistic(profiles, current) - exact) <= KS_TOLERANCE
 
 
 def test_numeric_columns_with_few_distinct_values_keep_exact_counts():
