@@ -23,9 +23,12 @@ derived from the two sorted arrays without further sorting:
   the ECDFs are monotone so ``|F_ref - F_cur|`` is bounded by the counts at
   the interval ends; only the intervals whose bound exceeds the best value
   found so far are refined (recursively, the others are dropped), down to
-  single observations.  The counts of a new point are bracketed by those of
+  single observations.  Up to ``_KS_SEARCH_MAX_N`` values (cache-sized
+  samples) the counts come from ``np.searchsorted`` over open value intervals
+  (:func:`_ks_stat_search`: fewer numpy calls per level); above, the counts of
+  a new point are bracketed by those of
   its interval's ends and found by a vectorised binary search inside the
-  bracket.  Once the candidate intervals hold at most
+  bracket (:func:`_ks_stat_refine`).  Once the candidate intervals hold at most
   ``_KS_WINDOW_MERGE_MAX`` observations they are merged at once (one stable
   argsort of those values, counts offset by what lies below each interval).
   The result is exactly the statistic scipy computes, from a few
@@ -74,8 +77,9 @@ derived from the two sorted arrays without further sorting:
 Categorical columns (non-numeric dtypes, booleans, and numeric columns with at
 most ``categorical_max_unique`` distinct reference values) are reduced to a
 vector of counts per category (``pd.factorize`` / categorical codes +
-``np.bincount``; for numeric low-cardinality columns straight from the sorted
-arrays).  Categories only present in the current data get their own bins.
+``np.bincount``; Arrow-backed strings with one ``pyarrow.compute.value_counts``
+pass, same labels in the same order; for numeric low-cardinality columns
+straight from the sorted arrays).  Categories only present in the current data get their own bins.
 
 * **Chi-square**: the *contingency* form, i.e. exactly
   ``scipy.stats.chi2_contingency([ref_counts, cur_counts],
@@ -166,6 +170,7 @@ _KS_PELZ_GOOD_MIN_SF = 1e-9  # below this survival value 1 - PelzGood cancels: t
 _KS_TAIL_SMIRNOV_MAX_N = 20000  # kstwo far tail up to this n: scipy's exact one-sided Smirnov (O(n))
 _KS_MERGE_MAX_N = 24000  # n1 + n2 up to this: one linear merge for the KS statistic, refine above
 _KS_WINDOW_MERGE_MAX = 1 << 13  # refine: values left in the candidate intervals up to this: one merge
+_KS_SEARCH_MAX_N = 400_000  # n1 + n2 up to this: refine with np.searchsorted counts (cache-sized samples)
 KS_PVALUE_ATOL = 0.005  # documented agreement with scipy: |p - p_scipy| <= ATOL always
 KS_PVALUE_RTOL = 0.10  # ... and <= RTOL * p_scipy where p_scipy >= KS_PVALUE_RTOL_FROM
 KS_PVALUE_RTOL_FROM = 1e-10  # below: p <= KS_PVALUE_TAIL_MAX (both say "overwhelming drift")
@@ -387,10 +392,68 @@ def _run_ends(s: np.ndarray) -> np.ndarray:
 
 
 def _ks_stat(s1: np.ndarray, s2: np.ndarray) -> float:
-    """Exact KS statistic: one merge for small samples, bound-and-refine above."""
-    if s1.size + s2.size <= _KS_MERGE_MAX_N:
+    """Exact KS statistic: one merge for small samples, bound-and-refine above
+    (with ``np.searchsorted`` counts while the samples are cache-sized, with
+    bracketed counts above)."""
+    n = s1.size + s2.size
+    if n <= _KS_MERGE_MAX_N:
         return _ks_stat_direct(s1, s2)
+    if n <= _KS_SEARCH_MAX_N:
+        return _ks_stat_search(s1, s2)
     return _ks_stat_refine(s1, s2)
+
+
+def _ks_stat_search(s1: np.ndarray, s2: np.ndarray, grid: int = 512, k: int = 8,
+                    window_max: int = _KS_WINDOW_MERGE_MAX) -> float:
+    """Exact two-sided KS statistic by bound-and-refine over open value
+    intervals, counts by ``np.searchsorted`` (few numpy calls per level: the
+    faster variant while the samples fit in cache).
+
+    State: disjoint open intervals ``(lo, hi)`` between evaluated points, each
+    held as the index ranges of its values, ``s1[a1:e1]`` and ``s2[a2:e2]``
+    (``a = #{s <= lo}``, ``e = #{s < hi}``).  Inside, ``F1 - F2 <= e1/n1 -
+    a2/n2`` and ``F2 - F1 <= e2/n2 - a1/n1``; intervals whose bound cannot
+    beat the best evaluated value are dropped, the others are split at ``k``
+    index-spread values of each sample (evaluated, and excluded from the
+    pieces with their ties, so the pieces shrink geometrically even next to a
+    large tie), until the values left fit one merge (:func:`_ks_windows`)."""
+    n1, n2 = s1.size, s2.size
+    xs = np.concatenate([s1[_grid_indices(n1, grid)], s2[_grid_indices(n2, grid)]])
+    xs.sort()  # includes both samples' extremes: the intervals cover every other value
+    (l1, r1), (l2, r2) = _counts_lr(s1, xs), _counts_lr(s2, xs)
+    best = float(np.abs(r1 / n1 - r2 / n2).max())
+    a1, e1, a2, e2 = r1[:-1], l1[1:], r2[:-1], l2[1:]
+    while True:
+        ub = np.maximum(e1 / n1 - a2 / n2, e2 / n2 - a1 / n1)
+        live = np.flatnonzero(ub > best)
+        if live.size == 0:
+            return best
+        a1, e1, a2, e2 = a1[live], e1[live], a2[live], e2[live]
+        if int((e1 - a1).sum() + (e2 - a2).sum()) <= window_max:
+            return max(best, _ks_windows(s1, s2, a1, e1, a2, e2))
+        v = np.concatenate([s1[_spread_indices(a1, e1, k)[0]], s2[_spread_indices(a2, e2, k)[0]]])
+        v.sort()  # (the intervals are disjoint and increasing: sorted by interval too)
+        (vl1, vr1), (vl2, vr2) = _counts_lr(s1, v), _counts_lr(s2, v)
+        best = max(best, float(np.abs(vr1 / n1 - vr2 / n2).max()))
+        # pieces of interval w: starts [a_w, r(v_1), ..., r(v_m)], ends [l(v_1), ..., l(v_m), e_w]
+        # (counts are monotone in the value, so sorting lays the pieces out in order)
+        a1, e1 = np.sort(np.concatenate([a1, vr1])), np.sort(np.concatenate([vl1, e1]))
+        a2, e2 = np.sort(np.concatenate([a2, vr2])), np.sort(np.concatenate([vl2, e2]))
+
+
+def _counts_lr(s: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(``#{s < x}``, ``#{s <= x}``) for sorted values ``x``: one search, the
+    left count from the neighbours (a second search only for tied values)."""
+    right = np.searchsorted(s, x, "right")
+    left = right.copy()
+    has = right > 0
+    has[has] = s[right[has] - 1] == x[has]
+    left -= has
+    tie = has & (left > 0)
+    tie[tie] = s[left[tie] - 1] == x[tie]
+    if tie.any():
+        left[tie] = np.searchsorted(s, x[tie], "left")
+    return left, right
 
 
 def _grid_indices(n: int, g: int) -> np.ndarray:
@@ -1096,6 +1159,8 @@ def _prep_categorical(s: pd.Series) -> _Cat:
         n_null = int((codes < 0).sum())
         present = counts > 0
         return _Cat([c for c, p in zip(cats, present) if p], counts[present], n_rows, n_null)
+    if isinstance(s.array, pd.arrays.ArrowStringArray):
+        return _arrow_string_counts(s)
     codes, uniques = pd.factorize(s, use_na_sentinel=True)
     # one counting pass: shift the NA sentinel -1 to bin 0
     if codes.flags.writeable and codes.dtype.kind == "i":
@@ -1104,6 +1169,20 @@ def _prep_categorical(s: pd.Series) -> _Cat:
         codes = codes + 1
     counts = np.bincount(codes, minlength=len(uniques) + 1)
     return _Cat(uniques.tolist(), counts[1:], n_rows, int(counts[0]))  # tolist: 3x faster than list()
+
+
+def _arrow_string_counts(s: pd.Series) -> _Cat:
+    """Counts of an Arrow-backed string column from one hash pass
+    (``pyarrow.compute.value_counts``: the labels in order of first
+    appearance, as ``pd.factorize`` gives them, without its codes array)."""
+    import pyarrow.compute as pc  # (an ArrowStringArray implies pyarrow)
+
+    vc = pc.value_counts(s.array.__arrow_array__())
+    values, counts = vc.field("values"), vc.field("counts").to_numpy()
+    valid = values.is_valid()
+    if valid.false_count:  # the null entry: the missing values
+        values, counts = values.filter(valid), counts[valid.to_numpy(zero_copy_only=False)]
+    return _Cat(values.to_pylist(), counts.astype(np.int64, copy=False), len(s), len(s) - int(counts.sum()))
 
 
 def _cat_from_numeric(num: _Num) -> _Cat:

@@ -157,8 +157,8 @@ def decode_record(data: bytes) -> dict | None:
 def merged_cdf(profiles: Sequence[ColumnProfile], max_points: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The window's step CDF: each quantile of a partition carries ``finite / K`` of its rows (one merge of
     the sorted runs); kept-whole partitions are cut to ``K`` quantiles once the window holds more than
-    ``WINDOW_EXACT_LIMIT`` points (exact up to there). With ``max_points``, re-cut to that many quantiles at ``(j + 0.5) / max_points``: the
-    re-cut CDF is the original rounded to a multiple of ``1 / max_points``, so within ``1 / (2 * max_points)``."""
+    ``WINDOW_EXACT_LIMIT`` points (exact up to there). With ``max_points``, re-cut to that many quantiles at
+    ``(j + 0.5) / max_points``: the re-cut CDF is the original rounded to a multiple of ``1 / max_points``, so within ``1 / (2 * max_points)``."""
     sketched = [p for p in profiles if len(p.quantiles)]
     cut = sum(len(p.quantiles) for p in sketched) > WINDOW_EXACT_LIMIT  # a small window stays exact
     points = [sketch_points(p) if cut else np.asarray(p.quantiles, dtype="float64") for p in sketched]
@@ -172,13 +172,28 @@ def merged_cdf(profiles: Sequence[ColumnProfile], max_points: int | None = None)
     # any order (numpy's stable argsort of floats is a merge sort that ignores the runs: 3x slower)
     order = np.argsort(values)
     values, cdf = values[order], np.cumsum(weights[order])
-    last = np.r_[values[1:] != values[:-1], True]  # a tied value's CDF is the one after all its copies
+    last = _last_copies(values)  # a tied value's CDF is the one after all its copies
     values, cdf = values[last], cdf[last] / cdf[-1]
     if max_points is None or len(values) <= max_points:
         return values, cdf
-    cut = values[np.minimum(np.searchsorted(cdf, (np.arange(max_points) + 0.5) / max_points), len(values) - 1)]
-    last = np.r_[cut[1:] != cut[:-1], True]
+    cut = values[np.minimum(np.searchsorted(cdf, _levels(max_points)), len(values) - 1)]
+    last = _last_copies(cut)
     return cut[last], (np.flatnonzero(last) + 1) / max_points
+
+
+def _last_copies(sorted_values: np.ndarray) -> np.ndarray:
+    """True at the last copy of each value of a sorted array (``np.r_`` costs more than the compare here)."""
+    last = np.empty(len(sorted_values), dtype=bool)
+    np.not_equal(sorted_values[1:], sorted_values[:-1], out=last[:-1])
+    last[-1:] = True
+    return last
+
+
+@functools.lru_cache(maxsize=16)
+def _levels(points: int) -> np.ndarray:
+    levels = (np.arange(points) + 0.5) / points
+    levels.setflags(write=False)
+    return levels
 
 
 def sketch_points(profile: ColumnProfile, k: int = K) -> np.ndarray:

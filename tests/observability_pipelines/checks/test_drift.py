@@ -17,7 +17,7 @@ from observability_pipelines.checks.drift import (
     psi_sorted,
     wasserstein_sorted,
 )
-from observability_pipelines.checks.drift import _ks_stat_direct, _ks_stat_refine
+from observability_pipelines.checks.drift import _ks_stat_direct, _ks_stat_refine, _ks_stat_search
 
 
 def hand_psi(ref, cur, bins=10, eps=1e-4):
@@ -41,9 +41,10 @@ KS_CASES = [
     (1000, 1000, 0.1, None),
     (3000, 9000, 0.05, 1),
     (10000, 10001, 0.0, None),  # asymp (just above scipy's exact limit)
-    (20000, 15000, 0.03, None),  # refine path
-    (60000, 50000, 0.0, 2),  # refine path with heavy ties
+    (20000, 15000, 0.03, None),  # searchsorted refine path
+    (60000, 50000, 0.0, 2),  # searchsorted refine path with heavy ties
     (200000, 180000, 0.01, None),
+    (230000, 190000, 0.01, 3),  # bracketed refine path (n1 + n2 > _KS_SEARCH_MAX_N), ties
 ]
 
 
@@ -69,6 +70,7 @@ def test_ks_refine_is_exact(seed):
     if seed % 2:
         a, b = np.round(a, 1), np.round(b, 1)
     assert _ks_stat_refine(a, b) == _ks_stat_direct(a, b)
+    assert _ks_stat_search(a, b) == _ks_stat_direct(a, b)
 
 
 def test_ks_large_asymptotic_config_matches_scipy_when_disabled():
@@ -452,6 +454,8 @@ def test_ks_refine_exact_ties_constant_tiny_and_deep(seed):
         (np.full(n1, 2.0), np.where(rng.random(n2) < 0.5, 2.0, rng.normal(size=n2))),  # constant ref
         (np.full(n1, 1.0), np.full(n2, 1.0)),  # identical constants
         (rng.normal(size=3), rng.normal(size=n2)),  # tiny vs large
+        (np.where(rng.random(n1) < 0.9, 0.0, rng.normal(size=n1)),  # zero-inflated: a tie block next to
+         np.where(rng.random(n2) < 0.8, 0.0, rng.normal(size=n2))),  # every interval end near 0
     ]
     for a, b in cases:
         a, b = np.sort(a), np.sort(b)
@@ -462,6 +466,10 @@ def test_ks_refine_exact_ties_constant_tiny_and_deep(seed):
                               (16, 3, 1 << 40)]:
             assert _ks_stat_refine(a, b, grid, k, wmax) == want
             assert _ks_stat_refine(b, a, grid, k, wmax) == _ks_stat_direct(b, a)
+        # the searchsorted variant, the same way (default, deep refinement, window merges of every size)
+        for grid, k, wmax in [(512, 8, 1 << 13), (2, 2, 0), (16, 3, 0), (256, 8, 0), (3, 2, 64), (16, 3, 1 << 40)]:
+            assert _ks_stat_search(a, b, grid, k, wmax) == want
+            assert _ks_stat_search(b, a, grid, k, wmax) == _ks_stat_direct(b, a)
 
 
 def test_ks_2samp_sorted_refine_path_with_ties_matches_scipy():
@@ -580,3 +588,26 @@ def test_ks_stat_merge_equals_scipy_on_tiny_and_tied_samples(a, b):
         d = _ks_stat_direct(x, y)
         assert d == pytest.approx(stats.ks_2samp(x, y, method="asymp").statistic, rel=1e-15, abs=0)
         assert ks_2samp_sorted(x, y)[0] == stats.ks_2samp(x, y).statistic  # exact branch: rounded to h / lcm
+
+
+def test_arrow_string_counts_equal_factorize_counts():
+    """Arrow-backed strings are counted by pyarrow's value_counts: the same labels (first-appearance
+    order), counts and missing count as pd.factorize of the same values as objects; multi-chunk too."""
+    import pyarrow as pa
+
+    from observability_pipelines.checks.drift import _prep_categorical
+
+    rng = np.random.default_rng(21)
+    labels = np.array(["b", "a", "", "ä", "c c", None], dtype=object)
+    cases = [rng.choice(labels, 5000), rng.choice(labels[:3], 700), np.array([None, None], dtype=object),
+             np.array([], dtype=object), np.array(["x"], dtype=object)]
+    for vals in cases:
+        want = _prep_categorical(pd.Series(vals, dtype=object))
+        chunked = pa.chunked_array([pa.array(vals[: len(vals) // 3], pa.string()), pa.array(vals[len(vals) // 3 :], pa.string())])
+        for s in (pd.Series(vals, dtype="str"), pd.Series(vals, dtype="string[pyarrow]"),
+                  pd.Series(pd.array(chunked, dtype="string[pyarrow]"))):
+            assert isinstance(s.array, pd.arrays.ArrowStringArray)
+            got = _prep_categorical(s)
+            assert got.labels == want.labels and all(type(v) is str for v in got.labels)
+            np.testing.assert_array_equal(got.counts, want.counts)
+            assert got.counts.dtype == np.int64 and (got.n_rows, got.n_null) == (want.n_rows, want.n_null)
