@@ -163,7 +163,7 @@ def flush(
                 error = "delivery lease taken over by another process"
                 break
             try:
-                transport.send([row.event() for row in batch],
+                transport.send(outbox.events(batch),
                                timeout=min(remaining_time or MAX_SEND_TIMEOUT_S, MAX_SEND_TIMEOUT_S))
             except DeliveryError as exc:
                 if exc.permanent and exc.index is not None and 0 <= exc.index < len(batch):

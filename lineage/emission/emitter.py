@@ -25,6 +25,7 @@ from typing import Any
 
 from lineage.emission import delivery, outbox_report
 from lineage.emission.events import to_dict
+from lineage.emission.gcpause import gc_paused
 from lineage.emission.outbox import Outbox, OutboxError
 from lineage.emission.redact import install_log_redaction, redact
 from lineage.emission.spool import Spool
@@ -68,6 +69,8 @@ class LineageEmitter:
         self._client_resolved = transport is not None
         self._backend_error: BackendConfigError | None = None
         self._lock = threading.Lock()
+        self._delivering = threading.Lock()
+        self._timer: threading.Timer | None = None  # a scheduled delivery of deferred events
 
     # ------------------------------------------------------------------ backend
     def _openlineage_client(self) -> Any:
@@ -124,8 +127,8 @@ class LineageEmitter:
                 payloads.append(to_dict(enriched))
         return payloads
 
-    def _append(self, payloads: list[dict[str, Any]]) -> list[int]:
-        ids = self.outbox.append(payloads) if payloads else []
+    def _append(self, payloads: list[dict[str, Any]], keep: bool = False) -> list[int]:
+        ids = self.outbox.append(payloads, keep=keep) if payloads else []
         if self.spool is not None:
             with self._lock:
                 self._own_pending.update(ids)
@@ -136,21 +139,63 @@ class LineageEmitter:
         raises :class:`~lineage.emission.outbox.OutboxError` when the outbox cannot be written."""
         return self._append(self._payloads(events))
 
-    def emit(self, *events: Any) -> delivery.FlushResult | None:
+    def emit(self, *events: Any, defer_s: float | None = None) -> delivery.FlushResult | None:
         """Store, then try to deliver within the budget. Never raises for backend problems; raises
-        :class:`LineageNotRecorded` when the events can be neither stored nor delivered."""
+        :class:`LineageNotRecorded` when the events can be neither stored nor delivered.
+
+        ``defer_s``: the events are stored now but delivered with the next emit, or at the latest
+        ``defer_s`` later by a timer thread (a step's START goes in one backend transaction with its
+        COMPLETE when the step is short; a long step is still seen as started). Returns None then."""
+        with gc_paused():
+            return self._emit(events, defer_s)
+
+    def _emit(self, events: tuple[Any, ...], defer_s: float | None) -> delivery.FlushResult | None:
         payloads = self._payloads(events)
-        try:
-            self._append(payloads)
+        try:  # dicts built here from event objects are ours: delivered as they are (see Outbox.append)
+            self._append(payloads, keep=self.deliver_inline and not any(isinstance(e, dict) for e in events))
         except OutboxError as exc:
             return self._deliver_directly(payloads, exc)
         if not self.deliver_inline:
             return None
-        result = self.try_deliver()
-        if self.spool is not None and (result is None or result.remaining):
-            self.hand_over()
+        if defer_s is not None:
+            self._schedule_delivery(defer_s)
+            return None
+        return self._deliver_now()
+
+    def _deliver_now(self) -> delivery.FlushResult | None:
+        """One bounded delivery attempt of everything pending (a scheduled one is no longer needed)."""
+        self._cancel_scheduled()
+        with self._delivering:  # one delivery at a time in this process: the outbox lease is re-entrant
+            try:
+                result = self.try_deliver()
+            finally:
+                self.outbox.forget_recent()
+            if self.spool is not None and (result is None or result.remaining):
+                self.hand_over()
         outbox_report.report_after_emit(self, result)  # for /metrics wherever obs serve runs; never raises
         return result
+
+    def _schedule_delivery(self, delay_s: float) -> None:
+        with self._lock:
+            if self._timer is not None:
+                return  # the scheduled attempt delivers every event stored before it runs
+            self._timer = threading.Timer(delay_s, self._deferred_delivery)
+            self._timer.daemon = True  # a process that exits first leaves the events in the outbox
+            self._timer.start()
+
+    def _cancel_scheduled(self) -> bool:
+        with self._lock:
+            timer, self._timer = self._timer, None
+        if timer is not None and timer is not threading.current_thread():
+            timer.cancel()
+        return timer is not None
+
+    def _deferred_delivery(self) -> None:
+        try:
+            with gc_paused():
+                self._deliver_now()
+        except Exception as exc:  # a timer thread has no caller to tell: the events wait in the outbox
+            log.warning("deferred lineage delivery failed: %s", redact(exc))
 
     def _deliver_directly(self, payloads: list[dict[str, Any]], cause: OutboxError) -> delivery.FlushResult:
         """The outbox is unusable: send now, in order, or raise (never drop)."""
@@ -238,13 +283,16 @@ class LineageEmitter:
             except Exception as exc:  # an unreachable spool must not hold up the local backlog
                 log.warning("%s", redact(f"could not collect the lineage spool {self.spool.root}: "
                                          f"{type(exc).__name__}: {exc}"))
-        return delivery.flush(self.outbox, self.transport, budget_s=budget_s, lease_wait_s=lease_wait_s,
-                              respect_backoff=False, backoff_s=self.backoff_s)
+        with self._delivering:
+            return delivery.flush(self.outbox, self.transport, budget_s=budget_s, lease_wait_s=lease_wait_s,
+                                  respect_backoff=False, backoff_s=self.backoff_s)
 
     def status(self):
         return self.outbox.status()
 
     def close(self) -> None:
+        if self._cancel_scheduled():  # deferred events are delivered now, not left to the sensor
+            self._deliver_now()
         if self._transport is not None:
             self._transport.close(0)
         self.outbox.close()

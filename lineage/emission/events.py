@@ -228,7 +228,8 @@ _SCALARS = frozenset({str, int, float, bool})  # exact types Serde passes throug
 
 
 def _plain(obj: Any) -> Any:
-    """``Serde.remove_nulls_and_enums(attr.asdict(obj))`` without the intermediate copy."""
+    """``Serde.remove_nulls_and_enums(attr.asdict(obj))`` without the intermediate copy. Scalar leaves
+    (most of a wide event: metrics, input fields) are taken as they are, without a call each."""
     cls = obj.__class__
     if cls in _SCALARS:
         return obj
@@ -239,16 +240,19 @@ def _plain(obj: Any) -> Any:
     if names is not None:
         out = {}
         for name in names:
-            value = _plain(getattr(obj, name))
-            if value is not None:
+            value = getattr(obj, name)
+            if value is not None and (value.__class__ in _SCALARS or (value := _plain(value)) is not None):
                 out[name] = value
         return out
     if isinstance(obj, dict):
-        return {k: v for k, v in ((k if k.__class__ is str else _dict_key(k), _plain(v)) for k, v in obj.items())
-                if v is not None}
+        out = {}
+        for k, v in obj.items():
+            if v is not None and (v.__class__ in _SCALARS or (v := _plain(v)) is not None):
+                out[k if k.__class__ is str else _dict_key(k)] = v
+        return out
     if isinstance(obj, (list, tuple, set, frozenset)):
-        items = (_plain(v) for v in obj if v is not None)
-        return [v for v in items if v is not None and (not isinstance(v, dict) or v != {})]
+        items = [v if v.__class__ in _SCALARS else _plain(v) for v in obj if v is not None]
+        return [v for v in items if v is not None and (v.__class__ is not dict or v != {})]
     return Serde.remove_nulls_and_enums(obj)  # scalars: enums, dates, UUIDs, numpy ints
 
 

@@ -9,7 +9,9 @@ Attach it like any observer::
 
 Events go to the local durable outbox first (``$OBS_OUTBOX_PATH`` or
 ``$DAGSTER_HOME/lineage_outbox.db``), then one delivery attempt bounded by ``budget_seconds``
-is made; the ``outbox_flush_sensor`` and ``obs outbox flush`` deliver the rest, in order. Where
+is made; the ``outbox_flush_sensor`` and ``obs outbox flush`` deliver the rest, in order. A START is
+stored at once but delivered with its COMPLETE / FAIL (one backend transaction for a short step) or
+``START_DELIVERY_DELAY_S`` after it, whichever comes first. Where
 events go is openlineage-python's own configuration (``openlineage.yml`` /
 ``OPENLINEAGE__TRANSPORT__*`` / ``OPENLINEAGE_URL``); without any, the embedded lineage store
 (``$OBS_LINEAGE_URL`` over HTTP, else its database directly). See ``lineage.emission``.
@@ -34,12 +36,14 @@ from lineage.emission import events as ev
 from lineage.emission import facets as fc
 from lineage.emission.emitter import LineageEmitter, LineageNotRecorded
 from lineage.emission.events import EmissionSettings
+from lineage.emission.gcpause import gc_paused
 from observability_pipelines.observe.artifacts import ModelArtifact
 from observability_pipelines.observe.asset import Observation, Observer
 
 log = logging.getLogger(__name__)
 
 RESOURCE_KEY = "openlineage"
+START_DELIVERY_DELAY_S = 1.0  # a step's START reaches the backend with its end, or this long after it started
 _STATE = "_openlineage"
 _emitters: dict[tuple, LineageEmitter] = {}
 _emitters_lock = threading.Lock()
@@ -103,12 +107,13 @@ class OpenLineageResource(dg.ConfigurableResource):
                 emitter = _emitters[key] = LineageEmitter(outbox_path=path, budget_s=self.budget_seconds, spool=spool)
             return emitter
 
-    def emit(self, *events: Any) -> Any:
-        """Store and try to deliver; returns the delivery attempt's ``FlushResult`` (None: no attempt)."""
+    def emit(self, *events: Any, defer_s: float | None = None) -> Any:
+        """Store and try to deliver (``defer_s``: see ``LineageEmitter.emit``); returns the delivery
+        attempt's ``FlushResult`` (None: no attempt)."""
         if not self.enabled:
             return None
         try:
-            return self.emitter().emit(*events)
+            return self.emitter().emit(*events, defer_s=defer_s)
         except LineageNotRecorded:
             raise  # neither stored nor delivered: fail the step rather than lose lineage silently
         except Exception as exc:  # a bug in emission: report, never fail the asset for lineage
@@ -320,18 +325,20 @@ class OpenLineageObserver(Observer):
         return f"{code}:{data}" if code else data
 
     # ------------------------------------------------------------------ hooks
-    def _report(self, obs: Observation, what: str, build: Callable[[dict[str, Any]], Any]) -> None:
+    def _report(self, obs: Observation, what: str, build: Callable[[dict[str, Any]], Any],
+                defer_s: float | None = None) -> None:
         """Build one event from the step's state and emit it; a build error is logged, never raised
         (lineage must not fail, or mask the outcome of, the materialization)."""
         resource = self._resource(obs)
         if not resource.enabled:
             return
-        try:
-            events = build(self._base(obs, resource))
-        except Exception as exc:
-            obs.context.log.warning(f"OpenLineage {what} not built: {exc}")
-            return
-        result = resource.emit(*(events if isinstance(events, list) else [events]))
+        with gc_paused():  # building and sending allocate many small acyclic objects (see gcpause)
+            try:
+                events = build(self._base(obs, resource))
+            except Exception as exc:
+                obs.context.log.warning(f"OpenLineage {what} not built: {exc}")
+                return
+            result = resource.emit(*(events if isinstance(events, list) else [events]), defer_s=defer_s)
         if getattr(result, "dead", 0):  # refused by the backend (e.g. beyond the store's limits): say so here
             obs.context.log.warning(
                 f"OpenLineage {what}: {result.dead} lineage event(s) refused by the backend, kept as 'dead' in the "
@@ -342,9 +349,10 @@ class OpenLineageObserver(Observer):
         return event_v2.OutputDataset(namespace=state["settings"].dataset_namespace, name=state["output_name"])
 
     def on_start(self, obs: Observation) -> None:
+        # Stored now; delivered with the COMPLETE / FAIL (one backend transaction) or START_DELIVERY_DELAY_S later.
         self._report(obs, "START", lambda state: self._event(
             state, event_v2.RunState.START, inputs=self._inputs(obs, state, with_metrics=False),
-            outputs=[self._bare_output(state)]))
+            outputs=[self._bare_output(state)]), defer_s=START_DELIVERY_DELAY_S)
 
     def on_success(self, obs: Observation) -> None:
         self._report(obs, "COMPLETE", lambda state: self._complete(obs, state))
