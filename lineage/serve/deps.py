@@ -53,7 +53,7 @@ def get_store(request: Request) -> LineageStore:
     return store_of(request.app)
 
 
-def authorize(request: Request) -> None:
+async def authorize(request: Request) -> None:  # async: a sync dependency costs a threadpool hop per request
     required = settings_of(request.app).token
     if required is None:
         return
@@ -68,7 +68,7 @@ def authorize(request: Request) -> None:
         )
 
 
-def reject_nul_in_query(request: Request) -> None:
+async def reject_nul_in_query(request: Request) -> None:  # async: no threadpool hop (see authorize)
     """A %00 in a query parameter can match nothing stored (PostgreSQL cannot even bind it); a value
     longer than any stored name can match nothing either (and SQLite refuses LIKE patterns over
     50,000 bytes with an error that is no outage)."""

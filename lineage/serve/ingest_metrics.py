@@ -13,6 +13,7 @@ missing or non-string producer as ``unknown``, so a misbehaving client cannot gr
 from __future__ import annotations
 
 import threading
+from collections import Counter as Tally
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -49,8 +50,19 @@ def producer_label(event: Any) -> str:
     return OTHER
 
 
+def _producer(event: Any) -> str | None:
+    """The producer string, None for anything else (all `unknown`; a list would not even hash)."""
+    producer = event.get("producer") if isinstance(event, Mapping) else None
+    return producer if isinstance(producer, str) else None
+
+
 def count(events: Sequence[Any], rejected: Iterable[int] = ()) -> None:
-    """Count one request's events; ``rejected`` holds the indexes of those that were refused."""
+    """Count one request's events; ``rejected`` holds the indexes of those that were refused.
+
+    Tallied per (producer, outcome) first, one counter increment each: a batch's events mostly share
+    one producer, and a URL split plus a labelled increment per event was ~8 us of a batch event."""
     refused = set(rejected)
-    for index, event in enumerate(events):
-        INGEST_EVENTS.labels(producer_label(event), "rejected" if index in refused else "accepted").inc()
+    raw = Tally((_producer(event), index in refused) for index, event in enumerate(events))
+    for (producer, was_refused), n in raw.items():
+        label = producer_label({"producer": producer})
+        INGEST_EVENTS.labels(label, "rejected" if was_refused else "accepted").inc(n)

@@ -18,6 +18,11 @@ from lineage.store.validation import stable_run_uuid
 
 # Events parsed from JSON are dicts: checking `dict` first skips the slow ABC isinstance path.
 _MAPPING = (dict, Mapping)
+# A key absent from an event's canonical JSON (the payload) is absent from the event: most events carry
+# no `lineage` or `columnLineage` facet, and the payload says so without walking them.
+_LINEAGE_KEY = '"lineage":'
+_COLUMN_LINEAGE_KEY = '"columnLineage":'
+_FACET_KEYS = ('"facets":', '"inputFacets":', '"outputFacets":')
 
 Key = tuple[str, str]  # (namespace, name)
 
@@ -53,29 +58,34 @@ class Prepared:
     @property
     def lineage(self) -> tuple[list[DeclaredEdge], list[tuple[Key, ColumnSource]]]:
         if self._lineage is None:
-            self._lineage = _lineage_facet_edges(self.sides, self.raw, self.job)
+            found = _LINEAGE_KEY in self.payload
+            self._lineage = _lineage_facet_edges(self.sides, self.raw, self.job) if found else ([], [])
         return self._lineage
 
     @property
     def column_sources(self) -> list[tuple[Key, list[ColumnSource]]]:
         """(dataset key, its ColumnLineage sources) per side."""
         if self._columns is None:
-            self._columns = [(key, list(column_sources(ds))) for _, _, _, ds, key in self.sides]
+            found = _COLUMN_LINEAGE_KEY in self.payload
+            self._columns = [(key, list(column_sources(ds)) if found else []) for _, _, _, ds, key in self.sides]
         return self._columns
 
     @property
     def has_side_facets(self) -> bool:
         """Whether any dataset of the event carries facets (else no facet-derived rows)."""
+        if not any(key in self.payload for key in _FACET_KEYS):
+            return False
         return any(ds.get("facets") or (extra and ds.get(extra)) for _, extra, _, ds, _ in self.sides)
 
     def dataset_keys(self) -> set[Key]:
         keys = {key for key, _ in self.column_sources}
         for _, sources in self.column_sources:
             keys.update(s.src for s in sources)
-        return keys | _lineage_keys(self.lineage, "dataset")
+        return keys | _lineage_keys(self.lineage, "dataset") if self.lineage[0] or self.lineage[1] else keys
 
     def job_keys(self) -> set[Key]:
-        return ({self.job} if self.job else set()) | _lineage_keys(self.lineage, "job")
+        own = {self.job} if self.job else set()
+        return own | _lineage_keys(self.lineage, "job") if self.lineage[0] else own
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,11 @@ Two modes. Strict (`validate`, `OBS_LINEAGE_STRICT=1`): the first problem raises
 object, no job or dataset name, no run id, no parseable eventTime, unstorable text, too deep);
 every other schema problem becomes an `EventWarning` kept beside the stored event. A runId that is
 not a UUID is stored under a stable UUIDv5 of it (`stable_run_uuid`); the payload keeps the original.
+
+Screening reads the event's canonical JSON (made once, and kept for the store) before walking it: the
+text answers most checks at C speed (no escaped NUL, valid UTF-8, few enough brackets, no facet key,
+shorter than any limit). A text check may only say "certainly fine"; anything else runs the walk it
+stands in for, so the answers are the walks' answers (tests/lineage/store/test_validation_text.py).
 """
 
 from __future__ import annotations
@@ -70,6 +75,27 @@ EVENT_TIME_CACHE = 4096  # distinct eventTime strings kept parsed (a batch's, se
 EVENT_TYPE_MAX_LEN = 16  # lineage_events.event_type is String(16)
 STRICT_ENV = "OBS_LINEAGE_STRICT"
 
+# Text checks on the canonical JSON (see the module docstring); each is conservative.
+_ESCAPED_NUL = "\\u0000"  # json.dumps writes U+0000 as this escape (a literal backslash-u0000 matches too)
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
+_INNERMOST = re.compile(r"[\[{][^\[\]{}]*[\]}]")
+_FACET_KEYS = ('"facets":', '"inputFacets":', '"outputFacets":')
+# A canonical lower-case UUID: what uuid.UUID(text) would give back unchanged.
+_CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def canonical_json(event: Any) -> str:
+    """Key order and whitespace do not change an event's identity (the store's payload and hash)."""
+    return json.dumps(event, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def _canonical_or_none(event: Any) -> str | None:
+    """`canonical_json(event)`, None when it cannot be made (a NaN, a non-JSON value): the walks decide."""
+    try:
+        return canonical_json(event)
+    except (TypeError, ValueError, RecursionError):
+        return None
+
 
 def strict_mode(explicit: bool | None = None) -> bool:
     """All-or-nothing validation (today's 422) when `OBS_LINEAGE_STRICT=1`, else lenient."""
@@ -81,6 +107,8 @@ def strict_mode(explicit: bool | None = None) -> bool:
 def stable_run_uuid(value: object) -> str:
     """A run id as the store keys it: a UUID in canonical form, anything else its UUIDv5."""
     text = str(value).strip()
+    if _CANONICAL_UUID.fullmatch(text):  # already canonical: uuid.UUID would return it unchanged
+        return text
     try:
         return str(uuid.UUID(text))
     except ValueError:
@@ -88,6 +116,8 @@ def stable_run_uuid(value: object) -> str:
 
 
 def is_uuid(value: object) -> bool:
+    if type(value) is str and _CANONICAL_UUID.fullmatch(value):
+        return True
     try:
         uuid.UUID(str(value))
     except ValueError:
@@ -114,6 +144,7 @@ class Screened:
     index: int
     event: Mapping[str, Any]
     warnings: tuple[EventWarning, ...]
+    payload: str | None = None  # its canonical JSON, made while screening (the store reuses it)
 
 
 @dataclass
@@ -165,7 +196,8 @@ def _is_date_time(value: str) -> bool:
 
 
 def _is_uuid(value: str) -> bool:
-    uuid.UUID(value)  # raises ValueError when it is not one
+    if not _CANONICAL_UUID.fullmatch(value):
+        uuid.UUID(value)  # raises ValueError when it is not one
     return True
 
 
@@ -394,32 +426,37 @@ class EventValidator:
         """Split a batch: storable events with their warnings, refused ones by index."""
         out = Screening()
         for index, event in enumerate(events):
-            facets = _facets(event) if _mapping(event) else None  # found once, used twice
-            fatal = self.fatal_problem(event, index=index, facets=facets)
+            text = _canonical_or_none(event) if _mapping(event) else None
+            facets = _facets(event, text) if _mapping(event) else None  # found once, used twice
+            fatal = self.fatal_problem(event, index=index, facets=facets, text=text)
             if fatal is not None:
                 out.rejected.append(fatal)
                 continue
             assert isinstance(event, Mapping)
-            out.accepted.append(Screened(index, event, tuple(self.problems(event, facets))))
+            out.accepted.append(Screened(index, event, tuple(self.problems(event, facets, text)), text))
         return out
 
     def fatal_problem(
-        self, event: object, index: int | None = None, facets: list[Any] | None = None
+        self, event: object, index: int | None = None, facets: list[Any] | None = None, text: str | None = None
     ) -> EventValidationError | None:
-        """Why an event cannot be stored at all (None when it can); `facets`: `_facets(event)` if known."""
+        """Why an event cannot be stored at all (None when it can); `facets`: `_facets(event)` if known,
+        `text`: `canonical_json(event)` if known (its text checks then spare most walks)."""
         if not _mapping(event):
             return EventValidationError(f"an event must be a JSON object, got {type(event).__name__}", index=index)
         assert isinstance(event, Mapping)
-        problem = (_structure_problem(event, self.max_depth) or _required_problem(event)
-                   or _limit_problem(event, facets))
+        clear = text is not None and _structure_clear(text, self.max_depth)
+        problem = ((None if clear else _structure_problem(event, self.max_depth)) or _required_problem(event)
+                   or _limit_problem(event, facets, None if text is None else len(text)))
         if problem is None:
             return None
         message, path = problem
         return EventValidationError(message, path=path, index=index)
 
-    def problems(self, event: Mapping[str, Any], facets: list[Any] | None = None) -> list[EventWarning]:
+    def problems(
+        self, event: Mapping[str, Any], facets: list[Any] | None = None, text: str | None = None
+    ) -> list[EventWarning]:
         """Every schema problem of a storable event, as warnings (capped per event); `facets`:
-        `_facets(event)` if known."""
+        `_facets(event)` if known, `text`: `canonical_json(event)` if known."""
         found: list[EventWarning] = []
         run = event.get("run")
         run_id = run.get("runId") if isinstance(run, Mapping) else None
@@ -443,7 +480,7 @@ class EventValidator:
             for error in _leaf_errors(self._errors(facet_validator, facet)):
                 message = f"invalid '{key}' facet: {_message(error)}" + (f" ({note})" if note else "")
                 found.append(EventWarning(_json_path([*path, *error.absolute_path]), message, url))
-        found.extend(_number_warnings(event))
+        found.extend(_number_warnings(event))  # a walk: a regex for long numbers over the text is slower
         return _dedupe(found)[:MAX_WARNINGS_PER_EVENT]
 
 
@@ -522,20 +559,25 @@ def _dataset_problem(ds: object, path: str) -> tuple[str, str] | None:
 
 
 def _limit_problem(
-    event: Mapping[str, Any], facets: list[tuple[list[str | int], str, str, Any]] | None = None
+    event: Mapping[str, Any], facets: list[tuple[list[str | int], str, str, Any]] | None = None,
+    size: int | None = None,
 ) -> tuple[str, str] | None:
     """(message, path) for an event beyond the per-event limits (``lineage.config``): an overlong
-    name, too many column-lineage edges, an oversized facet. `facets`: `_facets(event)` if known."""
-    problem = _name_length_problem(event)
+    name, too many column-lineage edges, an oversized facet. `facets`: `_facets(event)` if known;
+    `size`: the length of the event's canonical JSON if known (no name or facet is longer)."""
+    problem = _name_length_problem(event) if size is None or size > MAX_NAME_CHARS else None
     if problem is not None:
         return problem
     edges = 0
+    facet_sizes = size is None or size > MAX_FACET_BYTES
     for path, _kind, key, facet in _facets(event) if facets is None else facets:
         if key == "columnLineage" and isinstance(facet, Mapping):
             edges += _column_edges(facet)
             if edges > MAX_COLUMN_EDGES:
                 return (f"column lineage has more than {MAX_COLUMN_EDGES} input fields in this event; "
                         "send the columns in several events", _json_path(path))
+        if not facet_sizes:
+            continue
         size = len(json.dumps(facet, separators=(",", ":"), ensure_ascii=False))
         if size > MAX_FACET_BYTES:
             return f"the '{key}' facet is {size} bytes as JSON; the limit is {MAX_FACET_BYTES}", _json_path(path)
@@ -638,9 +680,12 @@ def _facet_base(definition: Mapping[str, Any]) -> str | None:
     return None
 
 
-def _facets(event: Mapping[str, Any]) -> list[tuple[list[str | int], str, str, Any]]:
-    """(path, facet kind, key, facet) for every facet the event carries (a list: screening uses it twice)."""
+def _facets(event: Mapping[str, Any], text: str | None = None) -> list[tuple[list[str | int], str, str, Any]]:
+    """(path, facet kind, key, facet) for every facet the event carries (a list: screening uses it twice);
+    `text`: the event's canonical JSON if known (without a facet key in it there is no facet)."""
     out: list[tuple[list[str | int], str, str, Any]] = []
+    if text is not None and not any(key in text for key in _FACET_KEYS):
+        return out
     for entity_key in ("run", "job", "dataset"):
         entity = event.get(entity_key)
         if entity is not None and _mapping(entity):
@@ -660,6 +705,31 @@ def _add_facets(out: list[tuple[list[str | int], str, str, Any]], container: Any
                 kind: str) -> None:
     if container and _mapping(container):  # None and {} (the common cases) carry no facet
         out.extend(([*path, key], kind, key, facet) for key, facet in container.items())
+
+
+def _structure_clear(text: str, limit: int) -> bool:
+    """True when `_structure_problem` certainly finds nothing in the value `text` is the canonical
+    JSON of: no NUL (escaped by json.dumps), no lone surrogate (valid UTF-8), nesting within `limit`
+    (non-finite floats never reach here: `canonical_json` refuses them)."""
+    if _ESCAPED_NUL in text:
+        return False
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            return False
+    return text.count("{") + text.count("[") <= limit or _text_depth(text, limit) <= limit
+
+
+def _text_depth(text: str, limit: int) -> int:
+    """Nesting depth of JSON `text` (strings removed, then innermost containers peeled off), at most `limit` + 1."""
+    skeleton, depth = _JSON_STRING.sub("", text), 0
+    while depth <= limit:
+        skeleton, peeled = _INNERMOST.subn("", skeleton)
+        if not peeled:
+            break
+        depth += 1
+    return depth
 
 
 def _structure_problem(value: Any, limit: int) -> tuple[str, str] | None:

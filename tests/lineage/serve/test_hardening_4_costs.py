@@ -32,7 +32,7 @@ from helpers.lineage_workers import simple_event
 
 from lineage.config import HEADER_TIMEOUT_S, MAX_COLUMN_EDGES, MAX_FACET_BYTES, MAX_HEADER_BYTES, MAX_NAME_CHARS
 from lineage.serve.api import create_app
-from lineage.serve.server import BoundedH11Protocol, uvicorn_options
+from lineage.serve.server import BoundedH11Protocol, BoundedHttpToolsProtocol, uvicorn_options
 from lineage.store import LineageStore
 from lineage.store import tables as t
 
@@ -44,6 +44,13 @@ class FastDeadline(BoundedH11Protocol):
     header_timeout = 1.0  # the mechanism of the 10 s default, at test speed
 
 
+class FastDeadlineHttpTools(BoundedHttpToolsProtocol):  # the parser `obs serve` uses when httptools is installed
+    header_timeout = 1.0
+
+
+PROTOCOLS = {"h11": FastDeadline, "httptools": FastDeadlineHttpTools}
+
+
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[LineageStore]:
     opened = LineageStore.open(f"sqlite:///{tmp_path / 'lineage.db'}")
@@ -51,10 +58,14 @@ def store(tmp_path: Path) -> Iterator[LineageStore]:
     opened.dispose()
 
 
-@pytest.fixture
-def server(store: LineageStore) -> Iterator[LiveServer]:
-    with LiveServer(create_app(store=store), **{**uvicorn_options(), "http": FastDeadline}) as live:
+@pytest.fixture(params=sorted(PROTOCOLS))
+def server(store: LineageStore, request: pytest.FixtureRequest) -> Iterator[LiveServer]:
+    with LiveServer(create_app(store=store), **{**uvicorn_options(), "http": PROTOCOLS[request.param]}) as live:
         yield live
+
+
+def test_obs_serve_parses_with_bounded_httptools_when_it_is_installed() -> None:
+    assert uvicorn_options()["http"] is BoundedHttpToolsProtocol
 
 
 

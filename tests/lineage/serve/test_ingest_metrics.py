@@ -74,3 +74,23 @@ def test_the_producer_label_is_bounded(tmp_path: Path, monkeypatch) -> None:
 def test_the_dashboard_shows_the_ingest_rate() -> None:
     exprs = [expr for _, panels in build.SECTIONS for panel in panels for expr, _ in panel.targets]
     assert any(NAME in expr and "rate(" in expr for expr in exprs)
+
+
+def test_a_batch_counts_per_producer_and_outcome_as_event_by_event() -> None:
+    """The tallied count equals one increment per event, unhashable and missing producers included."""
+    from lineage.serve import ingest_metrics as m
+
+    def series() -> dict[tuple[str, str], float]:
+        return {(s.labels["producer"], s.labels["outcome"]): s.value for metric in m.INGEST_EVENTS.collect()
+                for s in metric.samples if s.name.endswith("_total")}
+
+    events = [{"producer": "https://a.example/x?q=1"}, {"producer": ["not", "a", "string"]}, {"producer": "https://a.example/x"},
+              "not an event", {"producer": "https://b.example/y"}, {}]
+    before = series()
+    m.count(events, rejected=[1, 4])
+    after = series()
+    expected: dict[tuple[str, str], float] = {}
+    for index, event in enumerate(events):
+        key = (m.producer_label(event), "rejected" if index in (1, 4) else "accepted")
+        expected[key] = expected.get(key, 0) + 1
+    assert {k: after[k] - before.get(k, 0) for k in after if after[k] != before.get(k, 0)} == expected
