@@ -86,6 +86,7 @@ def ask(store: LineageStore, info: dict[str, Any]) -> Any:
 COLD_SCRIPT = """
 import json, sys, time
 sys.path[:0] = sys.argv[1:3]
+import networkx  # imported before the clock whether or not rca imports it at module level (obs defers it)
 from bench_rca import SCALE_NS
 from lineage.analysis.rca import analyze
 from lineage.store import LineageStore

@@ -50,17 +50,36 @@ lineage_app = typer.Typer(
 )
 
 
-def register(app: typer.Typer) -> None:
-    """Add `serve`, `ingest` and the `lineage` command group to the root `obs` app."""
-    app.command("serve", help="Run the lineage API (OpenLineage ingest + queries) with uvicorn.")(serve)
-    app.command("ingest", help="Ingest OpenLineage events from a JSON-lines file or a JSON array file.")(ingest)
-    app.add_typer(lineage_app, name="lineage")
-    app.command("rca", help="Root-cause analysis: ranked upstream causes of a failed or drifted dataset.")(rca)
-    from lineage import cli_import, cli_incidents, cli_store
+def register(app: typer.Typer, only: str | None = None) -> None:
+    """Add `serve`, `ingest`, `lineage`, `rca`, `incidents`, `import` and `store` to the root `obs` app; `only`
+    (the first word of a command line) adds just that one: typer reads the signature of every registered
+    command when the app runs (~15 ms for all of them, under load), and a command needs only its own."""
+    for word, add in _REGISTRARS.items():
+        if only is None or only == word:
+            add(app)
 
-    cli_incidents.register(app)
-    cli_import.register(app)
-    cli_store.register(app)
+
+def _add_other_concern(module: str) -> Callable[[typer.Typer], None]:
+    def add(app: typer.Typer) -> None:
+        import importlib
+
+        importlib.import_module(f"lineage.{module}").register(app)
+
+    return add
+
+
+_REGISTRARS: dict[str, Callable[[typer.Typer], None]] = {  # by first word, in the order `obs --help` lists them
+    "serve": lambda app: app.command(
+        "serve", help="Run the lineage API (OpenLineage ingest + queries) with uvicorn.")(serve),
+    "ingest": lambda app: app.command(
+        "ingest", help="Ingest OpenLineage events from a JSON-lines file or a JSON array file.")(ingest),
+    "lineage": lambda app: app.add_typer(lineage_app, name="lineage"),
+    "rca": lambda app: app.command(
+        "rca", help="Root-cause analysis: ranked upstream causes of a failed or drifted dataset.")(rca),
+    "incidents": _add_other_concern("cli_incidents"),
+    "import": _add_other_concern("cli_import"),
+    "store": _add_other_concern("cli_store"),
+}
 
 
 def _fail(message: str, hint: str | None = None, code: int = 1) -> typer.Exit:
@@ -440,6 +459,27 @@ def impact_command(
         _nodes(None, items, wide, first=("category",))
 
 
+PARTITION_TAG = "dagster/partition"  # lineage.facets.PARTITION_TAG (a test checks)
+
+
+def _partition_of(run_facets: dict[str, Any]) -> str | None:
+    """`lineage.facets.partition_key(run_facets)`, the common case read here: a `tags` facet of plain string
+    pairs. Importing lineage.facets imports the openlineage client (~0.2 s of `obs lineage history`), so only
+    any other form (no partition tag, a malformed facet, nominalTime alone) goes to partition_key."""
+    tags_facet = run_facets.get("tags")
+    entries = tags_facet.get("tags") if isinstance(tags_facet, dict) else None
+    if isinstance(entries, list) and all(
+            isinstance(e, dict) and isinstance(e.get("key"), str) and isinstance(e.get("value"), str) for e in entries):
+        tags = {e["key"]: e["value"] for e in entries if e["key"]}  # what TagsFacet.as_dict() keeps
+        if tags.get(PARTITION_TAG):
+            return tags[PARTITION_TAG]
+    if "tags" not in run_facets and "nominalTime" not in run_facets:
+        return None  # partition_key reads only these two facets
+    from lineage.facets import partition_key
+
+    return partition_key(run_facets)
+
+
 @lineage_app.command("history")
 def history_command(
     name: Annotated[str, typer.Argument(help="Dataset name.")],
@@ -454,15 +494,13 @@ def history_command(
     result = _answer(db, as_json, lambda q, s: q.run_history(s, name, namespace=namespace, limit=limit, facets=facet))
     if result is None:
         return
-    from lineage.facets import partition_key
-
     dataset = result["dataset"]
     cols = [Col("run", keep=True), Col("job"), Col("partition", keep=True, drop_if_empty=True),
             Col("roles", optional=True), Col("state"), Col("started (UTC)", keep=True),
             Col("ended (UTC)", keep=True, optional=True), Col("version", drop_if_empty=True, optional=True),
             Col("facets", optional=True)]
     rows = [[
-        run["run_id"] if wide else run["run_id"][:8], run["job"]["name"], partition_key(run.get("run_facets") or {}) or "",
+        run["run_id"] if wide else run["run_id"][:8], run["job"]["name"], _partition_of(run.get("run_facets") or {}) or "",
         ",".join(run["roles"]), run["state"] or "", render.iso_seconds(run["started_at"]),
         render.iso_seconds(run["ended_at"]), (run["dataset_version"] or "")[: None if wide else 12],
         ", ".join(sorted({n for scope in run["facets"].values() for n in scope})),

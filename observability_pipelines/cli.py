@@ -107,7 +107,7 @@ def _register_subcommands(app: typer.Typer, only: str | None = None) -> typer.Ty
             from lineage import cli as lineage_cli
         except ImportError:  # lineage CLI not present yet
             return app
-        lineage_cli.register(app)
+        lineage_cli.register(app, only)
     return app
 
 

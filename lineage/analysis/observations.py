@@ -34,7 +34,8 @@ from lineage.store import reads
 
 # Facets evidence is drawn from; others (column lineage, documentation...) are not read here.
 DATASET_FACETS = ("dataQualityAssertions", "dataQualityMetrics", "drift", "outputStatistics", "schema", "version")
-RUN_FACETS = ("nominalTime", "tags", "errorMessage", "test")
+PARTITION_FACETS = ("tags", "nominalTime")  # what a run's partition key is read from
+RUN_FACETS = (*PARTITION_FACETS, "errorMessage", "test")
 FAILED_STATES = ("FAIL", "ABORT")
 SnapshotKey = tuple[int, str | None, int | None]  # (dataset id, partition, run id when unpartitioned)
 # Parsed facets kept by their JSON text: most payloads repeat (one schema per dataset across partitions, one
@@ -101,13 +102,14 @@ class _Runs:
 def load_snapshots(conn: Any, dataset_ids: Sequence[int]) -> dict[int, list[DatasetSnapshot]]:
     """Every recorded version of the datasets, per dataset, in partition then time order."""
     edges = reads.rca_io_edges(conn, dataset_ids)
-    runs = _read_runs(conn, {e.run_id for e in edges})
+    facet_groups = _facet_rows(conn, {e.run_id for e in edges}, dataset_ids)
+    runs = _read_runs(conn, edges, facet_groups)
     snapshots, producers = _producer_snapshots(edges, runs)
     consumed = {(e.dataset_id, e.run_id): e.event_time for e in edges if (e.dataset_id, e.run_id) not in producers}
     by_dataset: dict[int, list[DatasetSnapshot]] = defaultdict(list)
     for snap in snapshots.values():
         by_dataset[snap.dataset_id].append(snap)
-    for rows in _facet_rows(conn, {e.run_id for e in edges}, dataset_ids):
+    for rows in facet_groups:
         _apply(rows, producers, consumed, runs, snapshots, by_dataset)
     _attach_test_facets(consumed, runs, snapshots, by_dataset)
     for series in by_dataset.values():
@@ -115,26 +117,42 @@ def load_snapshots(conn: Any, dataset_ids: Sequence[int]) -> dict[int, list[Data
     return dict(by_dataset)
 
 
-def _read_runs(conn: Any, run_ids: set[int]) -> _Runs:
+def _read_runs(conn: Any, edges: Sequence[Any], facet_groups: Sequence[list[Any]]) -> _Runs:
+    """What the snapshots use of each run, read only where used: the partition, state and error of
+    the runs writing a version or reporting facets on one; of the runs only reading one (most of them,
+    downstream consumers), a failed ``test`` facet, then the partition of those that have one."""
     runs = _Runs()
-    facets: dict[int, dict[str, Any]] = defaultdict(dict)
-    for run_id, name, payload in reads.rca_run_facets(conn, list(run_ids), RUN_FACETS):
-        facets[run_id][name] = payload  # JSON text; the last one of a name wins
-    for run_id in run_ids:
-        own = facets.get(run_id, {})
-        runs.partition[run_id] = _partition(own.get("tags"), own.get("nominalTime"))
-        error = _parsed(ErrorMessageFacet, own.get("errorMessage"))
-        if error is not None:
-            runs.error[run_id] = error.headline
-        tests = _parsed(TestRunFacet, own.get("test"))
-        if tests is not None and tests.failed:
-            runs.tests[run_id] = tests
+    producing = {e.run_id for e in edges if e.direction == "out"}
+    reporting = producing | {rows[0].run_id for rows in facet_groups}
+    reading = {e.run_id for e in edges} - reporting
+    _read_run_facets(conn, runs, reporting, RUN_FACETS, partitions=True)
+    _read_run_facets(conn, runs, reading, (TestRunFacet.KEY,), partitions=False)
+    _read_run_facets(conn, runs, set(runs.tests) & reading, PARTITION_FACETS, partitions=True)
     last: dict[int, tuple[datetime, str | None]] = {}
-    for row in reads.rca_run_states(conn, list(run_ids)):
+    for row in reads.rca_run_states(conn, sorted(producing)):  # a version fails with the run writing it
         if row.run_id not in last or row.event_time >= last[row.run_id][0]:
             last[row.run_id] = (row.event_time, row.event_type)
     runs.failed = {run_id: state in FAILED_STATES for run_id, (_, state) in last.items()}
     return runs
+
+
+def _read_run_facets(conn: Any, runs: _Runs, run_ids: set[int], names: Sequence[str], partitions: bool) -> None:
+    """Fill in the error and failed tests (and with ``partitions``, the partition) the named run facets give."""
+    if not run_ids:
+        return
+    facets: dict[int, dict[str, Any]] = defaultdict(dict)
+    for run_id, name, payload in reads.rca_run_facets(conn, sorted(run_ids), names):
+        facets[run_id][name] = payload  # JSON text; the last one of a name wins
+    for run_id in run_ids:
+        own = facets.get(run_id, {})
+        if partitions:
+            runs.partition[run_id] = _partition(own.get("tags"), own.get("nominalTime"))
+        error = _parsed(ErrorMessageFacet, own.get("errorMessage"))
+        if error is not None:
+            runs.error[run_id] = error.headline
+        tests = _parsed(TestRunFacet, own.get(TestRunFacet.KEY))
+        if tests is not None and tests.failed:
+            runs.tests[run_id] = tests
 
 
 def _json(text: str) -> Any:
@@ -189,12 +207,13 @@ def _producer_snapshots(edges: Sequence[Any], runs: _Runs) -> tuple[dict[Snapsho
     return snapshots, producers
 
 
-def _facet_rows(conn: Any, run_ids: set[int], dataset_ids: Sequence[int]) -> Iterable[list[Any]]:
+def _facet_rows(conn: Any, run_ids: set[int], dataset_ids: Sequence[int]) -> list[list[Any]]:
+    """The facet rows per (dataset, run), in the order the runs reported them."""
     rows = reads.rca_dataset_facets(conn, list(run_ids), dataset_ids, DATASET_FACETS)
     grouped: dict[tuple[int, int], list[Any]] = defaultdict(list)
     for row in rows:
         grouped[(row.dataset_id, row.run_id)].append(row)
-    return grouped.values()
+    return list(grouped.values())
 
 
 def _apply(rows: list[Any], producers: Mapping[tuple[int, int], DatasetSnapshot],

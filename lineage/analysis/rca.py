@@ -197,7 +197,7 @@ class _Lineage:
 
 def _lineage(store: LineageStore, symptom_id: int, as_of: datetime | None, cache: RCACache) -> _Lineage:
     kept = cache.lineage((symptom_id, as_of), lambda: _build_lineage(store, symptom_id, as_of))
-    return replace(kept, datasets=kept.datasets.copy(), upstream_of={})  # _fed_in_time drops edges from its copy
+    return replace(kept, upstream_of={})  # shares the kept graphs: _fed_in_time copies before dropping edges
 
 
 def _build_lineage(store: LineageStore, symptom_id: int, as_of: datetime | None) -> _Lineage:
@@ -220,12 +220,21 @@ def _lineage_in(graph: LineageGraph, symptom_id: int, as_of: datetime | None, wa
         sources = _sources(jobs, symptom_id, set(ancestors), walk)
         if sources is None:
             return None
-        columns = graph.column_view(as_of).subgraph(
-            [n for n in graph.column_view(as_of) if n[0] in ancestors]).copy()
+        columns = _columns_among(graph.column_view(as_of), ancestors)
         datasets = _dataset_graph(jobs, set(ancestors))
         names = graph.names([("dataset", i) for i in ancestors])
     described = {dst[0] for _, dst in columns.edges}
     return _Lineage(ancestors, names, datasets, columns, described, sources, {src[0] for src, _ in columns.edges})
+
+
+def _columns_among(view: nx.DiGraph, datasets: Mapping[int, int]) -> nx.DiGraph:
+    """The column graph restricted to the datasets' columns, in the view's order (nodes, then each one's
+    successors), as ``subgraph(...).copy()`` builds it when most nodes are kept, without its filtered views."""
+    out = nx.DiGraph()
+    out.add_nodes_from((n, dict(attrs)) for n, attrs in view.nodes.items() if n[0] in datasets)
+    out.add_edges_from((u, v, dict(attrs)) for u, succ in view.adjacency() if u[0] in datasets
+                       for v, attrs in succ.items() if v[0] in datasets)
+    return out
 
 
 def _is_source(jobs: nx.DiGraph, node: tuple[str, int]) -> bool:
@@ -320,6 +329,7 @@ def _fed_in_time(nodes: dict[int, _Node], lineage: _Lineage, symptom_id: int) ->
             and su.produced and sv.produced and su.time > sv.time]
     if not late:
         return nodes
+    lineage.datasets = lineage.datasets.copy()  # this answer's: the kept lineage is shared
     lineage.datasets.remove_edges_from(late)
     kept = nx.ancestors(lineage.datasets, symptom_id) | {symptom_id}
     return {i: n for i, n in nodes.items() if i in kept}
@@ -386,6 +396,8 @@ class _Symptom:
     columns: set[str]
     kinds: set[str]
     relevant: set[tuple[int, str | None]]  # ancestor columns that can reach the symptom's columns
+    toward_datasets: dict[int, int | None]  # next hop on a shortest path to the symptom (see _toward)
+    toward_columns: dict[tuple[int, str | None], tuple[int, str | None] | None]  # ... to its nearest column
 
 
 def _symptom(nodes: Mapping[int, _Node], lineage: _Lineage, symptom_id: int, column: str | None) -> _Symptom:
@@ -396,7 +408,9 @@ def _symptom(nodes: Mapping[int, _Node], lineage: _Lineage, symptom_id: int, col
         start = (symptom_id, col)
         relevant |= nx.ancestors(lineage.columns, start) if start in lineage.columns else set()
         relevant.add(start)
-    return _Symptom(symptom_id, columns, {e.kind for e in evidence} - {"unknown"}, relevant)
+    targets = [(symptom_id, c) for c in columns] or [n for n in lineage.columns if n[0] == symptom_id]
+    return _Symptom(symptom_id, columns, {e.kind for e in evidence} - {"unknown"}, relevant,
+                    _toward(lineage.datasets, [symptom_id]), _toward(lineage.columns, targets))
 
 
 def _explained_by(dataset_id: int, column: str | None, kind: str, nodes: Mapping[int, _Node],
@@ -428,7 +442,7 @@ def _candidate(node: _Node, column: str | None, evidence: list[Evidence], nodes:
         asset=lineage.name(node.dataset_id), namespace=lineage.namespace(node.dataset_id), column=column,
         partition=node.snapshot.partition if node.snapshot else None, kind=kind, score=round(min(score, 1.0), 4),
         evidence=[e.as_dict() for e in sorted(evidence, key=lambda e: -e.strength)],
-        path=_dataset_path(lineage, node.dataset_id, symptom.dataset_id),
+        path=_dataset_path(lineage, node.dataset_id, symptom),
         column_path=_column_path(lineage, node.dataset_id, column, symptom),
         echo_of=(lineage.name(parent[0]) + (f".{parent[1].column}" if parent[1].column else "")) if parent else None,
     )
@@ -445,22 +459,45 @@ def _rank(nodes: Mapping[int, _Node], lineage: _Lineage, symptom: _Symptom) -> l
     return sorted(candidates, key=lambda c: (not own_root(c), c.echo_of is not None, -c.score))
 
 
-def _dataset_path(lineage: _Lineage, src: int, dst: int) -> list[str]:
-    try:
-        ids = nx.shortest_path(lineage.datasets, src, dst)
-    except (nx.NetworkXNoPath, nx.NodeNotFound):
-        ids = [src]
-    return [lineage.name(i) for i in ids]
+def _dataset_path(lineage: _Lineage, src: int, symptom: _Symptom) -> list[str]:
+    return [lineage.name(i) for i in _walk(symptom.toward_datasets, src)] or [lineage.name(src)]
 
 
 def _column_path(lineage: _Lineage, src: int, column: str | None, symptom: _Symptom) -> list[str]:
-    g = lineage.columns
-    if column is None or (src, column) not in g:
+    if column is None:
         return []
-    targets = [(symptom.dataset_id, c) for c in symptom.columns] or [n for n in g if n[0] == symptom.dataset_id]
-    paths = [nx.shortest_path(g, (src, column), t) for t in targets if t in g and nx.has_path(g, (src, column), t)]
-    best = min(paths, key=len) if paths else None
-    return [f"{lineage.name(d)}.{c}" for d, c in best] if best else []
+    return [f"{lineage.name(d)}.{c}" for d, c in _walk(symptom.toward_columns, (src, column))]
+
+
+def _toward(graph: nx.DiGraph, targets: Iterable[Any]) -> dict[Any, Any]:
+    """Node -> next hop on a shortest path to the nearest target (targets -> None): one breadth-first search
+    back from the targets, in sorted order, so that equal-length paths break ties the same way in every
+    process (networkx's order follows set iteration, which the hash seed changes)."""
+    nxt = {t: None for t in sorted(targets, key=_order) if t in graph}
+    frontier = list(nxt)
+    while frontier:
+        found = []
+        for node in frontier:
+            for parent in sorted(graph.pred[node], key=_order):
+                if parent not in nxt:
+                    nxt[parent] = node
+                    found.append(parent)
+        frontier = found
+    return nxt
+
+
+def _order(node: Any) -> Any:
+    """A total order of dataset ids and (dataset id, field or None) column nodes."""
+    return (node[0], node[1] is not None, node[1] or "") if isinstance(node, tuple) else node
+
+
+def _walk(toward: Mapping[Any, Any], src: Any) -> list[Any]:
+    if src not in toward:
+        return []
+    path = [src]
+    while toward[path[-1]] is not None:
+        path.append(toward[path[-1]])
+    return path
 
 
 # --------------------------------------------------------------------------- entry points
@@ -557,7 +594,7 @@ def _message(candidates: Sequence[Candidate], symptom: str, partition: str | Non
 def _failing(nodes: Mapping[int, _Node], lineage: _Lineage) -> list[dict[str, Any]]:
     failing = [{"asset": lineage.name(i), "distance": n.distance} for i, n in nodes.items()
                if any(e.source in ("assertion", "drift") for e in n.evidence)]
-    return sorted(failing, key=lambda x: -x["distance"])
+    return sorted(failing, key=lambda x: (-x["distance"], x["asset"]))  # ties by name: the same in every process
 
 
 def analyze_latest(store: LineageStore, **kwargs: Any) -> RCAResult:

@@ -5,6 +5,8 @@ one dataset's ancestors needs only the owners (jobs, datasets describing themsel
 them. :func:`upstream_graph` grows a graph of the same class from those owners, frontier by frontier:
 each node reached upstream gets every owner of an edge into it loaded *whole* (all its runs' rows,
 so its version as of any time is chosen exactly as in the full graph), until nothing new is reached.
+The first frontier is every dataset input/output edges reach (one recursive query): nodes the walk
+would reach anyway, so the rows read are the same, in a few rounds instead of one per level.
 Column edges are read into the reached datasets, and out of the start, with their owners loaded
 whole too.
 
@@ -70,8 +72,11 @@ def upstream_graph(store: LineageStore, dataset_id: int) -> PartialGraph:
     start: Node = ("dataset", dataset_id)
     preds: dict[Node, set[Node]] = {}
     indexed = 0
-    reached, frontier = {start}, [start]
     with store.read() as conn:
+        # Seeded with what input/output edges alone reach (part of the ancestry, found in one query), the walk
+        # reads most rows in its first rounds instead of one round per level; it still finds the rest.
+        reached = {start} | {("dataset", i) for i in reads.graph_io_ancestors(conn, dataset_id)}
+        frontier = sorted(reached)
         while frontier:
             graph.load(_rows_into(conn, graph, frontier, start))
             edges = list(graph._edge_attrs)  # every edge ever seen, in the order first seen

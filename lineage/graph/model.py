@@ -32,13 +32,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-import networkx as nx
-from sqlalchemy import Connection
-
 from lineage.store import reads
 from lineage.store.database import to_naive_utc
 
 if TYPE_CHECKING:
+    import networkx as nx
+    from sqlalchemy import Connection
+
     from lineage.store import LineageStore
 
 Node = tuple[str, int]  # ("dataset" | "job", row id)
@@ -152,6 +152,8 @@ class LineageGraph:
         return self._history_graphs()[1]
 
     def _history_graphs(self) -> tuple[nx.DiGraph, nx.DiGraph]:
+        import networkx as nx  # here, not at import: `obs` reads that build no graph skip its ~0.1 s import
+
         with self._lock:
             if self._history is None:
                 jobs, columns = nx.DiGraph(), nx.DiGraph()
@@ -366,6 +368,8 @@ class LineageGraph:
     def dataset_graph(self, as_of: datetime | None = None) -> nx.DiGraph:
         """Datasets only: an edge where data flows from one dataset to another (through a job
         or declared directly), as current at `as_of`."""
+        import networkx as nx
+
         graph = self.view(as_of)
         out = nx.DiGraph()
         for node in graph:
@@ -382,6 +386,8 @@ class _Selection:
     """The edges of each owner's selected unit, merged into one job graph and one column graph."""
 
     def __init__(self) -> None:
+        import networkx as nx
+
         self.graph: nx.DiGraph = nx.DiGraph()
         self.columns: nx.DiGraph = nx.DiGraph()
         self.selected: dict[Owner, _Unit] = {}
@@ -436,11 +442,10 @@ class _Selection:
         if not hits:
             self._remove(self.columns, self.columns_present, column_edge)
             return
-        attrs: dict[str, Any] = {"first_seen": min(h[0] for h in hits), "last_seen": max(h[0] for h in hits),
-                                 "jobs": set(), "transformations": set()}
-        for _, job, kind in hits:
-            _add_column_attrs(attrs, job, kind)
-        self.columns.add_edge(column_edge[0], column_edge[1], **attrs)
+        times = [h[0] for h in hits]
+        self.columns.add_edge(column_edge[0], column_edge[1], first_seen=min(times), last_seen=max(times),
+                              jobs={h[1] for h in hits if h[1] is not None},
+                              transformations={h[2] for h in hits if h[2] is not None})
         self.columns_present.add(column_edge)
 
     @staticmethod
@@ -471,13 +476,6 @@ def _drop_isolated(graph: nx.DiGraph, edge: tuple[Any, Any]) -> None:
 
 def _copy_column_attrs(attrs: dict[str, Any]) -> dict[str, Any]:
     return {k: set(v) if isinstance(v, set) else v for k, v in attrs.items()}
-
-
-def _add_column_attrs(attrs: dict[str, Any], job: int | None, kind: tuple[str, str | None] | None) -> None:
-    if job is not None:
-        attrs.setdefault("jobs", set()).add(job)
-    if kind is not None:
-        attrs.setdefault("transformations", set()).add(kind)
 
 
 def _touch_edge(index: dict[Any, dict[str, Any]], edge: tuple[Any, Any], when: datetime) -> dict[str, Any]:

@@ -10,19 +10,24 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 import re
+import sys
+import threading
+import weakref
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal
-
-import networkx as nx
+from typing import TYPE_CHECKING, Any, Literal
 
 from lineage.graph.cache import graph_for
 from lineage.graph.model import ColumnNode, LineageGraph, Node
 from lineage.store import LineageStore, reads, to_naive_utc
 from lineage.store.validation import parse_event_time
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 NodeType = Literal["dataset", "job"]
 TERMINAL_STATES = ("COMPLETE", "FAIL", "ABORT")
@@ -82,8 +87,67 @@ def node_key(node_type: str, namespace: str, name: str) -> str:
     return f"{node_type}:{namespace}:{name}"
 
 
+class _NodeNames:
+    """The datasets and jobs of one graph's store by id and by (namespace, name), for lineage queries:
+    read whole on first use, then only the rows added since (ids grow; nodes are never renamed nor
+    deleted). A depth-10 answer names ~1,100 nodes: read by id on demand, that was two statements a
+    query and, on PostgreSQL, most of its wall time; a namespace-qualified `resolve` found here needs no
+    statement either. An id under the high-water mark committed late (concurrent PostgreSQL writers) is
+    read through `LineageGraph.names`, as before; a name not found here is looked up in the store."""
+
+    def __init__(self) -> None:
+        self.by_kind: dict[str, dict[int, tuple[str, str]]] = {"dataset": {}, "job": {}}
+        self.ids: dict[str, dict[str, dict[str, int]]] = {"dataset": {}, "job": {}}  # kind -> namespace -> name -> id
+        self._high_water = {"dataset": 0, "job": 0}
+        self._lock = threading.Lock()
+
+    def of(self, graph: LineageGraph, nodes: Iterable[Node]) -> dict[Node, tuple[str, str]]:
+        wanted, by_kind = list(nodes), self.by_kind
+        late = [node for node in wanted if node[1] not in by_kind[node[0]]]
+        if late:
+            self._catch_up(graph.store)
+            late = [node for node in late if node[1] not in by_kind[node[0]]]
+            with self._lock:
+                for (kind, node_id), (namespace, name) in graph.names(late).items():
+                    self._add(kind, [(node_id, namespace, name)])
+        return {node: by_kind[node[0]][node[1]] for node in wanted}
+
+    def _catch_up(self, store: LineageStore) -> None:
+        with self._lock, store.read() as conn:
+            for kind in self.by_kind:
+                rows = reads.node_names_after(conn, kind, self._high_water[kind])
+                self._add(kind, rows)
+                if rows:
+                    self._high_water[kind] = rows[-1][0]
+
+    def _add(self, kind: str, rows: Iterable[tuple[int, str, str]]) -> None:
+        names, ids = self.by_kind[kind], self.ids[kind]
+        for node_id, namespace, name in rows:
+            namespace = sys.intern(namespace)  # one string per namespace: a million rows share a few
+            names[node_id] = (namespace, name)
+            ids.setdefault(namespace, {})[name] = node_id
+
+
+_node_names: weakref.WeakKeyDictionary[LineageGraph, _NodeNames] = weakref.WeakKeyDictionary()
+_node_names_lock = threading.Lock()
+
+
+def _index_of(graph: LineageGraph) -> _NodeNames:
+    """The graph's one `_NodeNames` (it goes with the graph, e.g. on `cache.forget`)."""
+    with _node_names_lock:
+        index = _node_names.get(graph)
+        if index is None:
+            index = _node_names[graph] = _NodeNames()
+        return index
+
+
+def _names(graph: LineageGraph, nodes: Iterable[Node]) -> dict[Node, tuple[str, str]]:
+    """`graph.names(nodes)`, answered from the graph's `_NodeNames`."""
+    return _index_of(graph).of(graph, nodes)
+
+
 def _node_dict(graph: LineageGraph, node: Node, names: Mapping[Node, tuple[str, str]] | None = None) -> dict[str, Any]:
-    namespace, name = (names or graph.names([node]))[node]
+    namespace, name = (names or _names(graph, [node]))[node]
     return {"type": node[0], "namespace": namespace, "name": name, "key": node_key(node[0], namespace, name)}
 
 
@@ -93,6 +157,10 @@ def resolve(store: LineageStore, name: str, namespace: str | None = None, node_t
     A dataset is also found by a symlink identifier (SymlinksDatasetFacet: a Spark file
     dataset's Hive table name), the namespace then being the symlink's or the dataset's own.
     """
+    if namespace is not None:  # (namespace, name) names one node for good: a known one needs no statement
+        known = _index_of(graph_for(store)).ids.get(node_type, {}).get(namespace, {}).get(name)
+        if known is not None:
+            return (node_type, known)
     similar: list[Any] = []
     with store.read() as conn:
         rows = reads.query_named(conn, node_type, name, namespace)
@@ -203,24 +271,34 @@ def _walk(
     when = _effective_as_of(store, as_of, run_id)
     with graph_for(store).snapshot() as graph:
         distances, edges = walk_lineage(graph.view(when), root, upstream, depth)
-    names = graph.names(distances)
-    found: dict[str, list[dict[str, Any]]] = {"dataset": [], "job": []}
-    keys: dict[Node, str] = {}
-    for node, distance in distances.items():
-        namespace_, name_ = names[node]
-        key = keys[node] = f"{node[0]}:{namespace_}:{name_}"
-        if node != root:
-            found[node[0]].append({"type": node[0], "namespace": namespace_, "name": name_, "key": key,
-                                   "distance": distance})
-    order = lambda item: (item["distance"], item["namespace"], item["name"])  # noqa: E731
+    names = _names(graph, distances)
     return {
         "root": _node_dict(graph, root, names),
         "direction": "upstream" if upstream else "downstream",
         "depth": depth,
         "as_of": iso(when),
-        "datasets": sorted(found["dataset"], key=order),
-        "jobs": sorted(found["job"], key=order),
-        "edges": [{"from": a, "to": b} for a, b in sorted({(keys[a], keys[b]) for a, b in edges})],
+        **_walk_answer(root, distances, edges, names),
+    }
+
+
+def _walk_answer(root: Node, distances: Mapping[Node, int], edges: Sequence[tuple[Node, Node]],
+                 names: Mapping[Node, tuple[str, str]]) -> dict[str, list[dict[str, Any]]]:
+    """Datasets and jobs by (distance, namespace, name), edges by their keys, sorted as plain tuples
+    (no key function per item). The walk yields each edge once, in breadth-first order, which the
+    sort's runs exploit; only keys that collide (a ':' in a namespace) need the pairs de-duplicated."""
+    keys = {node: f"{node[0]}:{namespace}:{name}" for node, (namespace, name) in names.items()}
+    found: dict[str, list[tuple[int, str, str, str]]] = {"dataset": [], "job": []}
+    for node, distance in distances.items():
+        if node != root:
+            found[node[0]].append((distance, *names[node], keys[node]))
+    pairs = sorted([(keys[a], keys[b]) for a, b in edges])
+    if len(set(keys.values())) < len(keys):
+        pairs = sorted(set(pairs))
+    return {
+        **{f"{kind}s": [{"type": kind, "namespace": namespace, "name": name, "key": key, "distance": distance}
+                        for distance, namespace, name, key in sorted(items)]
+           for kind, items in found.items()},
+        "edges": [{"from": a, "to": b} for a, b in pairs],
     }
 
 
@@ -229,31 +307,35 @@ def walk_lineage(
 ) -> tuple[dict[Node, int], list[tuple[Node, Node]]]:
     """`LineageGraph.traverse` over an already chosen view, same answer (node -> job hops and the
     edges walked), as a breadth-first walk over half-hop levels: a step between a dataset and a
-    job is one half hop, dataset -> dataset or job -> job two, so a list per level replaces
-    traverse's heap (edge weights are only 1 or 2). Measured a few % faster than traverse on a
-    depth-10 walk of ~1,100 nodes; most of what is left is networkx's per-node view lookups."""
+    job is one half hop, dataset -> dataset or job -> job two, so the next two levels' lists
+    replace traverse's heap (edge weights are only 1 or 2). Neighbours come from
+    `predecessors` / `successors` (a plain dict iterator) rather than `pred[node]`, which builds a
+    view object per expanded node."""
     if root not in view:
         return {root: 0}, []
-    neighbours = view.pred if upstream else view.succ
-    limit = None if max_depth is None else 2 * max_depth
+    neighbours = view.predecessors if upstream else view.successors
+    limit = math.inf if max_depth is None else 2 * max_depth
     best: dict[Node, int] = {root: 0}
-    levels: list[list[Node]] = [[root]]
     edges: list[tuple[Node, Node]] = []
+    seen, add_edge = best.get, edges.append
+    level: list[Node] = [root]
+    ahead: tuple[list[Node], list[Node]] = ([], [])  # the nodes first reached one and two half hops on
     halves = 0
-    while halves < len(levels):
-        for node in levels[halves]:
+    while (level or ahead[0] or ahead[1]) and halves < limit:  # at the limit every step would be past it
+        for node in level:
             if best[node] != halves:  # reached sooner after it was queued here
                 continue
             kind = node[0]
-            for other in neighbours[node]:
-                reached = halves + (1 if other[0] != kind else 2)
-                if limit is not None and reached > limit:
+            for other in neighbours(node):
+                step = 1 if other[0] != kind else 2
+                reached = halves + step
+                if reached > limit:
                     continue
-                edges.append((other, node) if upstream else (node, other))
-                if reached < best.get(other, reached + 1):
+                add_edge((other, node) if upstream else (node, other))
+                if reached < seen(other, reached + 1):
                     best[other] = reached
-                    levels.extend([] for _ in range(reached + 1 - len(levels)))
-                    levels[reached].append(other)
+                    ahead[step - 1].append(other)
+        level, ahead = ahead[0], (ahead[1], [])
         halves += 1
     return {node: (h + 1) // 2 for node, h in best.items()}, edges
 
@@ -285,9 +367,9 @@ def paths(
             if found:
                 reversed_direction = flipped
                 break
-        names = graph.names({n for p in found for n in p})
+        names = _names(graph, {n for p in found for n in p})
         rendered = [[_node_dict(graph, n, names) for n in p] for p in found]
-        endpoints = graph.names([src, dst])
+        endpoints = _names(graph, [src, dst])
     return {
         "source": _node_dict(graph, src, endpoints),
         "target": _node_dict(graph, dst, endpoints),
@@ -301,6 +383,8 @@ def paths(
 def _shortest_paths(
     graph: LineageGraph, src: Node, dst: Node, limit: int, max_depth: int | None, as_of: datetime | None
 ) -> list[list[Node]]:
+    import networkx as nx  # here, not at import: reads that build no graph (history, datasets) skip it
+
     view = graph.view(as_of)
     if src not in view or dst not in view or src == dst:
         return []
@@ -359,7 +443,7 @@ def column_lineage(
         direct = found if not include_indirect else _walk_columns(cols, root, upstream_walk, depth, direct_only=True)
         dataset_nodes: set[Node] = {("dataset", n[0]) for n in [root, *found]}
         job_nodes: set[Node] = {("job", j) for e in found.values() for j in e["jobs"]}
-        names = graph.names(dataset_nodes | job_nodes)
+        names = _names(graph, dataset_nodes | job_nodes)
         origins = [n for n in found if upstream_walk and n[1] is not None and _is_origin(cols, n)]
 
     def column_dict(node: ColumnNode) -> dict[str, Any]:
@@ -467,7 +551,7 @@ def impact(
         distances, _ = graph.traverse(root, upstream=False, max_depth=None, as_of=when)
         view = graph.view(when)
         writers = {n[1]: [p[1] for p in view.pred[n] if p[0] == "job"] for n in distances if n[0] == "dataset" and n in view}
-    names = graph.names(distances)
+    names = _names(graph, distances)
     dataset_ids = [n[1] for n in distances if n[0] == "dataset" and n != root]
     types = _latest_facet_field(store, "dataset", dataset_ids, "datasetType", "datasetType")
     job_types = _latest_facet_field(
@@ -634,7 +718,7 @@ def graph_as_of(
         view = graph.view(when)
         edges = [(u, v, a["first_seen"], a["last_seen"]) for u, v, a in view.edges(data=True)]
         nodes = {n for u, v, _, _ in edges for n in (u, v)}
-        names = graph.names(nodes)
+        names = _names(graph, nodes)
     rendered = {n: _node_dict(graph, n, names) for n in nodes}
     return {
         "as_of": iso(when),

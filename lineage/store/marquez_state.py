@@ -6,12 +6,14 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, delete, select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from lineage.store.marquez_tables import mq_dataset_tags, mq_deleted, mq_namespaces, mq_tags
 
 
 def _insert(conn: Connection, table: Any) -> Any:
+    # Imported here: the PostgreSQL dialect is ~0.05 s of every `obs` start on SQLite.
+    from sqlalchemy.dialects import postgresql, sqlite
+
     return (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
 
 

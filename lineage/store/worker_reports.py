@@ -19,7 +19,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import BigInteger, Column, Connection, DateTime, Float, Index, Table, Text, delete, select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from lineage.config import MAX_NAME_CHARS
 from lineage.store.tables import metadata
@@ -117,6 +116,9 @@ def _time(value: Any) -> datetime:
 
 def put(conn: Connection, report: WorkerReport, received_at: datetime) -> None:
     """Replace the worker's last report; forget workers silent for longer than :data:`REPORT_KEPT`."""
+    # Imported here: the PostgreSQL dialect is ~0.05 s of every `obs` start on SQLite.
+    from sqlalchemy.dialects import postgresql, sqlite
+
     row = {**asdict(report), "received_at": received_at}
     insert = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(worker_reports)
     fields = {k: v for k, v in row.items() if k != "worker"}

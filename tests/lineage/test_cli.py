@@ -115,3 +115,57 @@ def test_unreachable_database_is_a_clear_error(app: typer.Typer) -> None:
     )
     assert result.exit_code == 1
     assert "cannot open the lineage store" in result.stderr and "OBS_LINEAGE_DB" in result.stderr
+
+
+def _tags(*pairs: Any) -> dict[str, Any]:
+    return {"tags": [{"key": k, "value": v, "source": "DAGSTER"} for k, v in pairs]}
+
+
+NOMINAL = {"nominalStartTime": "2026-03-02T00:00:00Z", "nominalEndTime": "2026-03-03T00:00:00Z"}
+PARTITION_FACETS = [  # run facets as stored: the common form and every other one the decoder handles
+    {}, {"parent": {"run": {"runId": "x"}}}, {"tags": _tags(("dagster/partition", "2026-03-05"))},
+    {"tags": _tags(("dagster/partition", "2026-03-05-13:00"), ("dagster/partition/day", "2026-03-05"))},
+    {"tags": _tags(("dagster/partition", "2026-03-05|eu"))}, {"tags": _tags(("other", "x")), "nominalTime": NOMINAL},
+    {"tags": _tags(("dagster/partition", ""))}, {"tags": _tags(("dagster/partition", "")), "nominalTime": NOMINAL},
+    {"tags": _tags(("dagster/partition", "a"), ("dagster/partition", "b"))}, {"nominalTime": NOMINAL},
+    {"tags": _tags(("dagster/partition", 5))}, {"tags": _tags(("", "x"), ("dagster/partition", "2026-03-05"))},
+    {"tags": {"tags": "not a list"}}, {"tags": "not a facet"}, {"tags": {"tags": [None, 3]}, "nominalTime": NOMINAL},
+    {"tags": _tags(("dagster/partition", None), ("dagster/partition", "k"))}, {"tags": {}},
+    {"tags": {"tags": [{"key": "dagster/partition"}]}, "nominalTime": {"nominalStartTime": "bad"}},
+]
+
+
+def test_history_reads_the_partition_as_partition_key_does() -> None:
+    """`obs lineage history` reads a run's partition tag itself (lineage.facets imports the openlineage
+    client): the same key as partition_key for every form, common or not, and for random mixes of them."""
+    import random
+
+    from lineage import cli
+    from lineage.facets import PARTITION_TAG, partition_key
+
+    assert cli.PARTITION_TAG == PARTITION_TAG
+    for facets in PARTITION_FACETS:
+        assert cli._partition_of(facets) == partition_key(facets), facets
+    entries = [e for f in PARTITION_FACETS if isinstance(f.get("tags"), dict) for e in f["tags"].get("tags") or []
+               if isinstance(f["tags"].get("tags"), list)]
+    rng = random.Random(18)
+    for _ in range(500):
+        facets = {"tags": {"tags": rng.sample(entries, rng.randint(0, 4))}}
+        if rng.random() < 0.5:
+            facets["nominalTime"] = NOMINAL
+        assert cli._partition_of(facets) == partition_key(facets), facets
+
+
+def test_registering_one_word_adds_that_command_alone() -> None:
+    """The console script registers only the invoked word's command (typer reads every registered signature)."""
+    from lineage.cli import _REGISTRARS
+
+    def commands(only: str | None) -> set[str]:
+        root = typer.Typer()
+        root.callback()(lambda: None)  # a group, even with one command
+        register(root, only)
+        return set(typer.main.get_command(root).commands)
+
+    assert commands(None) == set(_REGISTRARS)
+    for word in _REGISTRARS:
+        assert commands(word) == {word}

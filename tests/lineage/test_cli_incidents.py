@@ -69,3 +69,10 @@ def test_bad_status_and_unknown_ids_are_errors_with_exit_codes(db: str) -> None:
     assert missing.exit_code == 1 and missing.stderr.startswith("error: ")
     as_json = _run(db, "resolve", "999", "--json")
     assert as_json.exit_code == 1 and json.loads(as_json.stdout)["error"]["exit_code"] == 1
+
+
+def test_the_signal_facets_named_without_importing_lineage_facets_are_the_facet_classes_keys() -> None:
+    from lineage.analysis import incidents
+    from lineage.facets import AssertionsFacet, DriftDatasetFacet
+
+    assert incidents.SIGNAL_FACETS == (AssertionsFacet.KEY, DriftDatasetFacet.KEY)

@@ -60,6 +60,18 @@ def test_test_run_facet_counts_against_the_inputs(events):
     assert [(a.assertion, a.name) for a in version.failed_assertions] == [("accepted_values", "t1")]
 
 
+def test_partitioned_test_run_facet_counts_against_its_partition_only(events):
+    """A run that only reads (no facets on what it read) counts through its failed tests, in its partition."""
+    tests = f.TestRunFacet(tests=[f.quality.test_run.TestExecution(name="t1", status="fail", type="accepted_values")])
+    for day in ("2026-03-01", "2026-03-02"):
+        events.run("model", outputs={"m": {}}, partition=day)
+    events.run("m.tests", inputs=["m"], run_facets={"test": tests}, state="FAIL", partition="2026-03-02")
+    events.run("m.reader", inputs=["m"], state="FAIL", partition="2026-03-01")  # a failed reader is not m's failure
+    series = snapshots(events.store(), "m")
+    assert [(s.partition, [a.name for a in s.failed_assertions], s.failed) for s in series] == [
+        ("2026-03-01", [], False), ("2026-03-02", ["t1"], False)]
+
+
 def test_failed_run_error_and_input_metrics(events):
     events.run("raw", outputs={"raw": {}})
     events.run("clean", inputs={"raw": {"dataQualityMetrics": metrics(50, amount=numeric(50, nulls=5))}},
