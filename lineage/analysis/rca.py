@@ -37,7 +37,8 @@ from lineage.analysis.assertion_kinds import kind_of_assertion
 from lineage.analysis.evidence import DEFAULT_LABEL_COLUMNS, Evidence, gather_evidence, log_row_change
 from lineage.analysis.observations import DatasetSnapshot
 from lineage.analysis.propagation import explains
-from lineage.analysis.rca_cache import RCACache, cache_for, gc_paused
+from lineage.analysis.rca_cache import RCACache, cache_for
+from lineage.gcpause import gc_paused
 from lineage.analysis.volume import DayLevels, relative_volume
 from lineage.analysis.weights import WEIGHTS as W
 from lineage.facets import AssertionsFacet, DriftDatasetFacet, partition_key

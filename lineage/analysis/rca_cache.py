@@ -16,11 +16,9 @@ labels), kept until the store changes at all: a repeated question only ranks.
 
 from __future__ import annotations
 
-import gc
 import threading
 import weakref
-from collections.abc import Callable, Hashable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Hashable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from lineage.analysis.observations import DatasetSnapshot, load_snapshots
@@ -97,31 +95,6 @@ class RCACache:
             return
         for dataset_id in reads.rca_touched_datasets(conn, old):  # type: ignore[arg-type]
             self._series.pop(dataset_id, None)
-
-
-_gc_lock = threading.Lock()
-_gc_state = {"pauses": 0, "was_enabled": False}
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """The cyclic garbage collector off while an answer runs (nested and concurrent answers included).
-
-    A cold answer allocates a few hundred thousand long-lived, acyclic objects (snapshots, graph units):
-    each allocation burst triggers collections that re-scan everything already built, about a third of a
-    cold answer's CPU time. Reference counting still frees everything at once; cycles wait until the end."""
-    with _gc_lock:
-        if _gc_state["pauses"] == 0:
-            _gc_state["was_enabled"] = gc.isenabled()
-            gc.disable()
-        _gc_state["pauses"] += 1
-    try:
-        yield
-    finally:
-        with _gc_lock:
-            _gc_state["pauses"] -= 1
-            if _gc_state["pauses"] == 0 and _gc_state["was_enabled"]:
-                gc.enable()
 
 
 _caches: weakref.WeakKeyDictionary[LineageStore, RCACache] = weakref.WeakKeyDictionary()

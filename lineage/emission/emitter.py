@@ -25,7 +25,7 @@ from typing import Any
 
 from lineage.emission import delivery, outbox_report
 from lineage.emission.events import to_dict
-from lineage.emission.gcpause import gc_paused
+from lineage.gcpause import gc_paused
 from lineage.emission.outbox import Outbox, OutboxError
 from lineage.emission.redact import install_log_redaction, redact
 from lineage.emission.spool import Spool

@@ -15,7 +15,6 @@ fixed order (no deadlocks between batches) and a retry on deadlock/serialization
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import json
 import os
@@ -36,6 +35,7 @@ from sqlalchemy import Connection, DateTime, Engine, create_engine, event, func,
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from lineage.gcpause import gc_paused  # a batch's parse, screening and rows: ~20 % of ingest CPU
 from lineage.config import resolve_db_url
 from lineage.store import tables as t
 from lineage.store.derive import Prepared, dataset_keys, derived_rows, job_key, job_keys, mapping, parent_run_uuid
@@ -107,40 +107,6 @@ def head_revision() -> str:
     """The newest migration's revision id: the last file name in the (linear, numbered) versions folder."""
     versions = resources.files("lineage.store") / "migrations" / "versions"
     return max(p.name.removesuffix(".py") for p in versions.iterdir() if p.name[:4].isdigit() and p.name.endswith(".py"))
-
-
-_gc_lock = threading.Lock()
-_gc_state = {"pauses": 0, "was_enabled": False}
-# Under constant concurrent ingest the pauses may overlap for long: past this many allocations a pause
-# that ends collects the young generations (cycles stay bounded; the old heap is not re-scanned).
-GC_YOUNG_BOUND = 200_000
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """The cyclic collector off while a batch is parsed, screened and stored.
-
-    A 500-event batch allocates ~15k small acyclic containers (parsed events, rows, parameter
-    tuples): a collection every 700 of them, and the older generations' re-scan the whole heap (all
-    the events `obs ingest` read): ~20 % of ingest CPU. Reference counting still frees everything;
-    only cycles wait for the pause to end. Nested and concurrent pauses end with the last one, which
-    restores the collector's previous state (as `lineage.emission.gcpause`, not imported: it is not a
-    store module); see `GC_YOUNG_BOUND` for overlapping ones.
-    """
-    with _gc_lock:
-        if _gc_state["pauses"] == 0:
-            _gc_state["was_enabled"] = gc.isenabled()
-            gc.disable()
-        _gc_state["pauses"] += 1
-    try:
-        yield
-    finally:
-        with _gc_lock:
-            _gc_state["pauses"] -= 1
-            if _gc_state["pauses"] == 0 and _gc_state["was_enabled"]:
-                gc.enable()
-            elif _gc_state["pauses"] and gc.get_count()[0] > GC_YOUNG_BOUND:
-                gc.collect(1)
 
 
 @dataclass(eq=False)

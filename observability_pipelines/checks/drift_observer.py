@@ -17,6 +17,7 @@ from typing import Any
 import dagster as dg
 import pandas as pd
 
+from lineage.gcpause import gc_paused
 from observability_pipelines.checks.drift import ColumnDriftResult, DriftConfig, detect_drift
 from observability_pipelines.checks.drift_store import DriftStore
 from observability_pipelines.checks.history import earlier_partition_keys, load_partitions
@@ -180,6 +181,7 @@ def keep_profile(context, store: DriftStore, asset: dg.AssetKey, partition: str,
     store.save_profile(asset, partition, profile_record(current, [c for c in columns if c in current.columns], run_id))
 
 
+@gc_paused()  # decoding and merging a window's profiles allocates in bursts (see lineage.gcpause)
 def evaluate_drift(context, asset_key: dg.AssetKey, partition: str, partitions_def: dg.PartitionsDefinition,
                    current: pd.DataFrame, columns: Sequence[str], *, window: int = 7,
                    reference_asset: str | None = None, config: DriftConfig | None = None, min_ks: float = 0.1,

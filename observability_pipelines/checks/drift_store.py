@@ -39,6 +39,7 @@ class DriftStore:
         # a local root is joined and read with pathlib: UPath's per-call overhead (~30 us) was a fifth of
         # loading a profile, and a drift window loads one per partition
         self._local = Path(root.path) if getattr(root, "protocol", "") in ("", "file", "local") else None
+        self._folders: dict[dg.AssetKey, str] = {}
 
     @classmethod
     def for_instance(cls, instance: dg.DagsterInstance | None) -> DriftStore:
@@ -47,6 +48,15 @@ class DriftStore:
     def _path(self, kind: str, asset: dg.AssetKey, partition: str, suffix: str | None = None) -> UPath | Path:
         suffix = suffix or (".prof" if kind == "_profiles" else ".json")
         return (self._local or self.root).joinpath(kind, *asset.path, f"{partition}{suffix}")
+
+    def _read_profile(self, asset: dg.AssetKey, partition: str) -> bytes:
+        if self._local is None:
+            return self._path("_profiles", asset, partition).read_bytes()
+        folder = self._folders.get(asset)
+        if folder is None:  # joined once per asset: a window reads one file per partition
+            folder = self._folders[asset] = os.path.join(self._local, "_profiles", *asset.path)
+        with open(os.path.join(folder, f"{partition}.prof"), "rb") as f:
+            return f.read()
 
     def _write(self, path: UPath | Path, data: dict | bytes) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -90,7 +100,7 @@ class DriftStore:
         """The stored record (binary, else an earlier version's JSON); None when missing, torn or foreign
         (the partition is then read instead)."""
         try:
-            return decode_record(self._path("_profiles", asset, partition).read_bytes())
+            return decode_record(self._read_profile(asset, partition))
         except FileNotFoundError:
             pass
         try:

@@ -156,22 +156,17 @@ def decode_record(data: bytes) -> dict | None:
 
 def merged_cdf(profiles: Sequence[ColumnProfile], max_points: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The window's step CDF: each quantile of a partition carries ``finite / K`` of its rows (one merge of
-    the sorted runs); kept-whole partitions are cut to ``K`` quantiles once the window holds more than
-    ``WINDOW_EXACT_LIMIT`` points (exact up to there). With ``max_points``, re-cut to that many quantiles at
+    the sorted runs); a window of kept-whole partitions is their values' own CDF, in a mixed window they are
+    cut to ``K`` quantiles once it holds more than ``WINDOW_EXACT_LIMIT`` points (exact up to there). With ``max_points``, re-cut to that many quantiles at
     ``(j + 0.5) / max_points``: the re-cut CDF is the original rounded to a multiple of ``1 / max_points``, so within ``1 / (2 * max_points)``."""
     sketched = [p for p in profiles if len(p.quantiles)]
-    cut = sum(len(p.quantiles) for p in sketched) > WINDOW_EXACT_LIMIT  # a small window stays exact
-    points = [sketch_points(p) if cut else np.asarray(p.quantiles, dtype="float64") for p in sketched]
-    if not points:
+    if not sketched:
         return np.empty(0), np.empty(0)
-    sizes = np.fromiter((len(q) for q in points), dtype=np.int64, count=len(points))
-    finite = np.fromiter((p.finite for p in sketched), dtype="float64", count=len(points))
-    weights = np.repeat(finite / sizes, sizes)
-    values = np.concatenate(points)
-    # not a stable sort: ties collapse to their last copy below, whose running sum holds every tied weight in
-    # any order (numpy's stable argsort of floats is a merge sort that ignores the runs: 3x slower)
-    order = np.argsort(values)
-    values, cdf = values[order], np.cumsum(weights[order])
+    if all(p.exact for p in sketched):  # every value kept: the window's own CDF, one sort of its values
+        values = np.sort(np.concatenate([np.asarray(p.quantiles, dtype="float64") for p in sketched]))
+        cdf = np.arange(1, len(values) + 1, dtype="float64")
+    else:
+        values, cdf = _weighted_run_merge(sketched)
     last = _last_copies(values)  # a tied value's CDF is the one after all its copies
     values, cdf = values[last], cdf[last] / cdf[-1]
     if max_points is None or len(values) <= max_points:
@@ -179,6 +174,20 @@ def merged_cdf(profiles: Sequence[ColumnProfile], max_points: int | None = None)
     cut = values[np.minimum(np.searchsorted(cdf, _levels(max_points)), len(values) - 1)]
     last = _last_copies(cut)
     return cut[last], (np.flatnonzero(last) + 1) / max_points
+
+
+def _weighted_run_merge(sketched: Sequence[ColumnProfile]) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted points of sketched (and kept-whole) partitions with the running sum of their weights; kept-whole
+    ones are cut to ``K`` quantiles once the window holds more than ``WINDOW_EXACT_LIMIT`` points."""
+    cut = sum(len(p.quantiles) for p in sketched) > WINDOW_EXACT_LIMIT  # a small window stays exact
+    points = [sketch_points(p) if cut else np.asarray(p.quantiles, dtype="float64") for p in sketched]
+    sizes = np.fromiter((len(q) for q in points), dtype=np.int64, count=len(points))
+    finite = np.fromiter((p.finite for p in sketched), dtype="float64", count=len(points))
+    values = np.concatenate(points)
+    # not a stable sort: ties collapse to their last copy, whose running sum holds every tied weight in any
+    # order (numpy's stable argsort of floats is a merge sort that ignores the runs: 3x slower)
+    order = np.argsort(values)
+    return values[order], np.cumsum(np.repeat(finite / sizes, sizes)[order])
 
 
 def _last_copies(sorted_values: np.ndarray) -> np.ndarray:

@@ -36,7 +36,7 @@ from lineage.emission import events as ev
 from lineage.emission import facets as fc
 from lineage.emission.emitter import LineageEmitter, LineageNotRecorded
 from lineage.emission.events import EmissionSettings
-from lineage.emission.gcpause import gc_paused
+from lineage.gcpause import gc_paused
 from observability_pipelines.observe.artifacts import ModelArtifact
 from observability_pipelines.observe.asset import Observation, Observer
 

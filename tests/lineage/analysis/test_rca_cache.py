@@ -123,23 +123,3 @@ def test_kept_evidence_answers_as_a_fresh_store_for_every_question_and_follows_n
     with LineageStore.open(url) as fresh:
         assert _answer(store, DAYS[-1]) == _answer(fresh, DAYS[-1])
     store.dispose()
-
-
-def test_gc_paused_nests_and_restores_the_collector() -> None:
-    import gc
-
-    from lineage.analysis.rca_cache import gc_paused
-
-    assert gc.isenabled()
-    with gc_paused():
-        with gc_paused():
-            assert not gc.isenabled()
-        assert not gc.isenabled()  # the outer answer is still running
-    assert gc.isenabled()
-    gc.disable()
-    try:
-        with gc_paused():
-            pass
-        assert not gc.isenabled()  # a caller's own choice is kept
-    finally:
-        gc.enable()

@@ -14,7 +14,6 @@ from openlineage.client import event_v2
 
 from lineage.emission import events as ev
 from lineage.emission.emitter import LineageEmitter
-from lineage.emission.gcpause import gc_paused
 from lineage.emission.outbox import Outbox
 from lineage.emission.transports import CallableTransport
 
@@ -100,23 +99,6 @@ def test_caller_dicts_and_redeliveries_are_read_from_the_outbox(tmp_path):
     emitter.emit(mine)
     assert recorder.batches[0][0] == mine and recorder.batches[0][0] is not mine  # parsed from the stored row
     emitter.close()
-
-
-def test_the_collector_is_paused_and_restored():
-    assert gc.isenabled()
-    with gc_paused():
-        assert not gc.isenabled()
-        with gc_paused():
-            assert not gc.isenabled()
-        assert not gc.isenabled()  # the outer pause still runs
-    assert gc.isenabled()
-    gc.disable()
-    try:
-        with gc_paused():
-            pass
-        assert not gc.isenabled()  # a caller that had it off keeps it off
-    finally:
-        gc.enable()
 
 
 def test_an_emit_runs_with_the_collector_paused(tmp_path):

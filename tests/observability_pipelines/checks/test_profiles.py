@@ -12,6 +12,7 @@ from observability_pipelines.checks.profiles import (
     COUNTS_LIMIT,
     EXACT_LIMIT,
     KS_TOLERANCE,
+    MERGED_POINTS,
     WINDOW_EXACT_LIMIT,
     K,
     ColumnProfile,
@@ -96,17 +97,31 @@ def test_small_partitions_keep_every_value_and_merge_to_scipys_exact_statistic()
 
 
 @pytest.mark.parametrize("days", [7, 30])
-def test_a_window_of_small_partitions_beyond_the_exact_limit_stays_within_the_tolerance(days):
+def test_a_window_of_small_partitions_merges_exactly_and_its_recut_stays_within_half_a_step(days):
     rng = np.random.default_rng(days)
     window = [rng.gamma(3, 10, int(rng.integers(900, EXACT_LIMIT))) for _ in range(days)]
-    assert sum(map(len, window)) > WINDOW_EXACT_LIMIT
+    assert sum(map(len, window)) > WINDOW_EXACT_LIMIT  # past the exact drift test: compared by CDF
     profiles = [profile_column(pd.Series(w)) for w in window]
-    assert all(p.exact for p in profiles)  # each partition keeps its values; the window is cut
-    grid, _ = merged_cdf(profiles)
-    assert len(grid) <= days * K
+    assert all(p.exact for p in profiles)
     for shift in (10.0, 10.4, 13.0):
         current = rng.gamma(3, shift, 1000)
         exact = stats.ks_2samp(np.concatenate(window), current).statistic
+        assert ks_statistic(profiles, current) == pytest.approx(exact, rel=1e-12, abs=1e-15)
+        recut = ks_statistic(profiles, current, merged=merged_cdf(profiles, MERGED_POINTS))
+        assert abs(recut - exact) <= 1 / (2 * MERGED_POINTS) + 1e-12
+
+
+def test_kept_whole_partitions_in_a_mixed_window_are_cut_within_the_tolerance():
+    rng = np.random.default_rng(4)
+    small = [rng.gamma(3, 10, int(rng.integers(900, EXACT_LIMIT))) for _ in range(20)]
+    large = [rng.gamma(3, 10, 8000) for _ in range(3)]
+    profiles = [profile_column(pd.Series(w)) for w in small + large]
+    assert {p.exact for p in profiles} == {True, False}
+    grid, _ = merged_cdf(profiles)
+    assert len(grid) <= len(profiles) * K  # the kept-whole ones cut to K quantiles
+    for shift in (10.0, 10.4, 13.0):
+        current = rng.gamma(3, shift, 1000)
+        exact = stats.ks_2samp(np.concatenate(small + large), current).statistic
         assert abs(ks_statistic(profiles, current) - exact) <= KS_TOLERANCE
 
 
