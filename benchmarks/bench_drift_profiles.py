@@ -1,6 +1,6 @@
 """Drift window cost from stored profiles: a 7- and a 30-partition window cost the same (within 20 %).
 
-    .venv-test/bin/python benchmarks/bench_drift_profiles.py [--rows 1000,10000,50000] [--columns 8] [--reps 7]
+    .venv-test/bin/python benchmarks/bench_drift_profiles.py [--rows 400,1000,10000,50000] [--columns 8] [--reps 7]
         [--quick] [--json]
 
 Per window size, the profile path is the drift check itself (``drift_observer.evaluate_drift`` on a real
@@ -106,7 +106,7 @@ TARGET = 1.2  # profile path: CPU of a 30-partition window / a 7-partition one
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--rows", default="1000,10000,50000", help="rows per partition, comma-separated sizes")
+    parser.add_argument("--rows", default="400,1000,10000,50000", help="rows per partition, comma-separated sizes")
     parser.add_argument("--columns", type=int, default=8)
     parser.add_argument("--reps", type=int, default=7)
     parser.add_argument("--quick", action="store_true", help="10,000 rows, 3 reps")
