@@ -7,6 +7,8 @@ alone. The index keeps ``{partition: [storage_id, run_id] | None}`` (None: no ma
 and the event-log ``cursor`` it is complete up to; each call reads the records after ``cursor`` (usually the
 one or two since the last check) and asks only about partitions it has never seen. Each writer's index is
 complete up to its own cursor, so a lost update between two concurrent checks only costs a later re-query.
+Each call also reads the cursor's own record: when it is gone (the asset's history wiped, or the index came
+from another instance's event log), the index is rebuilt from the instance.
 Only the public ``DagsterInstance.fetch_materializations`` is used.
 """
 
@@ -33,12 +35,17 @@ def indexed_latest_runs(instance: dg.DagsterInstance, store: DriftStore, asset_k
     if index["cursor"] is None:
         cursor = _newest_storage_id(instance, asset_key)
     else:
-        cursor = index["cursor"]
-        for record in _records_after(instance, asset_key, cursor):
+        start = cursor = index["cursor"]
+        seen_start = False
+        for record in _records_after(instance, asset_key, start - 1):  # the cursor's own record: still there?
+            seen_start |= record.storage_id == start
             cursor = max(cursor, record.storage_id)
             if record.partition_key and _newer(runs.get(record.partition_key), record.storage_id):
                 runs[record.partition_key] = [record.storage_id, record.run_id]
                 touched.add(record.partition_key)
+        if not seen_start:  # the records it was built from are gone (asset wiped, another instance)
+            store.save_state(asset_key, INDEX_NAME, {"cursor": None, "runs": {}})
+            return indexed_latest_runs(instance, store, asset_key, keys)
     unknown = [k for k in dict.fromkeys(keys) if k not in runs]
     found = latest_records(instance, asset_key, unknown)
     for key in unknown:

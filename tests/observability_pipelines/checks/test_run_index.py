@@ -55,10 +55,10 @@ def test_the_index_answers_as_the_instance_through_rematerializations_and_new_pa
     counting.records = 0
     answer = indexed_latest_runs(counting, store, key, KEYS)
     assert answer == latest_runs(instance, key, KEYS) and set(answer) == {*KEYS[:5], KEYS[6]}
-    assert counting.records == 2  # only the records since the previous call
+    assert counting.records == 3  # only the records since the previous call, and the cursor's own
     counting.records = 0
     assert indexed_latest_runs(counting, store, key, KEYS[:4]) == latest_runs(instance, key, KEYS[:4])
-    assert counting.records == 0
+    assert counting.records == 1
 
 
 def test_a_lost_or_foreign_index_is_rebuilt_from_the_instance(setup):
@@ -70,6 +70,18 @@ def test_a_lost_or_foreign_index_is_rebuilt_from_the_instance(setup):
         path = store._path("_state", key, INDEX_NAME)
         path.write_text("{torn" if broken is None else __import__("json").dumps(broken))
         assert indexed_latest_runs(instance, store, key, KEYS) == latest_runs(instance, key, KEYS)
+
+
+def test_a_wiped_history_is_not_answered_from_the_index(setup):
+    instance, store = setup
+    key = orders.key
+    _materialize(instance, *KEYS[:4])
+    assert set(indexed_latest_runs(instance, store, key, KEYS)) == set(KEYS[:4])
+    instance.wipe_assets([key])
+    assert indexed_latest_runs(instance, store, key, KEYS) == {}
+    _materialize(instance, KEYS[5])
+    assert indexed_latest_runs(instance, store, key, KEYS) == latest_runs(instance, key, KEYS)
+    assert set(latest_runs(instance, key, KEYS)) == {KEYS[5]}
 
 
 def test_the_index_stays_bounded_and_forgets_only_what_it_can_ask_again(setup, monkeypatch):
