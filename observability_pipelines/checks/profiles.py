@@ -157,8 +157,9 @@ def decode_record(data: bytes) -> dict | None:
 def merged_cdf(profiles: Sequence[ColumnProfile], max_points: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The window's step CDF: each quantile of a partition carries ``finite / K`` of its rows (one merge of
     the sorted runs); a window of kept-whole partitions is their values' own CDF, in a mixed window they are
-    cut to ``K`` quantiles once it holds more than ``WINDOW_EXACT_LIMIT`` points (exact up to there). With ``max_points``, re-cut to that many quantiles at
-    ``(j + 0.5) / max_points``: the re-cut CDF is the original rounded to a multiple of ``1 / max_points``, so within ``1 / (2 * max_points)``."""
+    cut to ``K`` quantiles once it holds more than ``WINDOW_EXACT_LIMIT`` points (exact up to there).
+    With ``max_points``, re-cut to that many quantiles at ``(j + 0.5) / max_points``: the re-cut CDF is the
+    original rounded to a multiple of ``1 / max_points``, so within ``1 / (2 * max_points)``."""
     sketched = [p for p in profiles if len(p.quantiles)]
     if not sketched:
         return np.empty(0), np.empty(0)
