@@ -17,9 +17,10 @@ outbox, the error is logged once per process and shown by ``obs outbox status``.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +72,7 @@ class LineageEmitter:
         self._lock = threading.Lock()
         self._delivering = threading.Lock()
         self._timer: threading.Timer | None = None  # a scheduled delivery of deferred events
+        self._attempts = 0  # delivery attempts made (deferred_held: did one happen meanwhile?)
 
     # ------------------------------------------------------------------ backend
     def _openlineage_client(self) -> Any:
@@ -166,6 +168,7 @@ class LineageEmitter:
         """One bounded delivery attempt of everything pending (a scheduled one is no longer needed)."""
         self._cancel_scheduled()
         with self._delivering:  # one delivery at a time in this process: the outbox lease is re-entrant
+            self._attempts += 1
             try:
                 result = self.try_deliver()
             finally:
@@ -174,6 +177,18 @@ class LineageEmitter:
                 self.hand_over()
         outbox_report.report_after_emit(self, result)  # for /metrics wherever obs serve runs; never raises
         return result
+
+    @contextlib.contextmanager
+    def deferred_held(self) -> Iterator[None]:
+        """Hold a scheduled delivery of deferred events while the caller builds the event that will carry
+        them (a step's COMPLETE): the timer would otherwise deliver the START alone, one backend transaction
+        more, mid-build. Re-scheduled at once when no delivery was attempted meanwhile (the build failed)."""
+        held, attempts = self._cancel_scheduled(), self._attempts
+        try:
+            yield
+        finally:
+            if held and self._attempts == attempts:
+                self._schedule_delivery(0.0)
 
     def _schedule_delivery(self, delay_s: float) -> None:
         with self._lock:

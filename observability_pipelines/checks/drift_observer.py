@@ -20,10 +20,18 @@ import pandas as pd
 from lineage.gcpause import gc_paused
 from observability_pipelines.checks.drift import ColumnDriftResult, DriftConfig, detect_drift
 from observability_pipelines.checks.drift_store import DriftStore
-from observability_pipelines.checks.history import earlier_partition_keys, load_partitions
+from observability_pipelines.checks.history import earlier_partition_keys, load_partitions, partition_ordinal
 from observability_pipelines.checks.profile_drift import detect_drift_from_profiles
 from observability_pipelines.checks.profiles import PROFILE_VERSION, profile_record
 from observability_pipelines.checks.run_index import indexed_latest_runs
+from observability_pipelines.checks.window_blocks import (
+    block_groups,
+    block_matches,
+    block_name,
+    block_record,
+    members_list,
+    small_numeric_column,
+)
 from observability_pipelines.observe.asset import Observation, Observer
 from observability_pipelines.observe.metadata import drift_check_metadata
 
@@ -109,8 +117,9 @@ def material(r: ColumnDriftResult, min_ks: float, min_js: float) -> bool:
 
 @dataclass
 class Window:
-    """The reference of one check: the partitions compared with, their profile records, and how many of
-    them had to be read through the IO manager (no usable profile)."""
+    """The reference of one check: the partitions compared with, their profile records (in window order; a
+    pre-merged block of ``window_blocks`` stands for its members), and how many of them had to be read
+    through the IO manager (no usable profile)."""
 
     keys: list[str]
     records: list[dict[str, Any]]
@@ -121,10 +130,17 @@ def window_keys(context, asset: dg.AssetKey, partition: str, partitions_def: dg.
                 window: int, store: DriftStore) -> tuple[list[str], dict[str, str]]:
     """The ``window`` most recent earlier partitions that exist and are not flagged (looking back at most
     ``3 * window``: a drifted one must not become the new normal), and each one's latest run."""
-    candidates = [k for k in earlier_partition_keys(partitions_def, partition, 3 * window)
-                  if not store.is_flagged(asset, k)]
+    keys, runs, _ = window_plan(context, asset, partition, partitions_def, window, store)
+    return keys, runs
+
+
+def window_plan(context, asset: dg.AssetKey, partition: str, partitions_def: dg.PartitionsDefinition,
+                window: int, store: DriftStore) -> tuple[list[str], dict[str, str], dict[str, int]]:
+    """``window_keys`` and each key's offset among the consecutive earlier partitions (0: the one before)."""
+    earlier = earlier_partition_keys(partitions_def, partition, 3 * window)
+    candidates = [k for k in earlier if not store.is_flagged(asset, k)]
     runs = indexed_latest_runs(context.instance, store, asset, candidates)
-    return [k for k in candidates if k in runs][:window], runs
+    return [k for k in candidates if k in runs][:window], runs, {k: i for i, k in enumerate(earlier)}
 
 
 def _usable(record: Any, run_id: str | None, columns: Sequence[str]) -> bool:
@@ -139,8 +155,43 @@ def _usable(record: Any, run_id: str | None, columns: Sequence[str]) -> bool:
 def profile_window(context, asset: dg.AssetKey, partition: str, partitions_def: dg.PartitionsDefinition,
                    window: int, store: DriftStore, columns: Sequence[str],
                    io_manager_key: str = "io_manager") -> Window:
-    """The window's profile records; partitions without a usable one are read, profiled and stored."""
-    keys, runs = window_keys(context, asset, partition, partitions_def, window, store)
+    """The window's profile records; partitions without a usable one are read, profiled and stored. Groups of
+    partitions wholly inside the window come as one pre-merged block each (``window_blocks``)."""
+    keys, runs, offsets = window_plan(context, asset, partition, partitions_def, window, store)
+    groups = block_groups(keys, offsets, partition_ordinal(partitions_def, partition)) if len(keys) > 1 else []
+    blocks: dict[int, dict] = {}
+    for group, members in groups:
+        block = store.load_block(asset, block_name(group))
+        if block_matches(block, members_list(members, runs), columns):
+            blocks[group] = block
+    covered = {k for group, members in groups if group in blocks for k in members}
+    records, read = member_records(context, asset, partitions_def, [k for k in keys if k not in covered], runs,
+                                   store, columns, io_manager_key)
+    for group, members in groups:
+        if group not in blocks and all(k in records for k in members):
+            built = block_record([records[k] for k in members], members_list(members, runs), columns)
+            if built is not None:
+                store.save_block(asset, block_name(group), built)
+                blocks[group] = built
+    first = {members[0]: blocks[group] for group, members in groups if group in blocks}
+    inside = {k for group, members in groups if group in blocks for k in members}
+    items = [first.get(k) or records[k] for k in keys if k in first or (k not in inside and k in records)]
+    if blocks and small_numeric_column(items):  # compared exactly from the members' values: no blocks
+        rest, more = member_records(context, asset, partitions_def, [k for k in keys if k in inside], runs,
+                                    store, columns, io_manager_key)
+        records.update(rest)
+        read += more
+        items = [records[k] for k in keys if k in records]
+        inside = set()
+    used = [k for k in keys if k in inside or k in records]
+    return Window(used, items, read)
+
+
+def member_records(context, asset: dg.AssetKey, partitions_def: dg.PartitionsDefinition, keys: Sequence[str],
+                   runs: dict[str, str], store: DriftStore, columns: Sequence[str],
+                   io_manager_key: str = "io_manager") -> tuple[dict[str, dict], int]:
+    """The usable profile record of each of ``keys`` (read, profiled and stored when it has none), and how
+    many partitions had to be read."""
     stored = {k: store.load_profile(asset, k) for k in keys}
     records = {k: r for k, r in stored.items() if _usable(r, runs.get(k), columns)}
     missing = [k for k in keys if k not in records]
@@ -149,8 +200,7 @@ def profile_window(context, asset: dg.AssetKey, partition: str, partitions_def: 
             old = stored[key].get("columns", {}) if isinstance(stored[key], dict) else {}
             records[key] = profile_record(value, [*columns, *(c for c in old if c not in columns)], runs.get(key))
             store.save_profile(asset, key, records[key])
-    used = [k for k in keys if k in records]
-    return Window(used, [records[k] for k in used], len(missing))
+    return records, len(missing)
 
 
 def read_window(context, asset: dg.AssetKey, partitions_def: dg.PartitionsDefinition, keys: Sequence[str],

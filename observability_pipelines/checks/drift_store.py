@@ -4,7 +4,8 @@ The state lives where the data's trust domain is, never in events: ``OBS_DATA_DI
 when set, else the Dagster instance's storage directory (``<storage>/obs_data``, where Dagster's own fs IO
 manager writes). Layout: ``_flags/<asset>/<partition>.json``, ``_profiles/<asset>/<partition>.prof`` (binary,
 :func:`~observability_pipelines.checks.profiles.encode_record`; a ``<partition>.json`` profile of an earlier
-version is still read), ``_state/<asset>/<name>.json`` (the asset's run index, ``run_index``).
+version is still read), ``_state/<asset>/<name>.json`` (the asset's run index, ``run_index``),
+``_blocks/<asset>/<name>.prof`` (pre-merged blocks of drift windows, ``window_blocks``).
 """
 
 from __future__ import annotations
@@ -95,6 +96,17 @@ class DriftStore:
         old = self._path("_profiles", asset, partition, ".json")
         if old.exists():  # superseded: a later reader must not fall back to it
             old.unlink()
+
+    def save_block(self, asset: dg.AssetKey, name: str, record: dict) -> None:
+        """A pre-merged block of a drift window (``window_blocks``), stored like a profile."""
+        self._write(self._path("_blocks", asset, name, ".prof"), encode_record(record))
+
+    def load_block(self, asset: dg.AssetKey, name: str) -> dict | None:
+        """The block ``save_block`` wrote; None when missing, torn or foreign (then rebuilt by its owner)."""
+        try:
+            return decode_record(self._path("_blocks", asset, name, ".prof").read_bytes())
+        except FileNotFoundError:
+            return None
 
     def load_profile(self, asset: dg.AssetKey, partition: str) -> dict | None:
         """The stored record (binary, else an earlier version's JSON); None when missing, torn or foreign

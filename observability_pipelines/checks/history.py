@@ -54,6 +54,19 @@ def _stepped_time_keys(partitions_def: dg.TimeWindowPartitionsDefinition, window
     return out
 
 
+def partition_ordinal(partitions_def: dg.PartitionsDefinition, key: str) -> int | None:
+    """A number that grows by one from each partition to the next: the start of ``key``'s time window in
+    units of its length (daily, hourly, weekly: exact; months of unequal length or weekday-only crons can
+    skip, which only moves block boundaries), else its position among the keys. An alignment hint for
+    pre-merged window blocks (``window_blocks``), never part of an answer."""
+    if isinstance(partitions_def, dg.TimeWindowPartitionsDefinition):
+        window = partitions_def.time_window_for_partition_key(key)
+        length = (window.end - window.start).total_seconds()
+        return round(window.start.timestamp() / length) if length > 0 else None
+    keys = list(partitions_def.get_partition_keys())
+    return keys.index(key) if key in keys else None
+
+
 def latest_runs(instance: dg.DagsterInstance, asset_key: dg.AssetKey, keys: Sequence[str]) -> dict[str, str]:
     """The run of the latest materialization of each of ``keys`` that has one (one bounded query)."""
     return {k: r.run_id for k, r in latest_records(instance, asset_key, keys).items()}

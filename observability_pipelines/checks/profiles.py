@@ -260,6 +260,12 @@ def merge_counts(profiles: Sequence[ColumnProfile]) -> dict[str, int]:
 
 def merge_moments(profiles: Sequence[ColumnProfile]) -> tuple[int, float | None, float | None]:
     """(finite count, mean, variance) of the window from the partitions' moments (Chan et al.)."""
+    n, mean, m2 = merge_m2(profiles)
+    return n, mean, (m2 / (n - 1) if n > 1 else None)
+
+
+def merge_m2(profiles: Sequence[ColumnProfile]) -> tuple[int, float | None, float | None]:
+    """(finite count, mean, sum of squared deviations) of the profiles together (Chan et al.; None when empty)."""
     n, mean, m2 = 0, 0.0, 0.0
     for p in profiles:
         if p.mean is None or not p.finite:
@@ -268,4 +274,4 @@ def merge_moments(profiles: Sequence[ColumnProfile]) -> tuple[int, float | None,
         mean += delta * p.finite / total
         m2 += (p.m2 or 0.0) + delta**2 * n * p.finite / total
         n = total
-    return n, (mean if n else None), (m2 / (n - 1) if n > 1 else None)
+    return n, (mean if n else None), (m2 if n else None)

@@ -19,6 +19,7 @@ events go is openlineage-python's own configuration (``openlineage.yml`` /
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import os
@@ -332,7 +333,9 @@ class OpenLineageObserver(Observer):
         resource = self._resource(obs)
         if not resource.enabled:
             return
-        with gc_paused():  # building and sending allocate many small acyclic objects (see gcpause)
+        # building and sending allocate many small acyclic objects (see gcpause); a START waiting for its
+        # delivery goes with this event rather than alone while this one is built
+        with gc_paused(), self._held(resource, defer_s):
             try:
                 events = build(self._base(obs, resource))
             except Exception as exc:
@@ -343,6 +346,15 @@ class OpenLineageObserver(Observer):
             obs.context.log.warning(
                 f"OpenLineage {what}: {result.dead} lineage event(s) refused by the backend, kept as 'dead' in the "
                 f"outbox {resource.emitter().outbox.path} (see `obs outbox status`; the reason is logged)")
+
+    @staticmethod
+    def _held(resource: OpenLineageResource, defer_s: float | None) -> Any:
+        if defer_s is not None or not resource.enabled:
+            return contextlib.nullcontext()
+        try:
+            return resource.emitter().deferred_held()
+        except Exception:  # no emitter (bad settings): emit reports it
+            return contextlib.nullcontext()
 
     @staticmethod
     def _bare_output(state: dict[str, Any]) -> event_v2.OutputDataset:
