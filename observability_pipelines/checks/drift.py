@@ -117,6 +117,8 @@ import numpy as np
 import pandas as pd
 from scipy import special, stats
 
+from observability_pipelines.checks.kolmogorov import pelz_good_cdf
+
 __all__ = [
     "DriftConfig",
     "ColumnDriftResult",
@@ -760,7 +762,7 @@ def _kstwo_sf(d: float, n: int) -> float:
     """``scipy.stats.kstwo.sf(d, n)`` without its O(n) tail branch.  scipy uses
     the Pelz-Good expansion for ``n * d**2 < 2.2`` at these sizes, and
     ``2 * smirnov(n, d)`` (O(n): ~0.1-1 s at n ~ 1e5) in the tail; here
-    Pelz-Good (scipy's routine) is used wherever its survival value is at
+    Pelz-Good (scipy's series, in plain floats: ``kolmogorov``) is used wherever its survival value is at
     least ``_KS_PELZ_GOOD_MIN_SF`` (below, ``1 - cdf`` cancels), and in the
     far tail ``2 * smirnov(n, d)`` as scipy up to ``_KS_TAIL_SMIRNOV_MAX_N``
     and above Smirnov's one-sided asymptotic with its 1/sqrt(n) correction,
@@ -771,25 +773,13 @@ def _kstwo_sf(d: float, n: int) -> float:
         return _clip01(stats.kstwo.sf(d, n))
     if t * d >= 370.0:  # as scipy: sf underflows
         return 0.0
-    pg = _pelz_good_cdf()
-    if pg is not None:
-        p = 1.0 - pg(n, d)
-        if p >= _KS_PELZ_GOOD_MIN_SF:
-            return _clip01(p)
-    elif n * d * d < 2.2:  # pragma: no cover - scipy reorganised
-        return _clip01(stats.kstwo.sf(d, n))
+    p = 1.0 - pelz_good_cdf(n, d)
+    if p >= _KS_PELZ_GOOD_MIN_SF:
+        return _clip01(p)
     if n <= _KS_TAIL_SMIRNOV_MAX_N:  # the asymptotic tail is too coarse here; O(n) is cheap
         return _clip01(2.0 * special.smirnov(n, d))
     z = d * math.sqrt(n)
     return _clip01(2.0 * math.exp(-2.0 * z * z - 2.0 * z / (3.0 * math.sqrt(n))))
-
-
-def _pelz_good_cdf():
-    try:
-        from scipy.stats._ksstats import _kolmogn_PelzGood  # scipy internal
-    except ImportError:  # pragma: no cover - scipy reorganised
-        return None
-    return _kolmogn_PelzGood
 
 
 def ks_2samp_sorted(

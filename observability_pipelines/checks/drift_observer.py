@@ -138,7 +138,8 @@ def window_plan(context, asset: dg.AssetKey, partition: str, partitions_def: dg.
                 window: int, store: DriftStore) -> tuple[list[str], dict[str, str], dict[str, int]]:
     """``window_keys`` and each key's offset among the consecutive earlier partitions (0: the one before)."""
     earlier = earlier_partition_keys(partitions_def, partition, 3 * window)
-    candidates = [k for k in earlier if not store.is_flagged(asset, k)]
+    flagged = store.flagged(asset, earlier)
+    candidates = [k for k in earlier if k not in flagged]
     runs = indexed_latest_runs(context.instance, store, asset, candidates)
     return [k for k in candidates if k in runs][:window], runs, {k: i for i, k in enumerate(earlier)}
 
@@ -159,30 +160,27 @@ def profile_window(context, asset: dg.AssetKey, partition: str, partitions_def: 
     partitions wholly inside the window come as one pre-merged block each (``window_blocks``)."""
     keys, runs, offsets = window_plan(context, asset, partition, partitions_def, window, store)
     groups = block_groups(keys, offsets, partition_ordinal(partitions_def, partition)) if len(keys) > 1 else []
-    blocks: dict[int, dict] = {}
-    for group, members in groups:
-        block = store.load_block(asset, block_name(group))
-        if block_matches(block, members_list(members, runs), columns):
-            blocks[group] = block
-    covered = {k for group, members in groups if group in blocks for k in members}
-    records, read = member_records(context, asset, partitions_def, [k for k in keys if k not in covered], runs,
+    blocks = {group: block for group, members in groups
+              if block_matches(block := store.load_block(asset, block_name(group)), members_list(members, runs),
+                               columns)}
+    inside = {k for group, members in groups if group in blocks for k in members}
+    records, read = member_records(context, asset, partitions_def, [k for k in keys if k not in inside], runs,
                                    store, columns, io_manager_key)
+    if groups and small_numeric_column([*blocks.values(), *records.values()], columns):
+        # a column compared exactly from its members' values: no block is built or used
+        rest, more = member_records(context, asset, partitions_def, sorted(inside), runs, store, columns,
+                                    io_manager_key)
+        records.update(rest)
+        return Window([k for k in keys if k in records], [records[k] for k in keys if k in records], read + more)
     for group, members in groups:
         if group not in blocks and all(k in records for k in members):
             built = block_record([records[k] for k in members], members_list(members, runs), columns)
             if built is not None:
                 store.save_block(asset, block_name(group), built)
                 blocks[group] = built
+                inside.update(members)
     first = {members[0]: blocks[group] for group, members in groups if group in blocks}
-    inside = {k for group, members in groups if group in blocks for k in members}
     items = [first.get(k) or records[k] for k in keys if k in first or (k not in inside and k in records)]
-    if blocks and small_numeric_column(items):  # compared exactly from the members' values: no blocks
-        rest, more = member_records(context, asset, partitions_def, [k for k in keys if k in inside], runs,
-                                    store, columns, io_manager_key)
-        records.update(rest)
-        read += more
-        items = [records[k] for k in keys if k in records]
-        inside = set()
     used = [k for k in keys if k in inside or k in records]
     return Window(used, items, read)
 

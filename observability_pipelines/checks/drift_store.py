@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 import dagster as dg
@@ -79,6 +80,20 @@ class DriftStore:
 
     def is_flagged(self, asset: dg.AssetKey, partition: str) -> bool:
         return self._path("_flags", asset, partition).exists()
+
+    def flagged(self, asset: dg.AssetKey, partitions: Sequence[str]) -> set[str]:
+        """Which of ``partitions`` are flagged: one listing of the asset's flags, not a lookup per partition (a
+        30-partition window looks back over 90 candidates)."""
+        names = self._names("_flags", asset)
+        return {p for p in partitions
+                if (self.is_flagged(asset, p) if "/" in p or os.sep in p else f"{p}.json" in names)}
+
+    def _names(self, kind: str, asset: dg.AssetKey) -> set[str]:
+        folder = (self._local or self.root).joinpath(kind, *asset.path)
+        try:
+            return set(os.listdir(folder)) if self._local is not None else {p.name for p in folder.iterdir()}
+        except (FileNotFoundError, NotADirectoryError):
+            return set()
 
     def save_state(self, asset: dg.AssetKey, name: str, data: dict) -> None:
         """A small JSON document of the asset's own (e.g. the latest run per partition, ``run_index``)."""

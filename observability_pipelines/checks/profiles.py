@@ -37,6 +37,7 @@ WINDOW_EXACT_LIMIT = 5000  # a window of kept-whole partitions with up to this m
 COUNTS_LIMIT = 64  # numeric columns with at most this many distinct values keep exact counts (low cardinality)
 PROFILE_VERSION = 2  # stored records of another version are ignored (the partition is read instead)
 MAGIC = b"OBSPROF1"  # binary profile file (encode_record); the JSON files of earlier versions are still read
+STABLE_MERGE_MAX = 8192  # merged window points up to which the sorted runs are merged by a stable argsort
 
 
 @dataclass
@@ -185,9 +186,10 @@ def _weighted_run_merge(sketched: Sequence[ColumnProfile]) -> tuple[np.ndarray, 
     sizes = np.fromiter((len(q) for q in points), dtype=np.int64, count=len(points))
     finite = np.fromiter((p.finite for p in sketched), dtype="float64", count=len(points))
     values = np.concatenate(points)
-    # not a stable sort: ties collapse to their last copy, whose running sum holds every tied weight in any
-    # order (numpy's stable argsort of floats is a merge sort that ignores the runs: 3x slower)
-    order = np.argsort(values)
+    # ties collapse to their last copy, whose running sum holds every tied weight in any order, so any sort
+    # will do: numpy's stable (merge) argsort is 2-5x faster on a few sorted runs up to ~8k points (a window's
+    # blocks and days), its default 2x faster on more
+    order = np.argsort(values, kind="stable" if len(values) <= STABLE_MERGE_MAX else None)
     return values[order], np.cumsum(np.repeat(finite / sizes, sizes)[order])
 
 

@@ -109,13 +109,14 @@ def block_column(profiles: Sequence[ColumnProfile], points: int = BLOCK_POINTS) 
     return out
 
 
-def small_numeric_column(records: Sequence[Mapping]) -> bool:
-    """Some numeric column of the window holds at most ``WINDOW_EXACT_LIMIT`` finite values: it is compared
-    exactly from its members' values, so the window is not blocked."""
+def small_numeric_column(records: Sequence[Mapping], columns: Sequence[str] | None = None) -> bool:
+    """Some numeric column of the window (among ``columns``, default all) holds at most ``WINDOW_EXACT_LIMIT``
+    finite values: it is compared exactly from its members' values, so the window is not blocked."""
     finite: dict[str, int] = {}
+    wanted = None if columns is None else set(columns)
     for record in records:
         for name, column in record["columns"].items():
-            if column["kind"] == "numeric":
+            if column["kind"] == "numeric" and (wanted is None or name in wanted):
                 finite[name] = (finite.get(name, 0) + column["count"] - column.get("nulls", 0)
                                 - column.get("infs", 0))
     return any(n <= WINDOW_EXACT_LIMIT for n in finite.values())

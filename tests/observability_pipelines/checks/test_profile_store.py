@@ -105,3 +105,15 @@ def test_a_torn_or_foreign_profile_file_reads_as_missing(tmp_path):
         store._path("_profiles", KEY, "d").write_bytes(bad)
         assert store.load_profile(KEY, "d") is None
     assert store.load_profile(KEY, "never-profiled") is None
+
+
+def test_flagged_lists_what_is_flagged_and_agrees_with_is_flagged(store):
+    keys = [f"2026-01-{d:02d}" for d in range(1, 29)] + ["a/b", "static key"]
+    assert store.flagged(KEY, keys) == set()  # no flag folder yet
+    for key in ("2026-01-03", "2026-01-17", "a/b", "static key"):
+        store.set_flag(KEY, key, "drift amount")
+    store.set_flag(KEY, "2026-01-17", None)  # cleared
+    store.set_flag(dg.AssetKey("other"), "2026-01-05", "drift")  # another asset's flag
+    assert store.flagged(KEY, keys) == {"2026-01-03", "a/b", "static key"}
+    assert store.flagged(KEY, keys) == {k for k in keys if store.is_flagged(KEY, k)}
+    assert store.flagged(KEY, ["2026-01-04"]) == set()

@@ -190,3 +190,24 @@ def _check_against_rebuilt(context, store, copy: Path, key, partitions, day, dat
     chi2 = stats.chi2_contingency(table.to_numpy(), correction=False)
     assert ours.columns["region"].chi2_stat == pytest.approx(chi2.statistic, rel=1e-9)
     return int(len(kept.records) < len(kept.keys))
+
+
+def test_a_window_compared_exactly_builds_no_block(tmp_path):
+    """Twelve small partitions (some column <= WINDOW_EXACT_LIMIT values in all): the window is compared
+    exactly from its members, so no block file is written, and the result is detect_drift on the rows."""
+    partitions = dg.DailyPartitionsDefinition(start_date=DAYS[0])
+    instance = dg.DagsterInstance.local_temp(str(tmp_path))
+    store, key, rng = DriftStore.for_instance(instance), dg.AssetKey("small"), np.random.default_rng(5)
+    frames = {}
+    for day in DAYS[:WINDOW + 1]:
+        frames[day] = _frame(rng, 300)
+        instance.report_runless_asset_event(dg.AssetMaterialization(asset_key=key, partition=day))
+        store.save_profile(key, day, profile_record(frames[day], COLUMNS, ""))
+    context = SimpleNamespace(instance=instance, resources=SimpleNamespace())
+    window = profile_window(context, key, DAYS[WINDOW], partitions, WINDOW, store, COLUMNS)
+    assert window.read == 0 and len(window.records) == len(window.keys) == WINDOW
+    assert not Path(store.root.path, "_blocks").exists()
+    ours = detect_drift_from_profiles(window.records, frames[DAYS[WINDOW]], COLUMNS, pipeline_drift_config())
+    reference = pd.concat([frames[k] for k in window.keys], ignore_index=True)
+    exact = stats.ks_2samp(reference["x"], frames[DAYS[WINDOW]]["x"])
+    assert ours.columns["x"].ks_stat == pytest.approx(exact.statistic, abs=1e-12)
