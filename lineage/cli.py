@@ -464,8 +464,8 @@ PARTITION_TAG = "dagster/partition"  # lineage.facets.PARTITION_TAG (a test chec
 
 def _partition_of(run_facets: dict[str, Any]) -> str | None:
     """`lineage.facets.partition_key(run_facets)`, the common case read here: a `tags` facet of plain string
-    pairs. Importing lineage.facets imports the openlineage client (~0.2 s of `obs lineage history`), so only
-    any other form (no partition tag, a malformed facet, nominalTime alone) goes to partition_key."""
+    pairs. Importing lineage.facets builds its ~30 attrs facet classes (attrs too: ~0.05 s of `obs lineage history`),
+    so only any other form (no partition tag, a malformed facet, nominalTime alone) goes to partition_key."""
     tags_facet = run_facets.get("tags")
     entries = tags_facet.get("tags") if isinstance(tags_facet, dict) else None
     if isinstance(entries, list) and all(

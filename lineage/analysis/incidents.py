@@ -39,7 +39,7 @@ OPEN_STATUSES = ("open", "acknowledged")
 CURSOR_FACETS, CURSOR_STATES = "dataset_facets", "run_states"
 SCAN_BATCH = 5000  # derived rows read per query while syncing
 # AssertionsFacet.KEY, DriftDatasetFacet.KEY (a test checks), named here: a sync that finds nothing new then
-# never imports lineage.facets (the openlineage client, ~0.2 s of each `obs incidents list`).
+# never imports lineage.facets (its ~30 attrs facet classes, attrs too: ~0.05 s of each `obs incidents list`).
 SIGNAL_FACETS = ("dataQualityAssertions", "drift")
 
 

@@ -12,7 +12,7 @@ from importlib import resources
 from typing import Any, ClassVar, Self
 
 import attr
-from openlineage.client.facet_v2 import DatasetFacet
+from lineage.facets._base import DatasetFacet
 
 from lineage.facets._values import Parsed, boolean, clip01, finite, integer, mapping, text
 

@@ -15,7 +15,7 @@ import json
 from importlib import resources
 
 import attr
-from openlineage.client.facet_v2 import DatasetFacet
+from lineage.facets._base import DatasetFacet
 
 from lineage.facets._values import Parsed, boolean, clip01, finite, integer, mapping, text
 

@@ -9,9 +9,10 @@ from collections.abc import Mapping
 from typing import Any, ClassVar, Self
 
 import attr
-from openlineage.client.facet_v2 import error_message_run, nominal_time_run, tags_run
 
+from lineage.facets._base import FACETS_SPEC, RedactMixin, RunFacet, check_date_time
 from lineage.facets._values import Parsed, items, text
+
 
 MAX_STACK_CHARS = 20_000
 MAX_MESSAGE_CHARS = 4_000
@@ -29,11 +30,18 @@ def parse_time(value: Any) -> dt.datetime | None:
 
 
 @attr.define
-class NominalTimeFacet(Parsed, nominal_time_run.NominalTimeRunFacet):
+class NominalTimeFacet(Parsed, RunFacet):
     """``nominalTime``: the time window a run is for (its schedule time / time partition)."""
 
+    nominalStartTime: str = attr.field(validator=check_date_time)  # noqa: N815
+    nominalEndTime: str | None = attr.field(default=None, validator=check_date_time)  # noqa: N815
+    _additional_skip_redact: ClassVar[list[str]] = ["nominalStartTime", "nominalEndTime"]
     KEY: ClassVar[str] = "nominalTime"
     _FORMAT: ClassVar[str] = "%Y-%m-%dT%H:%M:%S.000Z"
+
+    @staticmethod
+    def _get_schema() -> str:
+        return FACETS_SPEC + "1-0-1/NominalTimeRunFacet.json#/$defs/NominalTimeRunFacet"
 
     @classmethod
     def build(cls, start: dt.datetime, end: dt.datetime | None = None) -> Self:
@@ -53,10 +61,18 @@ class NominalTimeFacet(Parsed, nominal_time_run.NominalTimeRunFacet):
 
 
 @attr.define
-class ErrorMessageFacet(Parsed, error_message_run.ErrorMessageRunFacet):
+class ErrorMessageFacet(Parsed, RunFacet):
     """``errorMessage``: why a run failed."""
 
+    message: str
+    programmingLanguage: str  # noqa: N815
+    stackTrace: str | None = attr.field(default=None)  # noqa: N815
+    _additional_skip_redact: ClassVar[list[str]] = ["programmingLanguage"]
     KEY: ClassVar[str] = "errorMessage"
+
+    @staticmethod
+    def _get_schema() -> str:
+        return FACETS_SPEC + "1-0-1/ErrorMessageRunFacet.json#/$defs/ErrorMessageRunFacet"
 
     @classmethod
     def build(cls, error: BaseException) -> Self:
@@ -96,18 +112,32 @@ def dedupe_message(message: str) -> str:
 
 
 @attr.define
-class TagsFacet(Parsed, tags_run.TagsRunFacet):
+class Tag(RedactMixin):
+    """One ``key → value`` pair of a ``tags`` run facet (the client's ``tags_run.TagsRunFacetFields``)."""
+
+    key: str
+    value: str
+    source: str | None = attr.field(default=None)
+
+
+@attr.define
+class TagsFacet(Parsed, RunFacet):
     """``tags`` run facet: ``key → value`` pairs (we put the partition key here)."""
 
+    tags: list[Tag] | None = attr.field(factory=list)
     KEY: ClassVar[str] = "tags"
+
+    @staticmethod
+    def _get_schema() -> str:
+        return FACETS_SPEC + "1-0-0/TagsRunFacet.json#/$defs/TagsRunFacet"
 
     @classmethod
     def build(cls, tags: Mapping[str, str], source: str | None = None) -> Self:
-        return cls(tags=[tags_run.TagsRunFacetFields(key=k, value=v, source=source) for k, v in tags.items()])
+        return cls(tags=[Tag(key=k, value=v, source=source) for k, v in tags.items()])
 
     @classmethod
     def _parse(cls, payload: Mapping[str, Any]) -> Self | None:
-        kept = [tags_run.TagsRunFacetFields(key=str(r["key"]), value=str(r["value"]), source=text(r.get("source")))
+        kept = [Tag(key=str(r["key"]), value=str(r["value"]), source=text(r.get("source")))
                 for r in items(payload.get("tags"))
                 if isinstance(r, Mapping) and text(r.get("key")) and text(r.get("value")) is not None]
         return cls(tags=kept) if kept else None

@@ -53,7 +53,7 @@ def test_dataset_nobody_wrote_gets_a_version_per_test_run(events):
 
 
 def test_test_run_facet_counts_against_the_inputs(events):
-    tests = f.TestRunFacet(tests=[f.quality.test_run.TestExecution(name="t1", status="fail", type="accepted_values")])
+    tests = f.TestRunFacet(tests=[f.quality.TestExecution(name="t1", status="fail", type="accepted_values")])
     events.run("model", outputs={"m": {}})
     events.run("m.tests", inputs=["m"], run_facets={"test": tests}, state="FAIL")
     [version] = snapshots(events.store(), "m")
@@ -62,7 +62,7 @@ def test_test_run_facet_counts_against_the_inputs(events):
 
 def test_partitioned_test_run_facet_counts_against_its_partition_only(events):
     """A run that only reads (no facets on what it read) counts through its failed tests, in its partition."""
-    tests = f.TestRunFacet(tests=[f.quality.test_run.TestExecution(name="t1", status="fail", type="accepted_values")])
+    tests = f.TestRunFacet(tests=[f.quality.TestExecution(name="t1", status="fail", type="accepted_values")])
     for day in ("2026-03-01", "2026-03-02"):
         events.run("model", outputs={"m": {}}, partition=day)
     events.run("m.tests", inputs=["m"], run_facets={"test": tests}, state="FAIL", partition="2026-03-02")
