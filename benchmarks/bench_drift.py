@@ -18,7 +18,11 @@ Evidently runs.  The peak extra memory of one detect_drift call (RSS sampled eve
 above the RSS with both frames loaded) is reported too.
 
 Usage:  .venv-test/bin/python benchmarks/bench_drift.py [--sizes 10000,100000,1000000,10000000]
-        [--no-evidently] [--naive] [--json] [--no-write] [--quick]
+        [--no-evidently] [--naive] [--json] [--no-write] [--quick] [--baseline OLD_DRIFT_PY]
+
+--baseline: an A/B against another version of drift.py (e.g. `git show HEAD:observability_pipelines/checks/drift.py
+> /tmp/drift_old.py`), loaded beside this one and timed interleaved with it (and with the bound) in the same run;
+its results must equal ours (to_dict), which is checked and reported.
 Writes/updates the "## Drift" section of benchmarks/RESULTS.md (the notes section below
 it is prose kept by hand).
 """
@@ -129,6 +133,17 @@ def timed(fn) -> tuple[float, float]:
     return time.perf_counter() - w0, time.thread_time() - c0
 
 
+def load_baseline(path: str):
+    """Another drift.py as its own module (``drift_baseline``), for an interleaved A/B in the same process."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("drift_baseline", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["drift_baseline"] = module  # (dataclasses look their module up while the class is built)
+    spec.loader.exec_module(module)
+    return module
+
+
 def write_results(md: str) -> None:
     path = ROOT / "benchmarks" / "RESULTS.md"
     text = path.read_text() if path.exists() else "# Benchmark results\n"
@@ -200,11 +215,15 @@ def measure_size(n: int, data_dir: Path, args) -> dict:
     ref, cur, ref_path, cur_path, t_load = load_size(n, data_dir)
     print(f"\n{n:,} rows: generated + Parquet round trip in {time.perf_counter() - t0:.1f}s (read {t_load:.2f}s)", flush=True)
     res = detect_drift(ref, cur)  # warm-up
+    base_mod = args.baseline_module
+    base_same = base_mod.detect_drift(ref, cur).to_dict() == res.to_dict() if base_mod else None  # (and its warm-up)
     repeat = REPEATS.get(n, 3)
-    ours, bound = [], []
+    ours, bound, base = [], [], []
     for _ in range(repeat):  # interleaved best-of-N: fair under fluctuating machine load
         ours.append(timed(lambda: detect_drift(ref, cur)))
         bound.append(timed(lambda: sort_bound(ref, cur, strong=True)))
+        if base_mod:
+            base.append(timed(lambda: base_mod.detect_drift(ref, cur)))
     (t_ours, cpu_ours), (t_bound, cpu_bound) = (tuple(min(x) for x in zip(*m)) for m in (ours, bound))
     row = {
         "rows": n, "repeat": repeat, "ours_s": t_ours, "bound_s": t_bound, "ratio": t_ours / t_bound,
@@ -214,6 +233,10 @@ def measure_size(n: int, data_dir: Path, args) -> dict:
         "detect_peak_extra_bytes": peak_extra_rss(lambda: detect_drift(ref, cur)),
     }
     row["pass_bound"] = t_ours <= row["target_s"]
+    if base_mod:
+        t_base, cpu_base = (min(x) for x in zip(*base))
+        row.update(baseline_s=t_base, baseline_cpu_s=cpu_base, baseline_same_results=base_same,
+                   ours_over_baseline=t_ours / t_base, cpu_ours_over_baseline=cpu_ours / cpu_base)
     if args.naive:
         row["naive_s"] = best_of(lambda: naive(ref, cur), 1)
     del ref, cur
@@ -244,6 +267,10 @@ def print_row(r: dict) -> None:
         f"| frames {r['frames_bytes'] / 2**30:.2f} GiB, detect_drift peak +{r['detect_peak_extra_bytes'] / 2**20:.0f} MiB",
         flush=True,
     )
+    if "baseline_s" in r:
+        print(f"  baseline {r['baseline_s'] * 1e3:.1f} ms (CPU {r['baseline_cpu_s'] * 1e3:.1f} ms) | ours/baseline "
+              f"{r['ours_over_baseline']:.3f} (CPU {r['cpu_ours_over_baseline']:.3f}) "
+              f"| same results: {r['baseline_same_results']}", flush=True)
 
 
 def machine() -> str:
@@ -307,7 +334,12 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true",
                     help="smoke run: 10k and 100k rows, 5 interleaved repeats, no Evidently, RESULTS.md untouched")
     ap.add_argument("--no-write", action="store_true")
+    ap.add_argument("--baseline", default=None, metavar="DRIFT_PY",
+                    help="A/B: another drift.py, timed interleaved with ours (RESULTS.md untouched)")
     args = ap.parse_args()
+    args.baseline_module = load_baseline(args.baseline) if args.baseline else None
+    if args.baseline:
+        args.no_write = True  # an A/B is not the published figure
     if args.quick:
         args.sizes, args.no_evidently, args.no_write = "10000,100000", True, True
         REPEATS.update({10_000: 5, 100_000: 5})

@@ -14,7 +14,7 @@ shared by all columns of a :func:`detect_drift` call.  Everything else is
 derived from the two sorted arrays without further sorting:
 
 * **Kolmogorov-Smirnov** statistic ``D = sup_x |F_ref(x) - F_cur(x)|``.  For
-  small samples (``n_ref + n_cur <= 24000``) one linear merge (a stable
+  small samples (``n_ref + n_cur <= 14000``) one linear merge (a stable
   argsort of the two sorted runs is a timsort merge) and the ECDF difference
   taken at the last element of each run of ties (the same values scipy
   computes).  For large
@@ -25,7 +25,10 @@ derived from the two sorted arrays without further sorting:
   found so far are refined (recursively, the others are dropped), down to
   single observations.  Up to ``_KS_SEARCH_MAX_N`` values (cache-sized
   samples) the counts come from ``np.searchsorted`` over open value intervals
-  (:func:`_ks_stat_search`: fewer numpy calls per level); above, the counts of
+  (:func:`_ks_stat_search`: fewer numpy calls per level; every evaluated point
+  is a sample element at a known index, so only its count in the other sample
+  is searched, and the last candidate values are evaluated one by one instead
+  of merged); above, the counts of
   a new point are bracketed by those of
   its interval's ends and found by a vectorised binary search inside the
   bracket (:func:`_ks_stat_refine`).  Once the candidate intervals hold at most
@@ -170,7 +173,7 @@ _KS_EXACT_UNEQUAL_MAX_CELLS = 2_000_000  # unequal sizes, n1*n2 up to this: scip
 _KS_EXACT_TAIL_LOG = 40.0  # equal-n exact p-value: terms below e**-this times the first are dropped
 _KS_PELZ_GOOD_MIN_SF = 1e-9  # below this survival value 1 - PelzGood cancels: tail formula instead
 _KS_TAIL_SMIRNOV_MAX_N = 20000  # kstwo far tail up to this n: scipy's exact one-sided Smirnov (O(n))
-_KS_MERGE_MAX_N = 24000  # n1 + n2 up to this: one linear merge for the KS statistic, refine above
+_KS_MERGE_MAX_N = 14000  # n1 + n2 up to this: one linear merge for the KS statistic (argsort), refine above
 _KS_WINDOW_MERGE_MAX = 1 << 13  # refine: values left in the candidate intervals up to this: one merge
 _KS_SEARCH_MAX_N = 400_000  # n1 + n2 up to this: refine with np.searchsorted counts (cache-sized samples)
 KS_PVALUE_ATOL = 0.005  # documented agreement with scipy: |p - p_scipy| <= ATOL always
@@ -418,13 +421,14 @@ def _ks_stat_search(s1: np.ndarray, s2: np.ndarray, grid: int = 512, k: int = 8,
     beat the best evaluated value are dropped, the others are split at ``k``
     index-spread values of each sample (evaluated, and excluded from the
     pieces with their ties, so the pieces shrink geometrically even next to a
-    large tie), until the values left fit one merge (:func:`_ks_windows`)."""
+    large tie), until the values left are few enough to evaluate each of them
+    (:func:`_ks_max_at`).  Points are always sample elements at known indices,
+    so only the count in the *other* sample needs a search."""
     n1, n2 = s1.size, s2.size
-    xs = np.concatenate([s1[_grid_indices(n1, grid)], s2[_grid_indices(n2, grid)]])
-    xs.sort()  # includes both samples' extremes: the intervals cover every other value
-    (l1, r1), (l2, r2) = _counts_lr(s1, xs), _counts_lr(s2, xs)
-    best = float(np.abs(r1 / n1 - r2 / n2).max())
+    l1, r1, l2, r2 = _ks_counts_ordered(s1, s2, _grid_indices(n1, grid), _grid_indices(n2, grid))
+    best = float(np.abs(r1 / n1 - r2 / n2).max())  # (the grids hold both extremes: the intervals cover the rest)
     a1, e1, a2, e2 = r1[:-1], l1[1:], r2[:-1], l2[1:]
+    steps = np.arange(k, dtype=np.int64)
     while True:
         ub = np.maximum(e1 / n1 - a2 / n2, e2 / n2 - a1 / n1)
         live = np.flatnonzero(ub > best)
@@ -432,39 +436,111 @@ def _ks_stat_search(s1: np.ndarray, s2: np.ndarray, grid: int = 512, k: int = 8,
             return best
         a1, e1, a2, e2 = a1[live], e1[live], a2[live], e2[live]
         if int((e1 - a1).sum() + (e2 - a2).sum()) <= window_max:
-            return max(best, _ks_windows(s1, s2, a1, e1, a2, e2))
-        v = np.concatenate([s1[_spread_indices(a1, e1, k)[0]], s2[_spread_indices(a2, e2, k)[0]]])
-        v.sort()  # (the intervals are disjoint and increasing: sorted by interval too)
-        (vl1, vr1), (vl2, vr2) = _counts_lr(s1, v), _counts_lr(s2, v)
+            return max(best, _ks_max_at(s1, s2, _ranges(a1, e1)[0], _ranges(a2, e2)[0]))
+        vl1, vr1, vl2, vr2 = _ks_counts_ordered(s1, s2, _spread_k(a1, e1, steps, n1), _spread_k(a2, e2, steps, n2))
         best = max(best, float(np.abs(vr1 / n1 - vr2 / n2).max()))
         # pieces of interval w: starts [a_w, r(v_1), ..., r(v_m)], ends [l(v_1), ..., l(v_m), e_w]
         # (counts are monotone in the value, so sorting lays the pieces out in order)
-        a1, e1 = np.sort(np.concatenate([a1, vr1])), np.sort(np.concatenate([vl1, e1]))
-        a2, e2 = np.sort(np.concatenate([a2, vr2])), np.sort(np.concatenate([vl2, e2]))
+        a1, e1, a2, e2 = (_merge_runs(x, y) for x, y in ((a1, vr1), (vl1, e1), (a2, vr2), (vl2, e2)))
+
+
+def _merge_runs(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Two sorted arrays as one sorted array (a stable sort of two runs is one merge)."""
+    both = np.concatenate([x, y])
+    both.sort(kind="stable")
+    return both
+
+
+def _ks_counts_ordered(s1: np.ndarray, s2: np.ndarray, i1: np.ndarray, i2: np.ndarray):
+    """Counts ``(l1, r1, l2, r2)`` (``l = #{s < x}``, ``r = #{s <= x}``) in
+    both samples at the points ``s1[i1]`` and ``s2[i2]`` (each index array
+    increasing), laid out in increasing order of the points' values."""
+    x1, x2 = s1[i1], s2[i2]
+    l11, r11 = _counts_at_own(s1, i1, x1)
+    l12, r12 = _counts_lr(s2, x1)
+    l21, r21 = _counts_lr(s1, x2)
+    l22, r22 = _counts_at_own(s2, i2, x2)
+    # Every count is a nondecreasing function of the value, so sorting each array on its own gives
+    # the value order (equal values have equal counts); each is two sorted runs: one merge.
+    return [_merge_runs(x, y) for x, y in ((l11, l21), (r11, r21), (l12, l22), (r12, r22))]
+
+
+def _ks_max_at(s1: np.ndarray, s2: np.ndarray, i1: np.ndarray, i2: np.ndarray) -> float:
+    """``max |F1 - F2|`` (scipy's ``c1/n1 - c2/n2``) at the points ``s1[i1]``
+    and ``s2[i2]``; 0.0 without points.  Right counts are the ECDFs at a
+    point whether or not it is tied, so no merge and no run ends are needed."""
+    n1, n2 = s1.size, s2.size
+    best = 0.0
+    if i1.size:
+        x1 = s1[i1]
+        best = float(np.abs(_right_counts_at_own(s1, i1, x1) / n1 - np.searchsorted(s2, x1, "right") / n2).max())
+    if i2.size:
+        x2 = s2[i2]
+        best = max(best, float(np.abs(np.searchsorted(s1, x2, "right") / n1 - _right_counts_at_own(s2, i2, x2) / n2).max()))
+    return best
+
+
+def _right_counts_at_own(s: np.ndarray, idx: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """``#{s <= x}`` for ``x = s[idx]``: ``idx + 1`` unless the next element is equal (then searched)."""
+    right = idx + 1
+    tie = s.take(right, mode="wrap") == x  # (wrap: the last index meets s[0], equal only when s is constant)
+    if tie.any():
+        right[tie] = np.searchsorted(s, x[tie], "right")
+    return right
 
 
 def _counts_lr(s: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(``#{s < x}``, ``#{s <= x}``) for sorted values ``x``: one search, the
-    left count from the neighbours (a second search only for tied values)."""
+    """(``#{s < x}``, ``#{s <= x}``) for values ``x``: one search, the left
+    count from the neighbour below (a second search only for values equal to
+    two or more elements of ``s``)."""
     right = np.searchsorted(s, x, "right")
-    left = right.copy()
-    has = right > 0
-    has[has] = s[right[has] - 1] == x[has]
-    left -= has
-    tie = has & (left > 0)
-    tie[tie] = s[left[tie] - 1] == x[tie]
+    left = right - 1
+    eq = s.take(left, mode="clip") == x  # (right == 0: s[0] > x, never equal)
+    left += ~eq  # right - eq
+    tie = s.take(left - 1, mode="clip") == x  # (left == 0 clips to s[0]: at worst one needless search)
+    tie &= eq
     if tie.any():
         left[tie] = np.searchsorted(s, x[tie], "left")
     return left, right
 
 
+def _counts_at_own(s: np.ndarray, idx: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(``#{s < x}``, ``#{s <= x}``) for ``x = s[idx]``: ``(idx, idx + 1)``
+    unless a neighbour is equal (then searched)."""
+    left = idx.copy()
+    right = idx + 1
+    tie = s.take(idx - 1, mode="wrap") == x  # (wrap: index 0 meets s[-1], equal only when s is constant)
+    tie |= s.take(right, mode="wrap") == x
+    if tie.any():
+        xt = x[tie]
+        left[tie] = np.searchsorted(s, xt, "left")
+        right[tie] = np.searchsorted(s, xt, "right")
+    return left, right
+
+
+def _spread_k(starts: np.ndarray, stops: np.ndarray, steps: np.ndarray, n: int) -> np.ndarray:
+    """``k = steps.size`` evenly spread indices in each ``[start, stop)``, in
+    order (repeated in a range shorter than ``k``, ``start`` itself in an
+    empty one), clipped to ``n - 1``.  Points outside their range are still
+    exact evaluations and only add empty pieces (their ``r >= l``), which the
+    bound drops."""
+    idx = (stops - starts)[:, None] * steps
+    idx //= steps.size
+    idx += starts[:, None]
+    idx = idx.ravel()
+    np.minimum(idx, n - 1, out=idx)
+    return idx
+
+
+@functools.lru_cache(maxsize=256)
 def _grid_indices(n: int, g: int) -> np.ndarray:
     """``g`` strictly increasing, evenly spread indices into ``range(n)``
-    (first and last included; all of them when ``n <= g``)."""
+    (first and last included; all of them when ``n <= g``).  Cached (the same
+    for every column of a size): read-only."""
     g = max(int(g), 2)
-    if n <= g:
-        return np.arange(n, dtype=np.int64)
-    return (np.arange(g, dtype=np.int64) * (n - 1)) // (g - 1)
+    idx = np.arange(n, dtype=np.int64) if n <= g else (np.arange(g, dtype=np.int64) * (n - 1)) // (g - 1)
+    idx.flags.writeable = False
+    return idx
 
 
 def _grid_bounds(gx: np.ndarray, gi: np.ndarray, n: int, x: np.ndarray):
@@ -944,7 +1020,7 @@ def wasserstein_sorted(s1: np.ndarray, s2: np.ndarray) -> float:
 
 
 @functools.lru_cache(maxsize=64)
-def _quantile_plan(n: int, bins: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _quantile_plan(n: int, bins: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Index and weight arrays of numpy's 'linear' quantiles at
     ``linspace(0, 1, bins+1)[1:-1]`` of ``n`` sorted values (the same for all
     columns of one size, so computed once)."""
@@ -957,22 +1033,26 @@ def _quantile_plan(n: int, bins: int) -> tuple[np.ndarray, np.ndarray, np.ndarra
     prev_i[above] = n - 1
     next_i = np.minimum(prev_i + 1, n - 1)
     next_i[above] = n - 1
-    for a in (prev_i, next_i, gamma):
+    hi = gamma >= 0.5
+    one_minus = 1 - gamma
+    for a in (prev_i, next_i, gamma, hi, one_minus):
         a.flags.writeable = False  # shared by the cache
-    return prev_i, next_i, gamma, gamma >= 0.5
+    return prev_i, next_i, gamma, hi, one_minus
 
 
 def reference_quantile_edges(s_ref: np.ndarray, bins: int) -> np.ndarray:
     """Inner PSI bin edges: ``np.quantile(ref, linspace(0, 1, bins+1))[1:-1]``
     (numpy's default 'linear' method, bit-identical) read from the sorted
     reference, de-duplicated."""
-    prev_i, next_i, gamma, hi = _quantile_plan(s_ref.size, bins)
+    prev_i, next_i, gamma, hi, one_minus = _quantile_plan(s_ref.size, bins)
     a = s_ref[prev_i]
     b = s_ref[next_i]
     diff = b - a
-    edges = a + diff * gamma
-    edges[hi] = (b - diff * (1 - gamma))[hi]
-    return np.unique(edges)
+    edges = np.where(hi, b - diff * one_minus, a + diff * gamma)  # numpy's lerp, from whichever end is nearer
+    edges.sort()  # (np.unique's order; equal edges only with ties: then de-duplicated)
+    if edges.size > 1 and bool((edges[1:] == edges[:-1]).any()):
+        edges = np.unique(edges)
+    return edges
 
 
 def psi_from_counts(ref_counts: np.ndarray, cur_counts: np.ndarray, eps: float = 1e-4) -> float:
@@ -1129,6 +1209,9 @@ def _sorted_uniques_counts(s: np.ndarray, limit: int | None = None) -> tuple[np.
 
 
 def _n_unique_exceeds(s: np.ndarray, limit: int) -> bool:
+    """More than ``limit`` distinct values in the sorted array ``s``?"""
+    if limit >= 0 and s.size > limit and bool((s[1 : limit + 1] != s[:limit]).all()):
+        return True  # the first limit + 1 values already differ (continuous data: no walk)
     return _sorted_uniques_counts(s, limit=limit + 1)[0].size > limit
 
 

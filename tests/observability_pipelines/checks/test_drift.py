@@ -612,3 +612,115 @@ def test_arrow_string_counts_equal_factorize_counts():
             assert got.labels == want.labels and all(type(v) is str for v in got.labels)
             np.testing.assert_array_equal(got.counts, want.counts)
             assert got.counts.dtype == np.int64 and (got.n_rows, got.n_null) == (want.n_rows, want.n_null)
+
+
+# --------------------------------------------------------------------------
+# KS search kernel: own-index counts, one-search cross counts, point-wise last step
+# --------------------------------------------------------------------------
+def _count_cases(rng):
+    return [
+        np.sort(rng.normal(size=3000)),
+        np.sort(np.round(rng.normal(size=3000), 1)),  # heavy ties
+        np.sort(np.where(rng.random(3000) < 0.7, 0.0, rng.exponential(size=3000))),  # zero-inflated
+        np.full(9, -2.5),  # constant
+        np.array([4.0]),
+        np.array([-0.0, 0.0, 0.0, 1.0]),  # signed zeros are one value
+        np.array([1.0, 1.0, 2.0, 3.0, 3.0]),  # ties at both ends
+    ]
+
+
+def test_ks_cross_counts_equal_searchsorted():
+    from observability_pipelines.checks.drift import _counts_lr
+
+    rng = np.random.default_rng(31)
+    for s in _count_cases(rng):
+        x = np.sort(np.concatenate([rng.choice(s, 300), rng.normal(size=300), [s[0], s[-1], s[0] - 1, s[-1] + 1]]))
+        left, right = _counts_lr(s, x)
+        np.testing.assert_array_equal(left, np.searchsorted(s, x, "left"))
+        np.testing.assert_array_equal(right, np.searchsorted(s, x, "right"))
+
+
+def test_ks_own_index_counts_equal_searchsorted():
+    from observability_pipelines.checks.drift import _counts_at_own
+
+    rng = np.random.default_rng(32)
+    for s in _count_cases(rng):
+        idx = np.unique(np.concatenate([rng.integers(0, s.size, 200), [0, s.size - 1]]))
+        left, right = _counts_at_own(s, idx, s[idx])
+        np.testing.assert_array_equal(left, np.searchsorted(s, s[idx], "left"))
+        np.testing.assert_array_equal(right, np.searchsorted(s, s[idx], "right"))
+        left, right = _counts_at_own(s, np.repeat(idx, 3), s[np.repeat(idx, 3)])  # repeated points
+        np.testing.assert_array_equal(right, np.searchsorted(s, s[np.repeat(idx, 3)], "right"))
+
+
+def _ks_search_cases(rng, n1, n2):
+    a = rng.normal(size=n1)
+    return [
+        (a, rng.normal(0.02, 1, size=n2)),
+        (np.round(a, 1), np.round(rng.normal(size=n2), 1)),  # ties within and across the samples
+        (np.where(rng.random(n1) < 0.6, 0.0, a), np.where(rng.random(n2) < 0.5, 0.0, rng.normal(size=n2))),
+        (np.full(n1, 3.0), np.r_[np.full(n2 - 2, 3.0), [2.0, 4.0]]),  # constant vs nearly constant
+        (a, a[: min(n1, n2)] if n2 <= n1 else np.r_[a, a[: n2 - n1]]),  # shared values: ties across samples
+        (a, rng.normal(size=4)),  # large vs tiny
+        (np.exp(rng.normal(size=n1) * 5), np.exp(rng.normal(0.1, 5, size=n2))),  # wide dynamic range
+    ]
+
+
+@pytest.mark.parametrize("n1,n2", [(7000, 7001), (10_000, 10_000), (60_000, 45_000), (150_000, 149_000)])
+def test_ks_search_kernel_equals_scipy_statistic(n1, n2):
+    """The searchsorted kernel (default parameters, the detect_drift path between the merge and the
+    bracketed refine thresholds) gives exactly scipy's statistic on varied inputs, both argument orders."""
+    from observability_pipelines.checks.drift import _KS_MERGE_MAX_N, _KS_SEARCH_MAX_N, _ks_stat
+
+    assert _KS_MERGE_MAX_N < n1 + n2 <= _KS_SEARCH_MAX_N
+    rng = np.random.default_rng(n1 + 3 * n2)
+    for a, b in _ks_search_cases(rng, n1, n2):
+        a, b = np.sort(a), np.sort(b)
+        # method='asymp': scipy's raw max of c1/n1 - c2/n2 ('exact' rounds it to h / lcm(n1, n2))
+        want = stats.ks_2samp(a, b, method="asymp").statistic
+        assert _ks_stat(a, b) == _ks_stat_search(a, b) == _ks_stat_direct(a, b) == want
+        assert _ks_stat_search(b, a) == stats.ks_2samp(b, a, method="asymp").statistic
+
+
+def test_ks_merge_threshold_boundary_both_paths_agree():
+    from observability_pipelines.checks.drift import _KS_MERGE_MAX_N
+
+    rng = np.random.default_rng(33)
+    for n1 in (_KS_MERGE_MAX_N // 2, _KS_MERGE_MAX_N // 2 + 1):
+        for a, b in _ks_search_cases(rng, n1, _KS_MERGE_MAX_N - n1):
+            a, b = np.sort(a), np.sort(b)
+            assert _ks_stat_search(a, b) == _ks_stat_direct(a, b) == stats.ks_2samp(a, b, method="asymp").statistic
+
+
+def test_grid_indices_are_cached_read_only():
+    from observability_pipelines.checks.drift import _grid_indices
+
+    g = _grid_indices(100_000, 512)
+    assert g is _grid_indices(100_000, 512) and not g.flags.writeable
+    assert g[0] == 0 and g[-1] == 99_999 and np.all(np.diff(g) > 0)
+    np.testing.assert_array_equal(_grid_indices(5, 512), np.arange(5))
+
+
+def test_reference_quantile_edges_bitwise_equal_numpy_quantile():
+    """The inner PSI edges are np.quantile's ('linear') read from the sorted reference, de-duplicated: the same floats."""
+    from observability_pipelines.checks.drift import reference_quantile_edges
+
+    rng = np.random.default_rng(34)
+    samples = [rng.normal(size=n) for n in (1, 2, 3, 9, 10, 11, 1001, 50_000)]
+    samples += [np.round(rng.gamma(2.0, size=5000), 1), np.where(rng.random(4000) < 0.7, 0.0, rng.normal(size=4000)),
+                np.full(100, 7.25), np.array([-0.0, 0.0, 0.0, 1.0]), rng.normal(size=999) * 1e300]
+    for x in samples:
+        s = np.sort(x)
+        for bins in (1, 2, 3, 10, 20):
+            want = np.unique(np.quantile(x, np.linspace(0, 1, bins + 1))[1:-1])
+            got = reference_quantile_edges(s, bins)
+            assert got.tobytes() == want.tobytes(), (x.size, bins)
+
+
+def test_ks_own_right_counts_equal_searchsorted():
+    from observability_pipelines.checks.drift import _right_counts_at_own
+
+    rng = np.random.default_rng(35)
+    for s in _count_cases(rng):
+        idx = np.concatenate([rng.integers(0, s.size, 200), [0, s.size - 1]])
+        np.testing.assert_array_equal(_right_counts_at_own(s, idx, s[idx]), np.searchsorted(s, s[idx], "right"))
