@@ -6,7 +6,7 @@ from importlib import import_module
 from typing import Any
 
 # Exports load on first use (PEP 562): `obs outbox status` reads the outbox without importing
-# pandas and the openlineage client, which the facets and transports need.
+# pandas (the metrics facets) and the openlineage client (the event builders and transports).
 _EXPORTS = {
     "DeliveryError": "delivery", "FlushResult": "delivery", "flush": "delivery", "resolve_transport": "delivery",
     "LineageEmitter": "emitter",

@@ -224,24 +224,32 @@ def to_dict(event: Any) -> dict[str, Any]:
 
 
 _ATTRS_FIELDS: dict[type, tuple[str, ...] | None] = {}  # None: not an attrs class
+_UNSEEN = object()
 _SCALARS = frozenset({str, int, float, bool})  # exact types Serde passes through unchanged
 
 
 def _plain(obj: Any) -> Any:
     """``Serde.remove_nulls_and_enums(attr.asdict(obj))`` without the intermediate copy. Scalar leaves
-    (most of a wide event: metrics, input fields) are taken as they are, without a call each."""
+    (most of a wide event: metrics, input fields) and empty lists (every input field's ``transformations``)
+    are taken as they are, without a call each."""
     cls = obj.__class__
     if cls in _SCALARS:
         return obj
-    try:
-        names = _ATTRS_FIELDS[cls]
-    except KeyError:
+    names = _ATTRS_FIELDS.get(cls, _UNSEEN)
+    if names is _UNSEEN:
         names = _ATTRS_FIELDS[cls] = tuple(f.name for f in attr.fields(cls)) if attr.has(cls) else None
     if names is not None:
         out = {}
         for name in names:
             value = getattr(obj, name)
-            if value is not None and (value.__class__ in _SCALARS or (value := _plain(value)) is not None):
+            if value is None:
+                continue
+            kind = value.__class__
+            if kind in _SCALARS:
+                out[name] = value
+            elif kind is list and not value:
+                out[name] = []
+            elif (value := _plain(value)) is not None:
                 out[name] = value
         return out
     if isinstance(obj, dict):
@@ -251,8 +259,16 @@ def _plain(obj: Any) -> Any:
                 out[k if k.__class__ is str else _dict_key(k)] = v
         return out
     if isinstance(obj, (list, tuple, set, frozenset)):
-        items = [v if v.__class__ in _SCALARS else _plain(v) for v in obj if v is not None]
-        return [v for v in items if v is not None and (v.__class__ is not dict or v != {})]
+        items = []
+        for v in obj:
+            if v is None:
+                continue
+            if v.__class__ not in _SCALARS:
+                v = _plain(v)
+                if v is None or (v.__class__ is dict and not v):  # as Serde: no empty objects in arrays
+                    continue
+            items.append(v)
+        return items
     return Serde.remove_nulls_and_enums(obj)  # scalars: enums, dates, UUIDs, numpy ints
 
 

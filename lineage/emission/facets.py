@@ -21,7 +21,8 @@ thresholds are module constants. Each column's values are read once for its dist
 its aggregates; the estimate hashes in cache-sized chunks, finds its K-th smallest hash below a
 threshold instead of partitioning the column, and counts a small-range integer column with one
 bincount: the same figures as before, at ~1/3 of the CPU on a 1M-row frame
-(``tests/lineage/emission/test_metrics_exact.py`` keeps the previous code as the reference).
+(``tests/lineage/emission/test_metrics_exact.py`` keeps the previous code as the reference). The
+aggregates are rounded all at once (``privacy.coarsen_many``: the same floats as one at a time).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ import hashlib
 import hmac
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -52,6 +53,7 @@ from lineage.facets import (
 from lineage.emission import privacy
 
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
+_QUANTILE_KEYS = tuple(f"{q:g}" for q in QUANTILES)  # the facet's keys: "0.05", ..., "0.95"
 QUANTILE_SAMPLE = 50_000
 EXACT_DISTINCT_MAX_ROWS = 200_000
 KMV_K = 4096
@@ -61,7 +63,7 @@ ID_COLUMN = re.compile(r"(^|_)(id|ids|uuid|guid|key|email|phone|name|ssn)$", re.
 __all__ = [  # the typed facet classes live in lineage.facets; re-exported for emission's callers
     "DRIFT_SCHEMA_ID", "DRIFT_SCHEMA_URL", "ColumnDrift", "DriftDatasetFacet", "drift_schema",
     "assertions_facet", "column_lineage_facet", "column_metrics", "combine_partitions", "content_hash",
-    "data_quality_metrics", "output_statistics", "schema_facet",
+    "data_quality_metrics", "null_counts", "output_statistics", "schema_facet",
 ]
 
 
@@ -82,9 +84,10 @@ def _without(values: np.ndarray, keep: np.ndarray) -> np.ndarray:
 MIX_CHUNK = 1 << 16  # elements hashed at a time: 512 KiB, so the six passes of splitmix64 stay in cache
 
 
-def _mix64_into(x: np.ndarray) -> np.ndarray:
-    """splitmix64 finalizer of the uint64 array ``x``, in place (and returned), one cache-sized chunk
-    at a time: on a whole 1M-value column each pass went to memory and allocated a temporary."""
+def _mixed_chunks(x: np.ndarray) -> Iterator[np.ndarray]:
+    """splitmix64 finalizer of the uint64 array ``x``, in place, one cache-sized chunk at a time (on a
+    whole 1M-value column each pass went to memory and allocated a temporary); yields each chunk once
+    mixed, while it is still in cache."""
     tmp = np.empty(min(len(x), MIX_CHUNK), dtype=np.uint64)
     for start in range(0, len(x), MIX_CHUNK):
         chunk = x[start:start + MIX_CHUNK]
@@ -94,7 +97,20 @@ def _mix64_into(x: np.ndarray) -> np.ndarray:
             chunk ^= scratch
             if mult is not None:
                 chunk *= np.uint64(mult)
+        yield chunk
+
+
+def _mix64_into(x: np.ndarray) -> np.ndarray:
+    """splitmix64 finalizer of the uint64 array ``x``, in place (and returned)."""
+    for _ in _mixed_chunks(x):
+        pass
     return x
+
+
+def _mix64_below(x: np.ndarray, threshold: np.uint64) -> np.ndarray:
+    """``_mix64_into(x)``, and its hashes under ``threshold`` in order (``x[x < threshold]``), each chunk
+    selected while in cache instead of in another pass over the column."""
+    return np.concatenate([chunk[chunk < threshold] for chunk in _mixed_chunks(x)] or [x[:0]])
 
 
 def _mix64(bits: np.ndarray) -> np.ndarray:
@@ -105,13 +121,21 @@ def _mix64(bits: np.ndarray) -> np.ndarray:
 KMV_SLACK = 2.0  # hash-space share scanned, in expected K-th smallest hashes: one try almost always suffices
 
 
-def _kth_distinct(hashes: np.ndarray) -> tuple[int | None, int]:
+def _first_threshold(n: int) -> np.uint64 | None:
+    """The hash threshold of the first try of ``_kth_distinct`` on ``n`` hashes (None: all of them)."""
+    share = KMV_SLACK * KMV_K / n
+    return None if share >= 1.0 else np.uint64(int(share * 2.0**64))
+
+
+def _kth_distinct(hashes: np.ndarray, below: np.ndarray | None = None) -> tuple[int | None, int]:
     """(the ``KMV_K``-th smallest distinct hash, how many hashes are at most it); ``(None, 0)`` when there
     are fewer distinct ones. Looked for among the hashes under a threshold (uniform hashes: a share
-    ``KMV_SLACK * K / n`` of the space holds ~2K of them), raised from what the last try found."""
+    ``KMV_SLACK * K / n`` of the space holds ~2K of them), raised from what the last try found.
+    ``below``: the hashes under the first try's threshold (``_first_threshold``), when the caller has them."""
     share = KMV_SLACK * KMV_K / len(hashes)
     while True:
-        below = hashes if share >= 1.0 else hashes[hashes < np.uint64(int(share * 2.0**64))]
+        if below is None:
+            below = hashes if share >= 1.0 else hashes[hashes < np.uint64(int(share * 2.0**64))]
         distinct = pd.unique(below)
         if len(distinct) >= KMV_K:
             kth = np.partition(distinct, KMV_K - 1)[KMV_K - 1]
@@ -120,20 +144,22 @@ def _kth_distinct(hashes: np.ndarray) -> tuple[int | None, int]:
             return None, 0
         # duplicates: ~len(distinct) / share distinct values in all, so K of them need this share
         share = min(1.0, max(2.0 * share, KMV_SLACK * KMV_K * share / max(len(distinct), 1)))
+        below = None
 
 
-def _kmv(hashes: np.ndarray) -> int:
+def _kmv(hashes: np.ndarray, below: np.ndarray | None = None) -> int:
     """K-minimum-values estimate of the number of distinct 64-bit hashes (no full sort/unique).
 
     Defined by windows: the ``m`` smallest hashes (with multiplicity), ``m`` = 8K, 64K, 512K...; the
     first window holding K distinct hashes gives the estimate from its K-th smallest distinct one,
     and when the windows reach every hash first (few distinct values) the count is exact. Any window
     holding K distinct hashes holds the K smallest distinct ones of all, so the K-th is found once
-    (``_kth_distinct``) and the first window holding it is the first m >= the hashes up to it."""
+    (``_kth_distinct``) and the first window holding it is the first m >= the hashes up to it.
+    ``below``: as for ``_kth_distinct``."""
     window = 8 * KMV_K
     if window >= len(hashes):
         return int(len(pd.unique(hashes)))  # few values: exact and cheap
-    kth, within = _kth_distinct(hashes)
+    kth, within = _kth_distinct(hashes, below)
     if kth is not None:
         while window < within:  # duplicates crowd the smallest hashes: widen until K distinct are in it
             window *= 8
@@ -146,28 +172,55 @@ SMALL_INT_RANGE = 1 << 20  # an integer column spanning fewer values is counted 
 _EXACT_FLOAT_INT = 2.0**53  # integers up to this are exact in float64
 
 
-def _few_integers(dtype: Any, present: np.ndarray) -> int | None:
+def _few_integers(dtype: Any, present: np.ndarray, ints: np.ndarray | None = None) -> int | None:
     """The distinct count of an integer column over a small range, when it is under ``KMV_K``: what the
     estimate returns then too (it counts exactly below K distinct values), in one bincount instead of
-    several widened windows and a full hash table. None otherwise (the estimate decides)."""
+    several widened windows and a full hash table. None otherwise (the estimate decides). ``ints``: the
+    column's own int64 values (numpy int64: no missing ones), the integers ``present`` holds as floats:
+    offsets from them cost one integer pass instead of a float pass and a cast (~4 ms a million)."""
     if not pd.api.types.is_integer_dtype(dtype) or not len(present):
         return None
     low, high = float(present.min()), float(present.max())
     if high - low >= SMALL_INT_RANGE or max(-low, high) >= _EXACT_FLOAT_INT:
         return None
-    count = int(np.count_nonzero(np.bincount((present - low).astype(np.intp))))
+    offsets = ints - int(low) if ints is not None else (present - low).astype(np.intp)
+    count = int(np.count_nonzero(np.bincount(offsets)))
     return count if count < KMV_K else None
 
 
 _NAT = np.iinfo(np.int64).min
 
 
+_NS_PER_UNIT = {("s", 1): 10**9, ("ms", 1): 10**6, ("us", 1): 10**3, ("ns", 1): 1}
+
+
 def _datetime_keys(series: pd.Series) -> np.ndarray:
     """Nanosecond int64 keys of the non-missing values of a datetime column (a new array)."""
     if isinstance(series.dtype, np.dtype):  # numpy datetime64: NaT is the int64 minimum in every unit
-        keys = series.to_numpy().astype("datetime64[ns]").view(np.int64)
+        values = series.to_numpy()
+        if (scaled := _ns_keys_scaled(values)) is not None:
+            return scaled
+        keys = values.astype("datetime64[ns]").view(np.int64)
         return _without(keys, keys != _NAT)
     return series.dropna().to_numpy().astype("datetime64[ns]").view(np.int64)
+
+
+def _ns_keys_scaled(values: np.ndarray) -> np.ndarray | None:
+    """``values.astype("datetime64[ns]")`` without NaT, as int64 keys (a new array), by one integer product:
+    numpy's unit cast costs ~3 ms a million values, the product ~0.3 ms. The same keys whenever every value
+    is within the nanosecond range (the cast multiplies by the same factor then); None otherwise (the cast
+    decides, as before)."""
+    factor = _NS_PER_UNIT.get(np.datetime_data(values.dtype))
+    if factor is None:
+        return None
+    ints = values.view(np.int64)
+    present = _without(ints, ints != _NAT)  # may be ``ints`` itself: read only here
+    if not len(present):
+        return np.empty(0, dtype=np.int64)
+    limit = (2**63 - 1) // factor
+    if present.min() < -limit or present.max() > limit:
+        return None
+    return present * np.int64(factor)  # a new array (also for ns: factor 1)
 
 
 def _distinct(series: pd.Series, rows: int, present: np.ndarray | None = None) -> int | None:
@@ -186,12 +239,23 @@ def _distinct(series: pd.Series, rows: int, present: np.ndarray | None = None) -
         keys = _datetime_keys(series)
     elif pd.api.types.is_numeric_dtype(dtype):
         present = _present(_numeric_values(series)) if present is None else present
-        if (exact := _few_integers(dtype, present)) is not None:
+        ints = series.to_numpy() if isinstance(dtype, np.dtype) and dtype == np.int64 else None
+        if (exact := _few_integers(dtype, present, ints)) is not None:
             return exact
         keys = (present + 0.0).view(np.int64)  # -0.0 + 0.0 is 0.0 (-0.0 == 0.0); a new array
     else:
         return None
-    return _kmv(_mix64_into(keys.view(np.uint64))) if len(keys) else 0
+    return _kmv_of_keys(keys.view(np.uint64)) if len(keys) else 0
+
+
+def _kmv_of_keys(keys: np.ndarray) -> int:
+    """``_kmv`` of the splitmix64 hashes of the uint64 ``keys`` (hashed in place), the first try's hashes
+    selected as they are made."""
+    threshold = _first_threshold(len(keys))
+    if 8 * KMV_K >= len(keys) or threshold is None:
+        return _kmv(_mix64_into(keys))
+    below = _mix64_below(keys, threshold)
+    return _kmv(keys, below)
 
 
 def _present(values: np.ndarray | None) -> np.ndarray | None:
@@ -199,13 +263,20 @@ def _present(values: np.ndarray | None) -> np.ndarray | None:
     return None if values is None else _without(values, ~np.isnan(values))
 
 
+def null_counts(frame: pd.DataFrame) -> np.ndarray:
+    """Missing values per column (int64, in column order): one ``isna`` pass over the frame, which the
+    metrics and the content fingerprint of the same frame can share (~6 ms a million rows)."""
+    return frame.isna().sum().to_numpy() if len(frame) else np.zeros(frame.shape[1], dtype=np.int64)
+
+
 def column_metrics(
     frame: pd.DataFrame, *, numeric_aggregates: bool = True, seed: int = 0, private_columns: Iterable[str] = (),
-    digits: int | None = privacy.DIGITS,
+    digits: int | None = privacy.DIGITS, nulls: np.ndarray | None = None,
 ) -> tuple[int, dict[str, ColumnMetrics]]:
-    """(row count, per-column metrics) of one frame. See the module docstring for privacy and cost."""
+    """(row count, per-column metrics) of one frame. See the module docstring for privacy and cost.
+    ``nulls``: the frame's ``null_counts``, when the caller has them."""
     rows = len(frame)
-    nulls = frame.isna().sum().to_numpy() if rows else np.zeros(frame.shape[1], dtype=int)
+    nulls = null_counts(frame) if nulls is None else nulls
     rng = np.random.default_rng(seed)
     private = set(private_columns)
     block = _block_metrics(frame, nulls, numeric_aggregates=numeric_aggregates, private=private, digits=digits)
@@ -234,13 +305,11 @@ def _series_metrics(series: pd.Series, rows: int, null_count: int, rng: np.rando
     if aggregate and present is not None and rows - null_count > 0:
         finite = _without(present, np.isfinite(present))
         if len(finite) >= privacy.MIN_VALUES:
-            metrics.sum = privacy.coarsen(float(finite.sum()), digits)
-            metrics.min = privacy.coarsen(float(finite.min()), digits)
-            metrics.max = privacy.coarsen(float(finite.max()), digits)
             sample = finite if len(finite) <= QUANTILE_SAMPLE else finite[rng.integers(0, len(finite), QUANTILE_SAMPLE)]
-            qs = np.quantile(sample, QUANTILES)
-            metrics.quantiles = {f"{q:g}": privacy.coarsen(float(v), digits)
-                                 for q, v in zip(QUANTILES, qs, strict=True)}
+            total, low, high, *qs = privacy.coarsen_many(
+                [finite.sum(), finite.min(), finite.max(), *np.quantile(sample, QUANTILES)], digits)
+            metrics.sum, metrics.min, metrics.max = total, low, high
+            metrics.quantiles = dict(zip(_QUANTILE_KEYS, qs, strict=True))
     return metrics
 
 
@@ -268,34 +337,32 @@ def _block_metrics(frame: pd.DataFrame, nulls: np.ndarray, *, numeric_aggregates
     values, positions = values[:, finite], [p for p, ok in zip(positions, finite, strict=True) if ok]
     ordered = np.sort(values, axis=0)
     distinct = 1 + np.count_nonzero(ordered[1:] != ordered[:-1], axis=0)
-    aggregates = rows >= privacy.MIN_VALUES
-    if aggregates:
-        sums, qs = values.sum(axis=0), np.quantile(values, QUANTILES, axis=0)
-        lows, highs = ordered[0], ordered[-1]
     names = list(frame.columns)  # indexing a (pyarrow-backed) Index one at a time costs ~50 us a column
+    aggregated = [rows >= privacy.MIN_VALUES and _aggregated(names[p], numeric_aggregates, private) for p in positions]
+    if any(aggregated):  # rounded all at once (privacy.coarsen_many: the same floats as one at a time)
+        stats = np.vstack([values.sum(axis=0), ordered[0], ordered[-1], np.quantile(values, QUANTILES, axis=0)])
+        sums, lows, highs, *qs = (privacy.coarsen_many(row, digits) for row in stats)
     out: dict[int, ColumnMetrics] = {}
     for j, position in enumerate(positions):
         metrics = ColumnMetrics(nullCount=0, distinctCount=int(distinct[j]), count=float(rows), quantiles=None)
-        if aggregates and _aggregated(names[position], numeric_aggregates, private):
-            metrics.sum = privacy.coarsen(float(sums[j]), digits)
-            metrics.min = privacy.coarsen(float(lows[j]), digits)
-            metrics.max = privacy.coarsen(float(highs[j]), digits)
-            metrics.quantiles = {f"{q:g}": privacy.coarsen(float(v), digits)
-                                 for q, v in zip(QUANTILES, qs[:, j], strict=True)}
+        if aggregated[j]:
+            metrics.sum, metrics.min, metrics.max = sums[j], lows[j], highs[j]
+            metrics.quantiles = dict(zip(_QUANTILE_KEYS, [q[j] for q in qs], strict=True))
         out[position] = metrics
     return out
 
 
 def data_quality_metrics(
     value: pd.DataFrame | Mapping[str, pd.DataFrame], *, numeric_aggregates: bool = True,
-    private_columns: Iterable[str] = (), digits: int | None = privacy.DIGITS,
+    private_columns: Iterable[str] = (), digits: int | None = privacy.DIGITS, nulls: np.ndarray | None = None,
 ) -> MetricsFacet | None:
-    """``dataQualityMetrics`` input facet of a frame, or of a partition dict (partitions are combined)."""
+    """``dataQualityMetrics`` input facet of a frame, or of a partition dict (partitions are combined).
+    ``nulls``: the ``null_counts`` of ``value`` (a frame), when the caller has them."""
     frame = combine_partitions(value)
     if frame is None:
         return None
     rows, metrics = column_metrics(frame, numeric_aggregates=numeric_aggregates, private_columns=private_columns,
-                                   digits=digits)
+                                   digits=digits, nulls=nulls if frame is value else None)
     return MetricsFacet.build(rows, metrics, file_count=len(value) if isinstance(value, Mapping) else None)
 
 
@@ -341,20 +408,30 @@ def column_lineage_parts(
 
     edge_cap = int((max_edges or MAX_COLUMN_EDGES) * LINEAGE_PART_SHARE)
     byte_cap = int((max_bytes or MAX_FACET_BYTES) * LINEAGE_PART_SHARE) - _FACET_ENVELOPE
+    lengths: dict[str, int] = {}  # namespaces and dataset names repeat on every edge: measured once each
+
+    def length(text: str) -> int:
+        if (n := lengths.get(text)) is None:
+            n = lengths[text] = _json_len(text)
+        return n
+
     parts: list[dict[str, list[tuple[str, str, str]]]] = [{}]
+    part = parts[-1]
     edges = size = 0
     for column, deps in deps_by_column.items():
+        column_cost = _column_cost(column) if deps else 0
         for dep in deps:
-            cost = _INPUT_FIELD_JSON + sum(_json_len(x) for x in dep)
-            opening = column not in parts[-1]
-            if edges and (edges + 1 > edge_cap or size + cost + opening * _column_cost(column) > byte_cap):
-                parts.append({})
+            cost = _INPUT_FIELD_JSON + length(dep[0]) + length(dep[1]) + length(dep[2])
+            opening = column not in part
+            if edges and (edges + 1 > edge_cap or size + cost + (column_cost if opening else 0) > byte_cap):
+                part = {}
+                parts.append(part)
                 edges = size = 0
                 opening = True
             if opening:
-                parts[-1][column] = []
-                size += _column_cost(column)
-            parts[-1][column].append(dep)
+                part[column] = []
+                size += column_cost
+            part[column].append(dep)
             edges += 1
             size += cost
     return parts
@@ -386,14 +463,15 @@ FULL_HASH_MAX_ROWS = 200_000
 FINGERPRINT_SAMPLE = 20_000
 
 
-def content_hash(frame: pd.DataFrame, key: bytes | None = None) -> str:
+def content_hash(frame: pd.DataFrame, key: bytes | None = None, nulls: np.ndarray | None = None) -> str:
     """Keyed content fingerprint of a frame (schema included), order-sensitive: HMAC-SHA256 under
     ``key`` (default :func:`lineage.emission.privacy.fingerprint_key`).
 
     Up to ``FULL_HASH_MAX_ROWS`` rows every row is hashed. Larger frames get a fingerprint, to keep
     the cost at a few milliseconds: row count, per-column null counts and numeric sums, and the
     hashes of ``FINGERPRINT_SAMPLE`` evenly spaced rows. Two different versions collide only if
-    they agree on all of these — unlikely for real changes, but not impossible.
+    they agree on all of these — unlikely for real changes, but not impossible. ``nulls``: the frame's
+    ``null_counts``, when the caller has them.
     """
     digest = hmac.new(privacy.fingerprint_key() if key is None else key, digestmod=hashlib.sha256)
     digest.update("|".join(f"{c}:{t}" for c, t in frame.dtypes.items()).encode())
@@ -405,7 +483,7 @@ def content_hash(frame: pd.DataFrame, key: bytes | None = None) -> str:
     step = max(1, len(frame) // FINGERPRINT_SAMPLE)
     sample = frame.iloc[::step]
     digest.update(_row_hashes(sample).tobytes())
-    digest.update(frame.isna().sum().to_numpy().tobytes())
+    digest.update((null_counts(frame) if nulls is None else nulls).tobytes())
     numeric = frame.select_dtypes(include="number")
     if numeric.shape[1]:
         digest.update(numeric.sum(skipna=True).to_numpy(dtype="float64", na_value=np.nan).tobytes())

@@ -257,7 +257,11 @@ class OpenLineageObserver(Observer):
             facets["schema"] = fc.schema_facet((c.name, c.type) for c in schema.columns)
         if facet := self._column_lineage(md, state):
             facets["columnLineage"] = facet
-        version = self._version(obs, state)
+        frame = obs.value if isinstance(obs.value, pd.DataFrame) else None
+        # one isna pass for the metrics and the fingerprint (which counts nulls above FULL_HASH_MAX_ROWS)
+        shared = frame is not None and (settings.input_metrics or len(frame) > fc.FULL_HASH_MAX_ROWS)
+        nulls = fc.null_counts(frame) if shared else None
+        version = self._version(obs, state, nulls)
         if version:
             facets["version"] = ev.dataset_version(version)
         if dataset_type := _dataset_type(obs):
@@ -283,8 +287,8 @@ class OpenLineageObserver(Observer):
             output_facets["outputStatistics"] = stats
         # The written version's own column metrics: a dataset nobody reads yet (a final table) has no
         # consumer reporting them on its inputs, and RCA needs its quantiles (scale vs shift, nulls).
-        if settings.input_metrics and isinstance(obs.value, pd.DataFrame):
-            if metrics := fc.data_quality_metrics(obs.value, **settings.metric_options()):
+        if settings.input_metrics and frame is not None:
+            if metrics := fc.data_quality_metrics(frame, nulls=nulls, **settings.metric_options()):
                 output_facets["dataQualityMetrics"] = metrics
         return event_v2.OutputDataset(namespace=settings.dataset_namespace, name=state["output_name"],
                                       facets=facets, outputFacets=output_facets)
@@ -314,13 +318,13 @@ class OpenLineageObserver(Observer):
         return fc.column_lineage_facet(first)
 
     @staticmethod
-    def _version(obs: Observation, state: dict[str, Any]) -> str | None:
+    def _version(obs: Observation, state: dict[str, Any], nulls: Any = None) -> str | None:
         value = obs.value
         code = state.get("code_version")
         if isinstance(value, ModelArtifact):
             data = value.version
         elif isinstance(value, pd.DataFrame) and state["settings"].content_hash:
-            data = fc.content_hash(value)
+            data = fc.content_hash(value, nulls=nulls)
         else:
             data = f"{obs.context.run.run_id}/{obs.partition or ''}".rstrip("/")
         return f"{code}:{data}" if code else data

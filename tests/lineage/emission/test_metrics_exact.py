@@ -199,3 +199,63 @@ def test_content_hash_is_unchanged(large_frame):
     numeric = frame.select_dtypes(include="number")
     digest.update(numeric.sum(skipna=True).to_numpy(dtype="float64", na_value=np.nan).tobytes())
     assert fc.content_hash(frame, key=key) == "fp-" + digest.hexdigest()[:29]
+
+
+def test_shared_null_counts_change_nothing(large_frame):
+    """The observer counts nulls once for the metrics and the fingerprint of its output: the same results."""
+    nulls = fc.null_counts(large_frame)
+    assert np.array_equal(nulls, large_frame.isna().sum().to_numpy()) and nulls.dtype == np.int64
+    assert fc.content_hash(large_frame, b"k", nulls=nulls) == fc.content_hash(large_frame, b"k")
+    shared, own = fc.column_metrics(large_frame, nulls=nulls), fc.column_metrics(large_frame)
+    assert shared[0] == own[0] and {k: vars(v) for k, v in shared[1].items()} == {k: vars(v) for k, v in own[1].items()}
+    empty = large_frame.iloc[:0]
+    assert np.array_equal(fc.null_counts(empty), np.zeros(large_frame.shape[1], dtype=np.int64))
+
+
+@pytest.mark.parametrize("keys", [
+    np.arange(8 * fc.KMV_K + 1), np.arange(3 * fc.MIX_CHUNK + 5) * 7919, np.random.default_rng(3).integers(0, 50, 90_000),
+    np.random.default_rng(4).zipf(1.3, 400_000), np.random.default_rng(5).integers(-(2**63), 2**63 - 1, 300_000),
+    np.repeat(np.arange(5_000), 40),  # duplicates crowd the first try: the estimate looks again among all hashes
+], ids=["8K + 1", "3 chunks + 5", "few distinct", "zipf", "random", "5K x 40"])
+def test_hashes_selected_while_mixed_give_the_previous_estimate(keys):
+    bits = keys.astype(np.int64).view(np.uint64)
+    assert fc._kmv_of_keys(bits.copy()) == _reference_kmv(_reference_mix64(bits))
+    threshold = fc._first_threshold(len(bits))
+    mixed = bits.copy()
+    assert np.array_equal(fc._mix64_below(mixed, threshold), _reference_mix64(bits)[_reference_mix64(bits) < threshold])
+    assert np.array_equal(mixed, _reference_mix64(bits))
+
+
+@pytest.mark.parametrize("unit", ["s", "ms", "us", "ns"])
+@pytest.mark.parametrize("shape", ["no NaT", "NaT", "all NaT", "beyond the ns range", "empty"])
+def test_datetime_keys_equal_the_unit_cast(unit, shape):
+    """Keys by one integer product give what numpy's cast to datetime64[ns] gave (and a new array)."""
+    rng = np.random.default_rng(7)
+    ints = rng.integers(-(10**9), 10**9, 5_000) * {"s": 1, "ms": 10**3, "us": 10**6, "ns": 10**9}[unit]
+    if shape == "NaT":
+        ints[::7] = np.iinfo(np.int64).min
+    elif shape == "all NaT":
+        ints[:] = np.iinfo(np.int64).min
+    elif shape == "beyond the ns range" and unit != "ns":
+        ints[3] = (2**63 - 1) // {"s": 10**9, "ms": 10**6, "us": 10**3}[unit] + 1  # year ~2262 + 1 unit
+    elif shape == "empty":
+        ints = ints[:0]
+    values = ints.view(f"datetime64[{unit}]")
+    series = pd.Series(values)
+    reference = values.astype("datetime64[ns]").view(np.int64)
+    reference = reference[reference != np.iinfo(np.int64).min]
+    keys = fc._datetime_keys(series)
+    assert keys.dtype == np.int64 and np.array_equal(keys, reference)
+    assert not np.shares_memory(keys, values)
+
+
+@pytest.mark.parametrize("values", [
+    np.arange(18, 80).repeat(1000), np.array([-(2**40), -(2**40) + 5, -(2**40) + 7]), np.array([0]),
+    np.random.default_rng(8).integers(-500_000, 500_000, 300_000), np.array([2**52, 2**52 - 3]),
+    np.random.default_rng(9).integers(0, 5_000, 100_000), np.array([-7, 7, 0, 0, -7]),
+], ids=["ages", "large negative", "one", "wide range", "near 2**53", "over K distinct", "signed"])
+def test_few_integers_from_the_columns_own_ints(values):
+    """Offsets taken from the int64 values give the bincount the float offsets gave."""
+    ints = values.astype(np.int64)
+    present = ints.astype(np.float64)
+    assert fc._few_integers(ints.dtype, present, ints) == fc._few_integers(ints.dtype, present)
