@@ -96,6 +96,7 @@ def create_app(
     for router in ROUTERS:
         app.include_router(router)
     publish_event_schemas(app)
+    app.add_middleware(ingest.FastIngestPath)  # inside ErrorBoundary and the guards (added after it: outer)
     app.add_middleware(ErrorBoundary)
     origins = resolve_list(cors_origins, CORS_ORIGINS_ENV)
     if origins:  # closed unless configured: no Access-Control-Allow-* header otherwise

@@ -1,8 +1,8 @@
 """The ingest fast paths store what the plain paths store.
 
-* Rows go through the driver (SQLite: multi-row VALUES .. RETURNING, executemany; PostgreSQL:
-  psycopg2's execute_values); the reference is the same ingest through SQLAlchemy's statements
-  (`driver_path = False`).
+* Rows go through the driver (SQLite: multi-row VALUES .. RETURNING, executemany; PostgreSQL: COPY for
+  derived rows, INSERT .. SELECT FROM unnest(one array per column) .. RETURNING); the reference is the same
+  ingest through SQLAlchemy's statements (`driver_path = False`).
 * Concurrent `ingest` calls are committed in groups; the reference is the same calls one after another.
 """
 
@@ -82,6 +82,87 @@ def test_driver_path_stores_the_rows_sqlalchemy_stores(db_url: str, tmp_path: Pa
     assert rows[True] == rows[False]
     assert len(rows[True]["lineage_events"]) > 100 and rows[True]["lineage_event_warnings"]
     assert rows[True]["lineage_io_edges"] and rows[True]["lineage_column_edges"]
+
+
+# Text COPY's format escapes (tab, newline, CR, backslash), "\\N", unicode and SQL quotes, in names, facet
+# keys and values, column-lineage transformations (booleans, missing descriptions) and dataset versions.
+_AWKWARD = ["tab\there", "new\nline", "cr\rhere", "back\\slash", "\\N", "quote'\"s", "ünï €", "end\\",
+            "\\t literal", "", "x" * 300]
+
+
+def _awkward_events() -> list[dict[str, Any]]:
+    events = []
+    for i, value in enumerate(_AWKWARD):
+        name = f"ds {i} {value}" if value else f"ds {i}"
+        facet = {"_producer": "p", "_schemaURL": "https://example.com/custom.json", "note": value}
+        events.append({
+            "eventType": "COMPLETE", "eventTime": f"2025-01-01T00:00:{i:02d}.{i:06d}Z",
+            "run": {"runId": str(uuid.UUID(int=i + 1)), "facets": {f"custom {value}": facet}},
+            "job": {"namespace": "awkward", "name": f"job {value}", "facets": {"custom": facet}},
+            "inputs": [{"namespace": "ns", "name": f"src {i}", "facets": {"custom": facet}}],
+            "outputs": [{
+                "namespace": "ns", "name": name,
+                "facets": {
+                    "version": {"_producer": "p", "_schemaURL": "https://example.com/v.json", "datasetVersion": value},
+                    "columnLineage": {
+                        "_producer": "p", "_schemaURL": "https://example.com/cl.json",
+                        "fields": {f"col {value}": {"inputFields": [{
+                            "namespace": "ns", "name": f"src {i}", "field": f"f {value}",
+                            "transformations": [{"type": "DIRECT", "subtype": value[:60] or None,
+                                                 "masking": bool(i % 2), **({"description": value} if i % 3 else {})}],
+                        }]}},
+                    },
+                },
+                "outputFacets": {"custom": facet},
+            }],
+            "producer": f"https://example.com/{value}", "schemaURL": "https://example.com/x.json",
+        })
+    return events
+
+
+def test_driver_path_keeps_awkward_text(db_url: str, tmp_path: Path, request: Any) -> None:
+    events = _awkward_events()
+    results, rows = {}, {}
+    with _reference_url(db_url, tmp_path, request) as reference:
+        for driver, url in ((True, db_url), (False, reference)):
+            store = LineageStore.open(url)
+            try:
+                store.driver_path = driver
+                results[driver] = [store.ingest(batch).as_dict() for batch in _batches(events, 4)]
+                rows[driver] = _rows(store)
+            finally:
+                store.dispose()
+    assert results[True] == results[False]
+    assert rows[True] == rows[False]
+    assert len(rows[True]["lineage_events"]) == len(events)
+    names = {value for row in rows[True]["lineage_datasets"] for value in row}
+    assert {f"ds {i} {value}" for i, value in enumerate(_AWKWARD) if value} <= names  # raw tabs, newlines, ...
+
+
+@pytest.mark.parametrize("db_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
+def test_copy_falls_back_to_values_for_a_type_it_does_not_write(db_url: str) -> None:
+    """A value COPY's text writer does not know (a float here; an aware datetime too) goes through
+    execute_values, as before: same rows."""
+    from datetime import UTC, datetime
+
+    from lineage.store import database
+
+    with pytest.raises(database._NotCopyable):
+        database._copy_text(datetime(2025, 1, 1, tzinfo=UTC))
+    store = LineageStore.open(db_url)
+    try:
+        store.ingest(_awkward_events()[:1])
+        with store.write() as conn:
+            dataset_id, event_id = conn.execute(
+                text("SELECT dataset_id, event_id FROM lineage_dataset_versions")).one()
+            rows = [{"dataset_id": dataset_id, "version": 1.5, "run_id": None, "event_id": event_id,
+                     "event_time": datetime(2025, 1, 2)}]
+            database._pg_copy(conn, t.dataset_versions, rows, tuple(rows[0]))
+        with store.read() as conn:
+            versions = conn.execute(text("SELECT version FROM lineage_dataset_versions ORDER BY id")).scalars().all()
+        assert versions == ["tab\there", "1.5"]
+    finally:
+        store.dispose()
 
 
 def _concurrently(store: LineageStore, calls: list[list[Any]]) -> list[Any]:
@@ -208,3 +289,78 @@ def test_sqlite_memory_map_is_off_unless_configured(tmp_path: Path, monkeypatch:
     with pytest.raises(Exception, match="OBS_SQLITE_MMAP_BYTES must be a number of bytes"):
         with LineageStore.open(f"sqlite:///{tmp_path / 'bad.db'}") as store:
             _mmap_size(store)
+
+
+def _run_lifecycle(n: int) -> list[dict[str, Any]]:
+    """START, then COMPLETE (with a parent facet) of `n` runs, the COMPLETEs one batch later."""
+    def event(i: int, kind: str, second: int) -> dict[str, Any]:
+        run: dict[str, Any] = {"runId": str(uuid.UUID(int=i + 1))}
+        if kind == "COMPLETE":
+            run["facets"] = {"parent": {"_producer": "p", "_schemaURL": "https://example.com/parent.json",
+                                        "run": {"runId": str(uuid.UUID(int=10_000 + i))},
+                                        "job": {"namespace": "runs", "name": "parent"}}}
+        return {"eventType": kind, "eventTime": f"2025-01-01T00:{second // 60:02d}:{second % 60:02d}Z", "run": run,
+                "job": {"namespace": "runs", "name": f"job_{i % 3}"},
+                "outputs": [{"namespace": "ns", "name": f"out_{i}"}], "producer": "https://example.com/p",
+                "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json"}
+
+    return [event(i, kind, 2 * i + (kind == "COMPLETE")) for i in range(n) for kind in ("START", "COMPLETE")]
+
+
+def test_run_id_cache_stores_what_a_fresh_store_stores(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Runs known from an earlier batch come from the cache (no insert, no lookup); the reference opens a new
+    store (empty caches) for every batch. The cache, emptied when full, stays bounded."""
+    from lineage.store import database
+
+    monkeypatch.setattr(database, "RUN_ID_CACHE_MAX", 5)
+    events = _run_lifecycle(12)
+    batches = _batches(events, 3) + [events[:4]]  # a START and its COMPLETE in one batch and across two
+    cached = _open(tmp_path, "cached.db")
+    results = {"cached": [cached.ingest(batch).as_dict() for batch in batches]}
+    assert 0 < len(cached._run_ids) <= 5
+    results["fresh"] = []
+    for batch in batches:
+        with _open(tmp_path, "fresh.db") as fresh:
+            results["fresh"].append(fresh.ingest(batch).as_dict())
+    with _open(tmp_path, "fresh.db") as fresh:
+        assert results["cached"] == results["fresh"]
+        assert _rows(cached) == _rows(fresh)
+        assert len(_rows(fresh)["lineage_runs"]) == 12 and len(_rows(fresh)["lineage_run_states"]) == 24
+    cached.dispose()
+
+
+def test_new_rows_at_the_top_of_the_sqlite_id_range(tmp_path: Path) -> None:
+    """New rows are read back by id above the max before; with a row at the largest id SQLite picks free ids at
+    random, and the multi-row RETURNING statement is used instead: same answers and rows (datasets compared by
+    name, their ids being random) as SQLAlchemy's path."""
+    events = _run_lifecycle(6)
+    edges_by_name = text("SELECT d.namespace, d.name, j.name, e.direction, e.event_time, v.event_hash "
+                         "FROM lineage_io_edges e JOIN lineage_datasets d ON d.id = e.dataset_id "
+                         "JOIN lineage_jobs j ON j.id = e.job_id JOIN lineage_events v ON v.id = e.event_id "
+                         "ORDER BY e.id")
+    rows, results, edges = {}, {}, {}
+    for driver in (True, False):
+        store = _open(tmp_path, f"top-{driver}.db")
+        try:
+            store.driver_path = driver
+            with store.write() as conn:
+                conn.execute(text("INSERT INTO lineage_datasets (id, namespace, name, first_seen) "
+                                  "VALUES (:id, 'ns', 'top', '2025-01-01 00:00:00.000000')"), {"id": 2**63 - 1})
+                conn.execute(text("INSERT INTO lineage_events (id, event_hash, kind, event_time, received_at, "
+                                  "producer, schema_url, payload) VALUES (:id, 'top', 'RunEvent', :t, :t, 'p', 's', "
+                                  "'{}')"), {"id": 2**63 - 1, "t": "2025-01-01 00:00:00.000000"})
+            results[driver] = [store.ingest(batch).as_dict() for batch in _batches(events, 4)]
+            rows[driver] = _rows(store)
+            with store.read() as conn:
+                edges[driver] = [tuple(r) for r in conn.execute(edges_by_name)]
+        finally:
+            store.dispose()
+    assert results[True] == results[False]
+    names = {driver: sorted(r[1:] for r in rows[driver].pop("lineage_datasets")) for driver in rows}
+    assert names[True] == names[False] and len(names[True]) == 7
+    # Rows holding event or dataset ids (random here): the edges are compared by name instead.
+    for table in ("lineage_events", "lineage_io_edges", "lineage_run_states", "lineage_run_facets",
+                  "lineage_dataset_versions", "lineage_dataset_facets", "lineage_event_warnings"):
+        assert len(rows[True].pop(table)) == len(rows[False].pop(table))
+    assert rows[True] == rows[False]
+    assert edges[True] == edges[False] and len(edges[True]) == 12
