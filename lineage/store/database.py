@@ -31,7 +31,7 @@ from importlib import resources
 from itertools import chain
 from operator import itemgetter
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import Connection, DateTime, Engine, create_engine, event, func, select, text
 from sqlalchemy.engine import make_url
@@ -40,19 +40,13 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from lineage.gcpause import gc_paused  # a batch's parse, screening and rows: ~20 % of ingest CPU
 from lineage.config import resolve_db_url
 from lineage.store import tables as t
-from lineage.store.derive import Prepared, dataset_keys, derived_rows, job_key, job_keys, mapping, parent_run_uuid
-from lineage.store.validation import (
-    EventValidator,
-    EventWarning,
-    canonical_json,
-    default_validator,
-    event_kind,
-    parse_event_time,
-    stable_run_uuid,
-    strict_mode,
-)
+from lineage.store.canonical import canonical_json
 from lineage.store.retention_tables import quarantine
 from lineage.store.warning_tables import event_warnings
+
+if TYPE_CHECKING:  # the write path (validation, derive: ~25 ms of imports) loads where writing starts
+    from lineage.store.derive import Prepared
+    from lineage.store.validation import EventValidator, EventWarning
 
 T = TypeVar("T")
 
@@ -199,6 +193,8 @@ class LineageStore:
     @property
     def validator(self) -> EventValidator:
         if self._validator is None:
+            from lineage.store.validation import default_validator
+
             self._validator = default_validator()
         return self._validator
 
@@ -275,6 +271,8 @@ class LineageStore:
         naming the failing index is raised before anything is written. Duplicates (already
         stored, or repeated inside the batch) are counted, not stored again.
         """
+        from lineage.store.validation import strict_mode
+
         with gc_paused():
             return self._ingest(list(events), validate, strict_mode(strict), validator or self.validator)
 
@@ -282,8 +280,8 @@ class LineageStore:
                 validator: EventValidator) -> IngestResult:
         checked, rejected = _checked_batch(validator, batch, validate, strict)
         request = _Request()
-        for raw, warnings, payload in checked:
-            item = _prepare(raw, payload)
+        for raw, warnings, payload, facet_texts in checked:
+            item = _prepare(raw, payload, facet_texts)
             request.prepared.setdefault(item.event_hash, item)
             if warnings:
                 request.warned.setdefault(item.event_hash, warnings)
@@ -382,6 +380,8 @@ class LineageStore:
             dataset_ids = self._ensure_nodes(conn, t.datasets, dataset_keys_, self._dataset_ids, now)
             job_ids = self._ensure_nodes(conn, t.jobs, job_keys_, self._job_ids, now)
             run_ids = self._ensure_runs(conn, new_items, job_ids, now)
+            from lineage.store.derive import derived_rows
+
             rows = derived_rows(new_items, dataset_ids, job_ids, run_ids)
             for table, table_rows in rows.items():
                 if table_rows:
@@ -468,6 +468,8 @@ class LineageStore:
         job_ids: Mapping[tuple[str, str], int],
         now: datetime,
     ) -> dict[str, int]:
+        from lineage.store.derive import parent_run_uuid
+
         with self._cache_lock:  # runs already stored (a COMPLETE after its START): no insert, no lookup
             known = self._run_ids
             found = {i.run_uuid: known[i.run_uuid] for _, i in new_items
@@ -645,6 +647,8 @@ def rederive(conn: Connection, tables: tuple[Any, ...], *, chunk: int = _CHUNK) 
     """
     from sqlalchemy.dialects import postgresql, sqlite
 
+    from lineage.store.derive import dataset_keys, derived_rows, job_keys
+
     dialect_insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
     now, last, written = utcnow(), 0, 0
     while True:
@@ -761,8 +765,12 @@ def _configure_sqlite(engine: Engine) -> None:
 
 
 # ---------------------------------------------------------------------- event shredding
-def _prepare(raw: Mapping[str, Any], payload: str | None = None) -> Prepared:
-    """`payload`: the event's canonical JSON when screening made it already."""
+def _prepare(raw: Mapping[str, Any], payload: str | None = None,
+             facet_texts: Mapping[int, tuple[Any, str]] | None = None) -> Prepared:
+    """`payload`, `facet_texts`: the event's and its facets' canonical JSON when screening made them already."""
+    from lineage.store.derive import Prepared, job_key, mapping
+    from lineage.store.validation import event_kind, parse_event_time, stable_run_uuid
+
     payload = canonical_json(raw) if payload is None else payload
     kind = event_kind(raw) or "RunEvent"
     run = mapping(raw.get("run"))
@@ -777,20 +785,25 @@ def _prepare(raw: Mapping[str, Any], payload: str | None = None) -> Prepared:
         event_time=parse_event_time(str(raw["eventTime"])),
         run_uuid=stable_run_uuid(run["runId"]) if run and run.get("runId") else None,
         job=job_key(job),
+        facet_texts=facet_texts or {},
     )
+
+
+_Checked = tuple[Mapping[str, Any], tuple["EventWarning", ...], str | None, Mapping[int, tuple[Any, str]] | None]
 
 
 def _checked_batch(
     validator: EventValidator, batch: list[Mapping[str, Any]], validate: bool, strict: bool
-) -> tuple[list[tuple[Mapping[str, Any], tuple[EventWarning, ...], str | None]], list[dict[str, Any]]]:
-    """(storable events with their warnings and canonical JSON if made, refused events by index) for `ingest`."""
+) -> tuple[list[_Checked], list[dict[str, Any]]]:
+    """(storable events with their warnings and canonical JSON of them and their facets if made, refused
+    events by index) for `ingest`."""
     if not validate:
-        return [(raw, (), None) for raw in batch], []
+        return [(raw, (), None, None) for raw in batch], []
     if strict:
         validator.validate_batch(batch)
-        return [(raw, (), None) for raw in batch], []
+        return [(raw, (), None, None) for raw in batch], []
     screening = validator.screen(batch)
-    accepted = [(s.event, s.warnings, s.payload) for s in screening.accepted]
+    accepted = [(s.event, s.warnings, s.payload, s.facet_texts) for s in screening.accepted]
     return accepted, [e.as_dict() for e in screening.rejected]
 
 

@@ -48,6 +48,13 @@ class Prepared:
     _lineage: tuple[list[DeclaredEdge], list[tuple[Key, ColumnSource]]] | None = field(
         default=None, init=False, repr=False, compare=False)
     _columns: list[tuple[Key, list[ColumnSource]]] | None = field(default=None, init=False, repr=False, compare=False)
+    # id(facet) -> (facet, its canonical JSON) when screening made them with the payload (else dumped here).
+    facet_texts: Mapping[int, tuple[Any, str]] = field(default_factory=dict, repr=False, compare=False)
+
+    def facet_json(self, facet: Any) -> str:
+        """`canonical(facet)`, made once: screening's text when it made one for this very facet."""
+        known = self.facet_texts.get(id(facet)) if self.facet_texts else None
+        return known[1] if known is not None and known[0] is facet else canonical(facet)
 
     @property
     def sides(self) -> list[Side]:
@@ -162,17 +169,21 @@ def column_sources(ds: Mapping[str, Any]) -> Iterator[ColumnSource]:
     fields = mapping(lineage.get("fields")) or {}
     for out_field, spec in fields.items():
         spec = mapping(spec)
+        dst_field = str(out_field)
         for src in _entries(spec.get("inputFields")) if spec else []:
-            yield from _column_source(src, str(out_field), src.get("transformations"))
+            if source := _column_source(src, dst_field, src.get("transformations")):
+                yield source
     for src in _entries(lineage.get("dataset")):
-        yield from _column_source(src, None, src.get("transformations"))
+        if source := _column_source(src, None, src.get("transformations")):
+            yield source
 
 
-def _column_source(src: Mapping[str, Any], dst_field: str | None, transformations: Any) -> Iterator[ColumnSource]:
+def _column_source(src: Mapping[str, Any], dst_field: str | None, transformations: Any) -> ColumnSource | None:
     key, field = _key(src), _text(src.get("field"))
-    if key and field:
-        kinds = tuple(tr for tr in _entries(transformations) if _text(tr.get("type")))
-        yield ColumnSource(key, field, dst_field, kinds)
+    if not (key and field):
+        return None
+    kinds = tuple(tr for tr in _entries(transformations) if _text(tr.get("type"))) if transformations else ()
+    return ColumnSource(key, field, dst_field, kinds)
 
 
 # ---------------------------------------------------------------------- the `lineage` facet
@@ -355,14 +366,14 @@ def _run_facet_rows(ctx: _Context) -> Iterator[dict[str, Any]]:
     run = mapping(ctx.item.raw.get("run"))
     facets = mapping(run.get("facets")) if run and ctx.run_id is not None else None
     for name, value in (facets or {}).items():
-        yield {**ctx.base(), "run_id": ctx.run_id, "facet_name": name, "payload": canonical(value)}
+        yield {**ctx.base(), "run_id": ctx.run_id, "facet_name": name, "payload": ctx.item.facet_json(value)}
 
 
 def _job_facet_rows(ctx: _Context) -> Iterator[dict[str, Any]]:
     job = mapping(ctx.item.raw.get("job"))
     facets = mapping(job.get("facets")) if job and ctx.job_id is not None else None
     for name, value in (facets or {}).items():
-        yield {**ctx.base(), "job_id": ctx.job_id, "run_id": ctx.run_id, "facet_name": name, "payload": canonical(value)}
+        yield {**ctx.base(), "job_id": ctx.job_id, "run_id": ctx.run_id, "facet_name": name, "payload": ctx.item.facet_json(value)}
 
 
 def _sides(raw: Mapping[str, Any]) -> Iterator[Side]:
@@ -400,7 +411,7 @@ def _dataset_facet_rows(ctx: _Context) -> Iterator[dict[str, Any]]:
         dataset_id = ctx.dataset_ids[key]
         for scope, name, value in _facet_items(ds, extra_key, extra_scope):
             yield {**ctx.base(), "run_id": ctx.run_id, "dataset_id": dataset_id, "scope": scope,
-                   "facet_name": name, "payload": canonical(value)}
+                   "facet_name": name, "payload": ctx.item.facet_json(value)}
 
 
 def _version_rows(ctx: _Context) -> Iterator[dict[str, Any]]:
@@ -420,10 +431,23 @@ def _symlink_rows(ctx: _Context) -> Iterator[dict[str, Any]]:
                        "type": _short(ident.get("type"), 32)}
 
 
-def _column_row(ctx: _Context, dst_id: int, source: ColumnSource) -> Iterator[dict[str, Any]]:
-    base = {**ctx.base(), "job_id": ctx.job_id, "run_id": ctx.run_id, "src_dataset_id": ctx.dataset_ids[source.src],
+# The transformation columns of a source without transformations (what `_column_row` makes of `{}`).
+_UNTRANSFORMED = {"transformation_type": None, "transformation_subtype": None, "description": None, "masking": None}
+
+
+def _column_common(ctx: _Context) -> dict[str, Any]:
+    return {**ctx.base(), "job_id": ctx.job_id, "run_id": ctx.run_id}
+
+
+def _column_row(ctx: _Context, dst_id: int, source: ColumnSource,
+                common: dict[str, Any] | None = None) -> Iterator[dict[str, Any]]:
+    """`common`: `_column_common(ctx)` if made (the columns every row of the event shares)."""
+    base = {**(_column_common(ctx) if common is None else common), "src_dataset_id": ctx.dataset_ids[source.src],
             "src_field": source.src_field, "dst_dataset_id": dst_id, "dst_field": source.dst_field}
-    for tr in source.transformations or ({},):
+    if not source.transformations:  # the common case: one row, no transformation to read
+        yield {**base, **_UNTRANSFORMED}
+        return
+    for tr in source.transformations:
         masking = tr.get("masking")
         yield {
             **base,
@@ -435,10 +459,11 @@ def _column_row(ctx: _Context, dst_id: int, source: ColumnSource) -> Iterator[di
 
 
 def _column_rows(ctx: _Context) -> Iterator[dict[str, Any]]:
+    common = _column_common(ctx)
     for key, sources in ctx.item.column_sources:
         dst_id = ctx.dataset_ids[key]
         for source in sources:
-            yield from _column_row(ctx, dst_id, source)
+            yield from _column_row(ctx, dst_id, source, common)
 
 
 def _declared_rows(ctx: _Context) -> Iterator[dict[str, Any]]:
@@ -451,8 +476,9 @@ def _declared_rows(ctx: _Context) -> Iterator[dict[str, Any]]:
 
 
 def _declared_column_rows(ctx: _Context) -> Iterator[dict[str, Any]]:
+    common = _column_common(ctx)
     for target, source in ctx.lineage[1]:
-        yield from _column_row(ctx, ctx.dataset_ids[target], source)
+        yield from _column_row(ctx, ctx.dataset_ids[target], source, common)
 
 
 _PRODUCERS = {

@@ -44,9 +44,9 @@ from lineage.config import (
     MAX_MAGNITUDE,
     MAX_NAME_CHARS,
 )
-from lineage.store.fast_schema import FastSchemas
+from lineage.store.canonical import canonical_json
 
-if TYPE_CHECKING:  # jsonschema is imported where events are validated: read-only commands never load it
+if TYPE_CHECKING:  # jsonschema(-rs) is imported where events are validated: read-only commands never load it
     from jsonschema import Draft202012Validator, FormatChecker
     from jsonschema.exceptions import ValidationError
 
@@ -84,17 +84,46 @@ _FACET_KEYS = ('"facets":', '"inputFacets":', '"outputFacets":')
 _CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
-def canonical_json(event: Any) -> str:
-    """Key order and whitespace do not change an event's identity (the store's payload and hash)."""
-    return json.dumps(event, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-
-
 def _canonical_or_none(event: Any) -> str | None:
     """`canonical_json(event)`, None when it cannot be made (a NaN, a non-JSON value): the walks decide."""
     try:
         return canonical_json(event)
     except (TypeError, ValueError, RecursionError):
         return None
+
+
+FacetTexts = dict[int, tuple[Any, str]]  # id(facet) -> (the facet, its canonical JSON)
+
+
+def canonical_with_facets(event: Any, facets: list[Any]) -> tuple[str | None, FacetTexts]:
+    """`_canonical_or_none(event)` and the canonical JSON of each of its `facets` (`_facets(event)`), from one
+    serialisation: each facet is dumped once and spliced into the dump of the event without them (the encoder
+    is compositional), where the facet sizes and the facet rows would each have dumped them again."""
+    if not facets or type(event) is not dict:
+        return _canonical_or_none(event), {}
+    token = uuid.uuid4().hex  # a placeholder no event can contain by chance
+    skeleton: Any = dict(event)
+    texts: FacetTexts = {}
+    pieces: list[tuple[str, str]] = []
+    try:
+        for n, (path, _kind, _key, facet) in enumerate(facets):
+            node = skeleton
+            for part in path[:-1]:  # copy the containers down to the facet (the event is left as is)
+                child = node[part]
+                if type(child) is not dict and type(child) is not list:
+                    return _canonical_or_none(event), {}
+                node[part] = node = dict(child) if type(child) is dict else list(child)
+            placeholder = f"{token}-{n}"
+            node[path[-1]] = placeholder
+            text = canonical_json(facet)
+            texts[id(facet)] = (facet, text)
+            pieces.append((f'"{placeholder}"', text))
+        out = canonical_json(skeleton)
+    except (TypeError, ValueError, RecursionError):
+        return None, {}
+    for placeholder, text in pieces:
+        out = out.replace(placeholder, text, 1)
+    return out, texts
 
 
 def strict_mode(explicit: bool | None = None) -> bool:
@@ -145,6 +174,7 @@ class Screened:
     event: Mapping[str, Any]
     warnings: tuple[EventWarning, ...]
     payload: str | None = None  # its canonical JSON, made while screening (the store reuses it)
+    facet_texts: FacetTexts = field(default_factory=dict)  # its facets' canonical JSON, made with `payload`
 
 
 @dataclass
@@ -307,6 +337,8 @@ class EventValidator:
         self._facet_validators = {k: compile_ref(v.ref) for k, v in facets.items()}
         self._compile_ref = compile_ref
         self._by_ref: dict[str, Draft202012Validator] = {}
+        from lineage.store.fast_schema import FastSchemas
+
         self._fast = FastSchemas(resources, _fast_formats())
 
     def _errors(self, validator: Draft202012Validator, instance: object) -> Iterator[ValidationError]:
@@ -426,27 +458,29 @@ class EventValidator:
         """Split a batch: storable events with their warnings, refused ones by index."""
         out = Screening()
         for index, event in enumerate(events):
-            text = _canonical_or_none(event) if _mapping(event) else None
-            facets = _facets(event, text) if _mapping(event) else None  # found once, used twice
-            fatal = self.fatal_problem(event, index=index, facets=facets, text=text)
+            facets = _facets(event) if _mapping(event) else None  # found once, used thrice
+            text, facet_texts = canonical_with_facets(event, facets) if facets is not None else (None, {})
+            fatal = self.fatal_problem(event, index=index, facets=facets, text=text, facet_texts=facet_texts)
             if fatal is not None:
                 out.rejected.append(fatal)
                 continue
             assert isinstance(event, Mapping)
-            out.accepted.append(Screened(index, event, tuple(self.problems(event, facets, text)), text))
+            out.accepted.append(Screened(index, event, tuple(self.problems(event, facets, text)), text, facet_texts))
         return out
 
     def fatal_problem(
-        self, event: object, index: int | None = None, facets: list[Any] | None = None, text: str | None = None
+        self, event: object, index: int | None = None, facets: list[Any] | None = None, text: str | None = None,
+        facet_texts: FacetTexts | None = None,
     ) -> EventValidationError | None:
         """Why an event cannot be stored at all (None when it can); `facets`: `_facets(event)` if known,
-        `text`: `canonical_json(event)` if known (its text checks then spare most walks)."""
+        `text`: `canonical_json(event)` if known (its text checks then spare most walks), `facet_texts`:
+        the facets' canonical JSON if known (their sizes)."""
         if not _mapping(event):
             return EventValidationError(f"an event must be a JSON object, got {type(event).__name__}", index=index)
         assert isinstance(event, Mapping)
         clear = text is not None and _structure_clear(text, self.max_depth)
         problem = ((None if clear else _structure_problem(event, self.max_depth)) or _required_problem(event)
-                   or _limit_problem(event, facets, None if text is None else len(text)))
+                   or _limit_problem(event, facets, None if text is None else len(text), facet_texts))
         if problem is None:
             return None
         message, path = problem
@@ -480,7 +514,7 @@ class EventValidator:
             for error in _leaf_errors(self._errors(facet_validator, facet)):
                 message = f"invalid '{key}' facet: {_message(error)}" + (f" ({note})" if note else "")
                 found.append(EventWarning(_json_path([*path, *error.absolute_path]), message, url))
-        found.extend(_number_warnings(event))  # a walk: a regex for long numbers over the text is slower
+        found.extend(_number_warnings(event, text=text))
         return _dedupe(found)[:MAX_WARNINGS_PER_EVENT]
 
 
@@ -560,11 +594,12 @@ def _dataset_problem(ds: object, path: str) -> tuple[str, str] | None:
 
 def _limit_problem(
     event: Mapping[str, Any], facets: list[tuple[list[str | int], str, str, Any]] | None = None,
-    size: int | None = None,
+    size: int | None = None, facet_texts: FacetTexts | None = None,
 ) -> tuple[str, str] | None:
     """(message, path) for an event beyond the per-event limits (``lineage.config``): an overlong
     name, too many column-lineage edges, an oversized facet. `facets`: `_facets(event)` if known;
-    `size`: the length of the event's canonical JSON if known (no name or facet is longer)."""
+    `size`: the length of the event's canonical JSON if known (no name or facet is longer); `facet_texts`:
+    the facets' canonical JSON if known (as long as their compact JSON: sorting keys moves, adds nothing)."""
     problem = _name_length_problem(event) if size is None or size > MAX_NAME_CHARS else None
     if problem is not None:
         return problem
@@ -578,7 +613,9 @@ def _limit_problem(
                         "send the columns in several events", _json_path(path))
         if not facet_sizes:
             continue
-        size = len(json.dumps(facet, separators=(",", ":"), ensure_ascii=False))
+        known = facet_texts.get(id(facet)) if facet_texts else None
+        size = len(known[1]) if known is not None and known[0] is facet else len(
+            json.dumps(facet, separators=(",", ":"), ensure_ascii=False))
         if size > MAX_FACET_BYTES:
             return f"the '{key}' facet is {size} bytes as JSON; the limit is {MAX_FACET_BYTES}", _json_path(path)
     return None
@@ -609,8 +646,11 @@ def _column_edges(facet: Mapping[str, Any]) -> int:
     return count
 
 
-def _number_warnings(event: Mapping[str, Any], limit: int = 5) -> list[EventWarning]:
-    """Numbers beyond the bounds the readers accept: stored as sent, read as absent."""
+def _number_warnings(event: Mapping[str, Any], limit: int = 5, text: str | None = None) -> list[EventWarning]:
+    """Numbers beyond the bounds the readers accept: stored as sent, read as absent. `text`: the event's
+    canonical JSON if known (without a number that could be out of bounds in it, there is none to walk to)."""
+    if text is not None and not _text_may_be_out_of_bounds(text):
+        return []
     if not _has_out_of_bounds(event):  # the common case, without building paths
         return []
     found: list[EventWarning] = []
@@ -626,6 +666,20 @@ def _number_warnings(event: Mapping[str, Any], limit: int = 5) -> list[EventWarn
                     f"number out of range (integers beyond ±{MAX_COUNT}, other values beyond ±{MAX_MAGNITUDE:g}): "
                     "stored as sent, read as absent by metrics and root-cause analysis")))
     return found
+
+
+# Every ASCII digit to "0", every other byte to " ": a run of "0"s is a run of digits.
+_DIGIT_RUNS = bytes(48 if 48 <= b <= 57 else 32 for b in range(256))
+_COUNT_DIGITS = b"0" * len(str(MAX_COUNT))  # an integer beyond ±MAX_COUNT has at least as many digits
+
+
+def _text_may_be_out_of_bounds(text: str) -> bool:
+    """False when the canonical JSON `text` certainly holds no number `_has_out_of_bounds` finds: such an
+    integer is a run of len(str(MAX_COUNT)) digits in it, such a float (finite: canonical JSON refuses the
+    others) has an exponent ("1e+100": json writes floats from 1e16 up so). A C scan; a string with a long
+    run of digits or an "e+" only sends the event to the walk."""
+    assert MAX_MAGNITUDE >= 1e16  # below, floats in fixed notation could be out of bounds
+    return "e+" in text or _COUNT_DIGITS in text.encode("utf-8", "surrogatepass").translate(_DIGIT_RUNS)
 
 
 def _has_out_of_bounds(event: Mapping[str, Any]) -> bool:
@@ -721,11 +775,29 @@ def _structure_clear(text: str, limit: int) -> bool:
     return text.count("{") + text.count("[") <= limit or _text_depth(text, limit) <= limit
 
 
+# Without a backslash in the text every '"' opens or closes a string: the bytes of brackets and quotes alone
+# (a C translate) then say where strings are, and the walk of a 2 MB text shrinks to a scan of its brackets.
+_NOT_BRACKET_OR_QUOTE = bytes(b for b in range(256) if b not in b'[]{}"')
+_QUOTED_BRACKETS = re.compile(rb'"[^"]*"')
+_EMPTY_CONTAINER = re.compile(rb"[\[{][\]}]")
+
+
 def _text_depth(text: str, limit: int) -> int:
     """Nesting depth of JSON `text` (strings removed, then innermost containers peeled off), at most `limit` + 1."""
-    skeleton, depth = _JSON_STRING.sub("", text), 0
+    if "\\" in text:  # an escape may hide a quote: the string pattern decides where strings end
+        skeleton: str | bytes = _JSON_STRING.sub("", text)
+        innermost: re.Pattern[Any] = _INNERMOST
+    else:
+        brackets = text.encode("utf-8", "surrogatepass").translate(None, _NOT_BRACKET_OR_QUOTE)
+        # Most strings hold no bracket: each is then '""' here, and the first quote opens one. When removing
+        # the pairs from the left leaves no quote, every pair was a string (else the pattern decides).
+        skeleton = brackets.replace(b'""', b"")
+        if b'"' in skeleton:
+            skeleton = _QUOTED_BRACKETS.sub(b"", brackets)
+        innermost = _EMPTY_CONTAINER
+    depth = 0
     while depth <= limit:
-        skeleton, peeled = _INNERMOST.subn("", skeleton)
+        skeleton, peeled = innermost.subn(skeleton[:0], skeleton)
         if not peeled:
             break
         depth += 1

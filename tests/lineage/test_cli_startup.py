@@ -40,14 +40,17 @@ PG_DIALECT = "sqlalchemy.dialects.postgresql"
 # (~0.3 s: the facets that are parsed are lineage.facets' own classes) nor great_expectations.
 # `incidents list` after a sync: nothing new stored, so no facet is parsed and no RCA runs.
 OPENLINEAGE = ("openlineage", "openlineage.client", "great_expectations")
+# Nor the store's write path: what turns an event into rows, and the schema checks (jsonschema-rs) of events.
+WRITE_PATH = ("lineage.store.derive", "lineage.store.fast_schema", "jsonschema_rs")
 NOT_NEEDED = {
-    "lineage upstream": (*OPENLINEAGE, PG_DIALECT),
-    "lineage columns": (*OPENLINEAGE, PG_DIALECT),
-    "lineage path": (*OPENLINEAGE, PG_DIALECT),
-    "lineage history": ("networkx", *OPENLINEAGE, PG_DIALECT),
-    "lineage datasets": ("networkx", "lineage.facets", *OPENLINEAGE, PG_DIALECT),
-    "incidents list": ("networkx", "lineage.facets", *OPENLINEAGE, PG_DIALECT),
-    "rca": (*OPENLINEAGE, PG_DIALECT),
+    "lineage upstream": (*OPENLINEAGE, PG_DIALECT, *WRITE_PATH),
+    "lineage columns": (*OPENLINEAGE, PG_DIALECT, *WRITE_PATH),
+    "lineage path": (*OPENLINEAGE, PG_DIALECT, *WRITE_PATH),
+    "lineage history": ("networkx", *OPENLINEAGE, PG_DIALECT, *WRITE_PATH),
+    "lineage datasets": ("networkx", "lineage.facets", *OPENLINEAGE, PG_DIALECT, *WRITE_PATH),
+    # lineage.graph (not loaded here) takes parse_event_time / stable_run_uuid from lineage.store.validation
+    "incidents list": ("networkx", "lineage.facets", *OPENLINEAGE, PG_DIALECT, *WRITE_PATH, "lineage.store.validation"),
+    "rca": (*OPENLINEAGE, PG_DIALECT, *WRITE_PATH),
 }
 
 ELAPSED = re.compile(r"\b\d+ ms\b")
